@@ -1,0 +1,230 @@
+//! The handle to a running actor.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use futures::StreamExt;
+use tokio::sync::oneshot;
+
+use super::mailbox::{CallReply, Control, Envelope, Msg, View};
+use super::{ActorError, Changes, Transitions};
+use crate::model::{ActorId, Machine, Outcome};
+
+/// The state of an actor with its version, as returned by [`ActorRef::snapshot`].
+#[derive(Clone, Debug)]
+pub struct ActorSnapshot<M> {
+    /// The state (the rewound one while the actor is rewound).
+    pub state: M,
+    /// The version of that state.
+    pub version: u64,
+    /// The actor's head version (differs from `version` only while rewound).
+    pub head: u64,
+    /// When the state was entered (wall clock).
+    pub entered_at: SystemTime,
+}
+
+impl<M> ActorSnapshot<M> {
+    /// Whether the actor is rewound to an earlier version.
+    pub fn is_rewound(&self) -> bool {
+        self.version != self.head
+    }
+}
+
+/// A handle to a running actor. Cheap to clone; every clone talks to the same actor.
+///
+/// Messages are processed in the order they were sent from one handle, so a `state()` after a
+/// `send` sees the effect of that send (read your writes).
+pub struct ActorRef<M: Machine> {
+    id: ActorId,
+    tx: flume::Sender<Msg<M>>,
+}
+
+impl<M: Machine> Clone for ActorRef<M> {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id.clone(),
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<M: Machine> fmt::Debug for ActorRef<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorRef")
+            .field("machine", &M::NAME)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl<M: Machine> ActorRef<M> {
+    pub(crate) fn new(id: ActorId, tx: flume::Sender<Msg<M>>) -> Self {
+        Self { id, tx }
+    }
+
+    /// The actor's id.
+    pub fn id(&self) -> &ActorId {
+        &self.id
+    }
+
+    /// Whether the actor has stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.tx.is_disconnected()
+    }
+
+    fn stopped(&self) -> ActorError {
+        ActorError::Stopped(self.id.clone())
+    }
+
+    /// Sends an event without waiting for its outcome. Waits while the mailbox is full
+    /// (backpressure); fails if the actor has stopped.
+    pub async fn send(&self, event: M::Event) -> Result<(), ActorError> {
+        self.send_envelope(event, None, 0).await
+    }
+
+    /// Sends an event if the mailbox has room, without waiting.
+    pub fn try_send(&self, event: M::Event) -> Result<(), ActorError> {
+        let envelope = Envelope {
+            event,
+            reply: None,
+            epoch: 0,
+        };
+        self.tx
+            .try_send(Msg::Event(envelope))
+            .map_err(|error| match error {
+                flume::TrySendError::Full(_) => ActorError::MailboxFull(self.id.clone()),
+                flume::TrySendError::Disconnected(_) => self.stopped(),
+            })
+    }
+
+    /// Sends an event and waits for its outcome: the new state once the step is committed (and
+    /// durable, for persistent actors), or `Unhandled`, or the guard's rejection.
+    ///
+    /// A call still pending when the actor stops resolves to [`ActorError::Stopped`].
+    pub async fn call(&self, event: M::Event) -> Result<Outcome<M, M::Error>, ActorError> {
+        let (reply, answer) = oneshot::channel::<CallReply<M>>();
+        self.send_envelope(event, Some(reply), 0).await?;
+        answer.await.map_err(|_| self.stopped())?
+    }
+
+    pub(crate) async fn send_envelope(
+        &self,
+        event: M::Event,
+        reply: Option<oneshot::Sender<CallReply<M>>>,
+        epoch: u64,
+    ) -> Result<(), ActorError> {
+        let envelope = Envelope {
+            event,
+            reply,
+            epoch,
+        };
+        self.tx
+            .send_async(Msg::Event(envelope))
+            .await
+            .map_err(|_| self.stopped())
+    }
+
+    async fn control<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Control<M>,
+    ) -> Result<T, ActorError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send_async(Msg::Control(Box::new(make(reply))))
+            .await
+            .map_err(|_| self.stopped())?;
+        answer.await.map_err(|_| self.stopped())
+    }
+
+    /// The current state (after every message sent before this call).
+    pub async fn state(&self) -> Result<M, ActorError> {
+        Ok(self.snapshot().await?.state)
+    }
+
+    /// The current state with its version.
+    pub async fn snapshot(&self) -> Result<ActorSnapshot<M>, ActorError> {
+        let View {
+            state,
+            version,
+            head,
+            entered_at,
+        } = self.control(Control::Snapshot).await?;
+        Ok(ActorSnapshot {
+            state,
+            version,
+            head,
+            entered_at,
+        })
+    }
+
+    /// The number of events the actor has accepted (its version).
+    pub async fn version(&self) -> Result<u64, ActorError> {
+        Ok(self.snapshot().await?.version)
+    }
+
+    /// Whether the current state has this tag.
+    pub async fn matches(&self, tag: M::StateTag) -> Result<bool, ActorError> {
+        Ok(self.state().await?.tag() == tag)
+    }
+
+    /// Whether the current state would accept `event` (guards included), without sending it.
+    pub async fn can(&self, event: &M::Event) -> Result<bool, ActorError> {
+        Ok(self.state().await?.can(event))
+    }
+
+    /// The current state, then every committed state in order, until the actor stops.
+    pub async fn changes(&self) -> Result<Changes<M>, ActorError> {
+        let (current, receiver) = self.control(Control::SubscribeChanges).await?;
+        Ok(Changes::new(current, receiver))
+    }
+
+    /// Every committed transition from now on, in order, until the actor stops.
+    pub async fn transitions(&self) -> Result<Transitions<M>, ActorError> {
+        let receiver = self.control(Control::SubscribeTransitions).await?;
+        Ok(Transitions::new(receiver))
+    }
+
+    /// Waits until the state satisfies `predicate` and returns that state. The current state is
+    /// checked first, so a state reached before the call is seen (no race).
+    pub async fn wait_for(
+        &self,
+        mut predicate: impl FnMut(&M) -> bool,
+    ) -> Result<M, ActorError> {
+        let mut changes = self.changes().await?;
+        while let Some(state) = changes.next().await {
+            if predicate(&state) {
+                return Ok(state);
+            }
+        }
+        Err(self.stopped())
+    }
+
+    /// Shows `state` (at `version`) instead of the live state, for time-travel inspection,
+    /// and refuses new events with [`ActorError::Rewound`] until [`resume`](Self::resume).
+    /// Runs no effect; state timeouts that fall due meanwhile are held until resumed.
+    ///
+    /// This is the runtime half of `replay_to`; `machine-persist` computes the state.
+    pub async fn rewind(&self, state: M, version: u64) -> Result<(), ActorError> {
+        self.control(|reply| Control::Rewind {
+            state,
+            version,
+            reply,
+        })
+        .await
+    }
+
+    /// Returns a rewound actor to its head state and lets events in again.
+    pub async fn resume(&self) -> Result<(), ActorError> {
+        self.control(Control::Resume).await
+    }
+
+    /// Stops the actor gracefully, after the messages already in its mailbox, and waits until it
+    /// has stopped (its tasks cancelled and its persistence flushed). Stopping a stopped actor is
+    /// a no-op.
+    pub async fn stop(&self) -> Result<(), ActorError> {
+        match self.control(Control::Stop).await {
+            Ok(()) | Err(ActorError::Stopped(_)) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The seam between the actor runtime and a persistence layer.
+
+use std::future::Future;
+use std::time::SystemTime;
+
+use tokio::time::Instant;
+
+use super::{CommitError, StopReason};
+use crate::model::{ActorId, Machine};
+
+/// How an actor starts: its state, the version that state is at, and when the state was entered.
+///
+/// A fresh actor starts at version 0, entered now. A restored one starts where its journal left
+/// off; `entered_at` anchors the countdown of its state timeouts, so a 72-hour timeout keeps
+/// counting across restarts.
+#[derive(Clone, Debug)]
+pub struct Start<M> {
+    /// The starting state.
+    pub state: M,
+    /// The number of events already applied to reach it.
+    pub version: u64,
+    /// When the starting state was entered (wall clock).
+    pub entered_at: SystemTime,
+}
+
+impl<M> Start<M> {
+    /// A fresh start: version 0, entered now.
+    pub fn new(state: M) -> Self {
+        Self {
+            state,
+            version: 0,
+            entered_at: SystemTime::now(),
+        }
+    }
+}
+
+/// One batch of accepted events, handed to [`Durability::commit`] before any of it is visible.
+#[derive(Debug)]
+pub struct Commit<'a, M: Machine> {
+    /// The actor.
+    pub id: &'a ActorId,
+    /// The version before the first event of the batch (the expected stored head).
+    pub base_version: u64,
+    /// The accepted events, in order; event `i` becomes version `base_version + i + 1`.
+    pub events: &'a [M::Event],
+    /// The state after the last event.
+    pub state: &'a M,
+    /// When that state was entered (wall clock).
+    pub entered_at: SystemTime,
+}
+
+impl<M: Machine> Commit<'_, M> {
+    /// The version after the batch.
+    pub fn head(&self) -> u64 {
+        self.base_version + self.events.len() as u64
+    }
+}
+
+/// A view of the actor's committed state, handed to [`Durability`] outside of commits.
+#[derive(Debug)]
+pub struct Current<'a, M: Machine> {
+    /// The actor.
+    pub id: &'a ActorId,
+    /// The committed state.
+    pub state: &'a M,
+    /// Its version.
+    pub version: u64,
+    /// When the state was entered (wall clock).
+    pub entered_at: SystemTime,
+}
+
+/// What the runtime asks of a persistence layer.
+///
+/// The runtime calls [`commit`](Durability::commit) once per batch and waits for it: nothing of
+/// the batch (replies, state, effects) is visible before it returns `Ok`. On `Err` the batch is
+/// rolled back; on [`CommitError::VersionConflict`] the actor stops.
+///
+/// [`deadline`](Durability::deadline) and [`wake`](Durability::wake) give the layer a timer
+/// inside the actor's own loop (for debounced snapshots) without a task of its own;
+/// [`stopped`](Durability::stopped) lets it flush when the actor stops.
+pub trait Durability<M: Machine>: Send + 'static {
+    /// Makes a batch durable.
+    fn commit(
+        &mut self,
+        commit: Commit<'_, M>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send;
+
+    /// When the layer wants [`wake`](Durability::wake) to be called, if at all.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Called from the actor loop once [`deadline`](Durability::deadline) has passed.
+    fn wake(&mut self, current: Current<'_, M>) -> impl Future<Output = ()> + Send {
+        let _ = current;
+        async {}
+    }
+
+    /// Called once when the actor stops, after its tasks were cancelled.
+    fn stopped(
+        &mut self,
+        current: Current<'_, M>,
+        reason: &StopReason,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (current, reason);
+        async {}
+    }
+}
+
+/// In-memory only: every commit succeeds at once. The durability of plain actors.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ephemeral;
+
+impl<M: Machine> Durability<M> for Ephemeral {
+    fn commit(
+        &mut self,
+        _commit: Commit<'_, M>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send {
+        std::future::ready(Ok(()))
+    }
+}

@@ -1,0 +1,91 @@
+//! Errors of the actor runtime.
+
+use std::sync::Arc;
+
+use crate::model::ActorId;
+
+/// Why a step could not be made durable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CommitError {
+    /// Another writer appended to this actor first: the stored head is not the version this
+    /// actor expected. The actor stops rather than overwrite; restore it to pick up the winner.
+    #[error("version conflict on actor `{actor_id}`: expected version {expected}, stored head is {actual}")]
+    VersionConflict {
+        /// The actor whose journal moved.
+        actor_id: ActorId,
+        /// The version the writer expected to extend.
+        expected: u64,
+        /// The version actually stored.
+        actual: u64,
+    },
+    /// The storage failed (after any retries the persistence layer made).
+    #[error("storage failed for actor `{actor_id}`: {source}")]
+    Storage {
+        /// The actor whose batch failed.
+        actor_id: ActorId,
+        /// The underlying error; downcast it to the backend's error type for details.
+        source: Arc<dyn std::error::Error + Send + Sync + 'static>,
+    },
+}
+
+impl CommitError {
+    /// Whether this is a [`CommitError::VersionConflict`].
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, CommitError::VersionConflict { .. })
+    }
+}
+
+/// An error from talking to an actor.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ActorError {
+    /// The actor has stopped (or stopped before answering).
+    #[error("actor `{0}` is stopped")]
+    Stopped(ActorId),
+    /// The mailbox is full (only from the non-waiting `try_send`).
+    #[error("the mailbox of actor `{0}` is full")]
+    MailboxFull(ActorId),
+    /// The actor is rewound to an earlier version for inspection and refuses new events until
+    /// it is resumed at its head.
+    #[error("actor `{id}` is rewound to version {at} (head is {head}); resume it before sending events")]
+    Rewound {
+        /// The actor.
+        id: ActorId,
+        /// The version it is rewound to.
+        at: u64,
+        /// Its real head version.
+        head: u64,
+    },
+    /// The step could not be made durable; the state is unchanged.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+}
+
+/// An error from spawning an actor.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SpawnError {
+    /// An actor with this id is already running in this system.
+    #[error("an actor with id `{0}` is already running")]
+    Duplicate(ActorId),
+    /// The system is shutting down and accepts no new actors.
+    #[error("the actor system is shutting down")]
+    ShuttingDown,
+    /// Spawning needs a tokio runtime, and none is running on this thread.
+    #[error("no tokio runtime is running on this thread")]
+    NoRuntime,
+}
+
+/// Why an actor stopped.
+#[derive(Debug, Clone)]
+pub enum StopReason {
+    /// `ActorRef::stop` was called.
+    Requested,
+    /// The machine reached a final state.
+    Final,
+    /// The actor system shut down.
+    Shutdown,
+    /// Another writer moved the actor's journal; this copy stopped rather than overwrite it.
+    Conflict(CommitError),
+    /// The runtime was rewound and resumed into an unrecoverable situation, or every handle was
+    /// dropped.
+    Disconnected,
+}

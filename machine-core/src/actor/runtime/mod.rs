@@ -1,0 +1,267 @@
+//! The actor loop: one tokio task per actor.
+//!
+//! The loop waits for the first of: system shutdown, a timer (a state timeout or the
+//! durability layer's deadline), or a message. Events are processed in batches (see
+//! [`batch`]), control messages one at a time (see [`control`]).
+
+mod batch;
+mod control;
+mod effects;
+mod scope;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::sync::{broadcast, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use self::effects::Spawner;
+use self::scope::ScopeState;
+use super::durability::{Current, Durability, Start};
+use super::mailbox::{Envelope, Msg};
+use super::registry::Registration;
+use super::{ActorRef, SpawnOptions, StopReason, Transition};
+use crate::effect::{Actions, Background};
+use crate::inspect::{Observer, Record, RecordKind};
+use crate::model::{ActorId, Machine};
+
+/// Reusable buffers of the batch path, kept between batches to avoid reallocating.
+struct Buffers<M: Machine> {
+    envelopes: Vec<Envelope<M>>,
+    events: Vec<M::Event>,
+    actions: Actions<M>,
+}
+
+/// A time-travel view: the state shown while rewound, and scoped events held until resumed.
+struct Rewound<M: Machine> {
+    state: M,
+    version: u64,
+    held: Vec<Envelope<M>>,
+}
+
+/// What to do after handling a message.
+pub(super) enum Flow {
+    Continue,
+    Stop(StopReason),
+}
+
+/// What woke the loop.
+enum Wake<M: Machine> {
+    Shutdown,
+    Timer,
+    Message(Msg<M>),
+    Disconnected,
+}
+
+pub(crate) struct Actor<M: Machine, D> {
+    id: ActorId,
+    state: M,
+    version: u64,
+    entered_at: SystemTime,
+    durability: D,
+    max_batch: usize,
+    stream_capacity: usize,
+    observer: Option<Arc<dyn Observer<M>>>,
+    spawner: Spawner<M>,
+    shutdown: CancellationToken,
+    scope: ScopeState<M>,
+    background: Vec<tokio::task::AbortHandle>,
+    changes: Option<broadcast::Sender<M>>,
+    transitions: Option<broadcast::Sender<Transition<M>>>,
+    rewound: Option<Box<Rewound<M>>>,
+    stop_replies: Vec<oneshot::Sender<()>>,
+    buffers: Buffers<M>,
+}
+
+impl<M: Machine, D: Durability<M>> Actor<M, D> {
+    pub(crate) fn new(
+        start: Start<M>,
+        env: Arc<M::Env>,
+        durability: D,
+        options: SpawnOptions<M>,
+        myself: ActorRef<M>,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Self {
+        let id = myself.id().clone();
+        Self {
+            spawner: Spawner::new(env, myself, options.observer.clone(), tracker),
+            id,
+            state: start.state,
+            version: start.version,
+            entered_at: start.entered_at,
+            durability,
+            max_batch: options.max_batch,
+            stream_capacity: options.stream_capacity,
+            observer: options.observer,
+            shutdown,
+            scope: ScopeState::default(),
+            background: Vec::new(),
+            changes: None,
+            transitions: None,
+            rewound: None,
+            stop_replies: Vec::new(),
+            buffers: Buffers {
+                envelopes: Vec::new(),
+                events: Vec::new(),
+                actions: Actions::default(),
+            },
+        }
+    }
+
+    fn observe(&self, kind: RecordKind<'_, M>) {
+        if let Some(observer) = &self.observer {
+            observer.record(&Record::now(&self.id, kind));
+        }
+    }
+
+    /// The actor's life: start effects, loop, stop.
+    pub(crate) async fn run(mut self, mailbox: flume::Receiver<Msg<M>>, registration: Registration) {
+        tracing::debug!(machine = M::NAME, actor = %self.id, version = self.version, "actor started");
+        self.observe(RecordKind::Spawned {
+            state: &self.state,
+            version: self.version,
+        });
+        self.start_effects();
+        let reason = self.serve(&mailbox).await;
+        self.finish(&reason).await;
+        // Unregister before anyone waiting on `stop` hears back, so the id can be reused at once;
+        // dropping the mailbox answers every queued call with `Stopped`.
+        drop(registration);
+        drop(mailbox);
+        for reply in self.stop_replies.drain(..) {
+            let _ = reply.send(());
+        }
+    }
+
+    fn start_effects(&mut self) {
+        let mut background = Background::default();
+        self.state.background(&mut background);
+        for task in background.tasks {
+            self.background.push(self.spawner.background(task));
+        }
+        let elapsed = SystemTime::now()
+            .duration_since(self.entered_at)
+            .unwrap_or_default();
+        self.enter_scope(elapsed);
+    }
+
+    async fn serve(&mut self, mailbox: &flume::Receiver<Msg<M>>) -> StopReason {
+        loop {
+            if self.state.is_final() && self.rewound.is_none() {
+                return StopReason::Final;
+            }
+            let timer = self.next_timer();
+            let wake = tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => Wake::Shutdown,
+                () = sleep_until(timer) => Wake::Timer,
+                message = mailbox.recv_async() => match message {
+                    Ok(message) => Wake::Message(message),
+                    Err(_) => Wake::Disconnected,
+                },
+            };
+            let flow = match wake {
+                Wake::Shutdown => return StopReason::Shutdown,
+                Wake::Disconnected => return StopReason::Disconnected,
+                Wake::Timer => self.on_timer().await,
+                Wake::Message(Msg::Event(envelope)) => self.on_event(envelope, mailbox).await,
+                Wake::Message(Msg::Control(control)) => self.on_control(*control).await,
+            };
+            if let Flow::Stop(reason) = flow {
+                return reason;
+            }
+        }
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        match (self.scope.next_deadline(), self.durability.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    async fn on_timer(&mut self) -> Flow {
+        let now = Instant::now();
+        if self.durability.deadline().is_some_and(|deadline| deadline <= now) {
+            let current = Current {
+                id: &self.id,
+                state: &self.state,
+                version: self.version,
+                entered_at: self.entered_at,
+            };
+            self.durability.wake(current).await;
+        }
+        let epoch = self.scope.epoch;
+        let due = self.scope.take_due(now);
+        if due.is_empty() {
+            return Flow::Continue;
+        }
+        let envelopes = due.into_iter().map(|event| Envelope {
+            event,
+            reply: None,
+            epoch,
+        });
+        if let Some(rewound) = &mut self.rewound {
+            rewound.held.extend(envelopes);
+            return Flow::Continue;
+        }
+        self.buffers.envelopes.extend(envelopes);
+        self.process_batch().await
+    }
+
+    /// Gathers the queued events behind `first` into one batch and processes it. A control
+    /// message met while gathering is handled right after the batch, preserving order.
+    async fn on_event(
+        &mut self,
+        first: Envelope<M>,
+        mailbox: &flume::Receiver<Msg<M>>,
+    ) -> Flow {
+        if self.rewound.is_some() {
+            self.refuse_rewound(first);
+            return Flow::Continue;
+        }
+        self.buffers.envelopes.push(first);
+        let mut next_control = None;
+        while self.buffers.envelopes.len() < self.max_batch {
+            match mailbox.try_recv() {
+                Ok(Msg::Event(envelope)) => self.buffers.envelopes.push(envelope),
+                Ok(Msg::Control(control)) => {
+                    next_control = Some(control);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let flow = self.process_batch().await;
+        match (flow, next_control) {
+            (Flow::Continue, Some(control)) => self.on_control(*control).await,
+            (flow, _) => flow,
+        }
+    }
+
+    async fn finish(&mut self, reason: &StopReason) {
+        self.scope.cancel();
+        for task in self.background.drain(..) {
+            task.abort();
+        }
+        let current = Current {
+            id: &self.id,
+            state: &self.state,
+            version: self.version,
+            entered_at: self.entered_at,
+        };
+        self.durability.stopped(current, reason).await;
+        tracing::debug!(machine = M::NAME, actor = %self.id, ?reason, "actor stopped");
+        self.observe(RecordKind::Stopped { reason });
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

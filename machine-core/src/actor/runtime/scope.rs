@@ -1,0 +1,87 @@
+//! The running scope of the current state: its tasks, its timeouts, and its epoch.
+
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use super::Actor;
+use crate::actor::durability::Durability;
+use crate::effect::Scope;
+use crate::model::Machine;
+
+/// What runs on behalf of the current state.
+///
+/// The epoch increases on every entry; events produced by a scope carry its epoch, so an event
+/// from a state that was left meanwhile is recognised and discarded.
+pub(super) struct ScopeState<M: Machine> {
+    pub(super) epoch: u64,
+    tasks: Vec<AbortHandle>,
+    /// Pending timeouts, soonest first.
+    timeouts: Vec<(Instant, M::Event)>,
+}
+
+impl<M: Machine> Default for ScopeState<M> {
+    fn default() -> Self {
+        Self {
+            epoch: 0,
+            tasks: Vec::new(),
+            timeouts: Vec::new(),
+        }
+    }
+}
+
+impl<M: Machine> ScopeState<M> {
+    /// Cancels the tasks and timeouts of the scope.
+    pub(super) fn cancel(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        self.timeouts.clear();
+    }
+
+    /// The soonest pending timeout.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.timeouts.first().map(|(deadline, _)| *deadline)
+    }
+
+    /// Removes and returns the events of the timeouts due at `now`, in deadline order.
+    pub(super) fn take_due(&mut self, now: Instant) -> Vec<M::Event> {
+        let due = self
+            .timeouts
+            .iter()
+            .take_while(|(deadline, _)| *deadline <= now)
+            .count();
+        self.timeouts
+            .drain(..due)
+            .map(|(_, event)| event)
+            .collect()
+    }
+}
+
+impl<M: Machine, D: Durability<M>> Actor<M, D> {
+    /// Leaves the current scope and enters the current state's: cancels the old tasks and
+    /// timeouts and starts the new ones. `elapsed` is how long ago the state was entered (zero
+    /// for a live entry, the time since `entered_at` on restore), so timeouts keep their deadline.
+    pub(super) fn enter_scope(&mut self, elapsed: Duration) {
+        self.scope.cancel();
+        // Epochs start at 1: 0 marks events from outside.
+        self.scope.epoch += 1;
+        let mut declared = Scope::default();
+        self.state.enter(&mut declared);
+        if declared.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        self.scope.timeouts = declared
+            .timeouts
+            .into_iter()
+            .map(|timeout| (now + timeout.after.saturating_sub(elapsed), timeout.event))
+            .collect();
+        self.scope.timeouts.sort_by_key(|(deadline, _)| *deadline);
+        for task in declared.tasks {
+            let handle = self.spawner.scope_task(task, self.scope.epoch);
+            self.scope.tasks.push(handle);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! State-scoped effects: tasks and timeouts that live while a state is current.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::{BoxFuture, Ctx, EffectError};
+use crate::model::Machine;
+
+pub(crate) type ScopeTaskFn<M> =
+    Box<dyn FnOnce(Ctx<M>) -> BoxFuture<Result<<M as Machine>::Event, EffectError>> + Send>;
+
+/// One declared state task.
+pub(crate) struct ScopeTask<M: Machine> {
+    pub(crate) name: &'static str,
+    pub(crate) run: ScopeTaskFn<M>,
+}
+
+/// One declared state timeout.
+pub(crate) struct Timeout<M: Machine> {
+    pub(crate) after: Duration,
+    pub(crate) event: M::Event,
+}
+
+/// Collects the tasks and timeouts of a state being entered; see [`Machine::enter`].
+///
+/// ```
+/// # use machine_core::{Machine, Scope};
+/// # use std::time::Duration;
+/// # fn declare<M: Machine>(scope: &mut Scope<M>, cancel: M::Event, paid: M::Event) {
+/// // Cancel unless something else happens within 72 hours of entering the state.
+/// scope.timeout(Duration::from_secs(72 * 3600), cancel);
+/// // Poll a payment provider while the state is current; the result becomes an event.
+/// scope.task("await payment", move |ctx| async move {
+///     let _ = ctx.env();
+///     Ok(paid)
+/// });
+/// # }
+/// ```
+pub struct Scope<M: Machine> {
+    pub(crate) tasks: Vec<ScopeTask<M>>,
+    pub(crate) timeouts: Vec<Timeout<M>>,
+}
+
+impl<M: Machine> Default for Scope<M> {
+    fn default() -> Self {
+        Self {
+            tasks: Vec::new(),
+            timeouts: Vec::new(),
+        }
+    }
+}
+
+impl<M: Machine> Scope<M> {
+    /// Declares a task started when the state is entered and cancelled (dropped at its next
+    /// `.await`) when the state is left. `Ok(event)` is sent to the actor — unless the state was
+    /// left in the meantime, in which case the event is discarded; `Err` is reported to the
+    /// observer.
+    pub fn task<F, Fut>(&mut self, name: &'static str, task: F)
+    where
+        F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<M::Event, EffectError>> + Send + 'static,
+    {
+        self.tasks.push(ScopeTask {
+            name,
+            run: Box::new(move |ctx| Box::pin(task(ctx))),
+        });
+    }
+
+    /// Declares that `event` is sent to the actor `after` the state was entered, unless the
+    /// state is left first. Re-entering the state restarts the countdown. For persistent actors
+    /// the countdown is anchored to the time the state was entered, so it survives restarts.
+    pub fn timeout(&mut self, after: Duration, event: M::Event) {
+        self.timeouts.push(Timeout { after, event });
+    }
+
+    /// Whether nothing was declared.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty() && self.timeouts.is_empty()
+    }
+}

@@ -1,0 +1,40 @@
+//! # machine-core
+//!
+//! Typed state machines that run as tokio actors.
+//!
+//! * [`Machine`] — a state type, an event type, pure transitions, declared effects.
+//! * [`ActorSystem`] / [`ActorRef`] — run instances by id; `send`, `call`, `state`, `changes`,
+//!   `transitions`, `wait_for`, `stop`.
+//! * [`effect`] — transition actions, state-scoped tasks and timeouts, background tasks.
+//! * [`Schedule`] — recurrence policies as values (snapshot policy, retries).
+//! * [`inspect`] — an observer of everything an actor does.
+//! * [`testkit`] — simulate machines without a runtime; drive real actors with a paused clock.
+//!
+//! Nothing here knows about storage: persistence plugs in through [`Durability`], which the
+//! runtime calls once per batch of accepted events *before* making the batch visible.
+
+#![warn(missing_docs)]
+
+pub mod actor;
+pub mod effect;
+pub mod inspect;
+pub mod model;
+pub mod schedule;
+pub mod testkit;
+
+pub use actor::{
+    ActorError, ActorRef, ActorSnapshot, ActorSystem, Changes, Commit, CommitError, Current,
+    Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition, Transitions,
+};
+pub use effect::{Actions, Background, Ctx, EffectError, Scope};
+pub use inspect::{Observer, Record, RecordKind, Recorder};
+pub use model::{ActorId, Machine, Outcome, StateTag, Step, Tag};
+pub use schedule::{Decision, Driver, Schedule};
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::{
+        ActorError, ActorId, ActorRef, ActorSystem, Actions, Background, Ctx, EffectError,
+        Machine, Outcome, Schedule, Scope, SpawnOptions, StateTag, Step, Tag,
+    };
+}
