@@ -26,15 +26,15 @@ pub use actor::{
     ActorError, ActorRef, ActorSnapshot, ActorSystem, Changes, Commit, CommitError, Current,
     Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition, Transitions,
 };
-pub use effect::{Actions, Background, Ctx, EffectError, Scope};
+pub use effect::{Actions, Background, Ctx, EffectError, Effects, Scope};
 pub use inspect::{Observer, Record, RecordKind, Recorder};
-pub use model::{ActorId, Machine, Outcome, StateTag, Step, Tag};
+pub use model::{ActorId, Event, EventTagOf, Machine, Outcome, StateTag, Step, Tag};
 pub use schedule::{Decision, Driver, Schedule};
 
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        ActorError, ActorId, ActorRef, ActorSystem, Actions, Background, Ctx, EffectError,
-        Machine, Outcome, Schedule, Scope, SpawnOptions, StateTag, Step, Tag,
+        Actions, ActorError, ActorId, ActorRef, ActorSystem, Background, Ctx, EffectError, Effects,
+        Event, Machine, Outcome, Schedule, Scope, SpawnOptions, StateTag, Step, Tag,
     };
 }

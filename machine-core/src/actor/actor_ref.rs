@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use futures::StreamExt;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::mailbox::{CallReply, Control, Envelope, Msg, View};
 use super::{ActorError, Changes, Transitions};
@@ -36,7 +36,7 @@ impl<M> ActorSnapshot<M> {
 /// `send` sees the effect of that send (read your writes).
 pub struct ActorRef<M: Machine> {
     id: ActorId,
-    tx: flume::Sender<Msg<M>>,
+    tx: mpsc::Sender<Msg<M>>,
 }
 
 impl<M: Machine> Clone for ActorRef<M> {
@@ -58,7 +58,7 @@ impl<M: Machine> fmt::Debug for ActorRef<M> {
 }
 
 impl<M: Machine> ActorRef<M> {
-    pub(crate) fn new(id: ActorId, tx: flume::Sender<Msg<M>>) -> Self {
+    pub(crate) fn new(id: ActorId, tx: mpsc::Sender<Msg<M>>) -> Self {
         Self { id, tx }
     }
 
@@ -69,7 +69,7 @@ impl<M: Machine> ActorRef<M> {
 
     /// Whether the actor has stopped.
     pub fn is_stopped(&self) -> bool {
-        self.tx.is_disconnected()
+        self.tx.is_closed()
     }
 
     fn stopped(&self) -> ActorError {
@@ -92,8 +92,8 @@ impl<M: Machine> ActorRef<M> {
         self.tx
             .try_send(Msg::Event(envelope))
             .map_err(|error| match error {
-                flume::TrySendError::Full(_) => ActorError::MailboxFull(self.id.clone()),
-                flume::TrySendError::Disconnected(_) => self.stopped(),
+                mpsc::error::TrySendError::Full(_) => ActorError::MailboxFull(self.id.clone()),
+                mpsc::error::TrySendError::Closed(_) => self.stopped(),
             })
     }
 
@@ -119,7 +119,7 @@ impl<M: Machine> ActorRef<M> {
             epoch,
         };
         self.tx
-            .send_async(Msg::Event(envelope))
+            .send(Msg::Event(envelope))
             .await
             .map_err(|_| self.stopped())
     }
@@ -130,7 +130,7 @@ impl<M: Machine> ActorRef<M> {
     ) -> Result<T, ActorError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send_async(Msg::Control(Box::new(make(reply))))
+            .send(Msg::Control(Box::new(make(reply))))
             .await
             .map_err(|_| self.stopped())?;
         answer.await.map_err(|_| self.stopped())
@@ -186,10 +186,7 @@ impl<M: Machine> ActorRef<M> {
 
     /// Waits until the state satisfies `predicate` and returns that state. The current state is
     /// checked first, so a state reached before the call is seen (no race).
-    pub async fn wait_for(
-        &self,
-        mut predicate: impl FnMut(&M) -> bool,
-    ) -> Result<M, ActorError> {
+    pub async fn wait_for(&self, mut predicate: impl FnMut(&M) -> bool) -> Result<M, ActorError> {
         let mut changes = self.changes().await?;
         while let Some(state) = changes.next().await {
             if predicate(&state) {

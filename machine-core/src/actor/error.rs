@@ -46,7 +46,9 @@ pub enum ActorError {
     MailboxFull(ActorId),
     /// The actor is rewound to an earlier version for inspection and refuses new events until
     /// it is resumed at its head.
-    #[error("actor `{id}` is rewound to version {at} (head is {head}); resume it before sending events")]
+    #[error(
+        "actor `{id}` is rewound to version {at} (head is {head}); resume it before sending events"
+    )]
     Rewound {
         /// The actor.
         id: ActorId,

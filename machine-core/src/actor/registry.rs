@@ -40,7 +40,10 @@ impl Drop for Registration {
     fn drop(&mut self) {
         if let Some(system) = self.system.upgrade() {
             let mut entries = system.registry.lock();
-            if entries.get(&self.id).is_some_and(|e| e.serial == self.serial) {
+            if entries
+                .get(&self.id)
+                .is_some_and(|e| e.serial == self.serial)
+            {
                 entries.remove(&self.id);
             }
         }

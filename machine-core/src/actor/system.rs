@@ -110,7 +110,7 @@ impl ActorSystem {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(SpawnError::NoRuntime);
         }
-        let (tx, rx) = flume::bounded(options.mailbox);
+        let (tx, rx) = tokio::sync::mpsc::channel(options.mailbox);
         let actor_ref = ActorRef::new(id.clone(), tx);
         let serial = self.inner.serial.fetch_add(1, Ordering::Relaxed);
         {

@@ -5,7 +5,8 @@ use std::future::Future;
 use super::{BoxFuture, Ctx, EffectError};
 use crate::model::Machine;
 
-pub(crate) type BackgroundFn<M> = Box<dyn FnOnce(Ctx<M>) -> BoxFuture<Result<(), EffectError>> + Send>;
+pub(crate) type BackgroundFn<M> =
+    Box<dyn FnOnce(Ctx<M>) -> BoxFuture<Result<(), EffectError>> + Send>;
 
 /// One declared background task.
 pub(crate) struct BackgroundTask<M: Machine> {

@@ -17,11 +17,13 @@
 mod actions;
 mod background;
 mod ctx;
+mod hooks;
 mod scope;
 
 pub use actions::Actions;
 pub use background::Background;
 pub use ctx::Ctx;
+pub use hooks::Effects;
 pub use scope::Scope;
 
 pub(crate) use actions::Action;

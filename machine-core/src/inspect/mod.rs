@@ -12,4 +12,6 @@ mod observer;
 mod record;
 
 pub use observer::{Observer, Recorder};
-pub use record::{EffectKind, EffectStatus, EventOutcome, OwnedRecord, OwnedRecordKind, Record, RecordKind};
+pub use record::{
+    EffectKind, EffectStatus, EventOutcome, OwnedRecord, OwnedRecordKind, Record, RecordKind,
+};

@@ -1,7 +1,7 @@
 //! The [`Machine`] trait: one state type, one event type, pure transitions, declared effects.
 
 use crate::effect::{Actions, Background, Scope};
-use crate::model::{Outcome, StateTag, Tag};
+use crate::model::{Event, Outcome, StateTag};
 
 /// One accepted transition: the state before, the event, and the state after.
 ///
@@ -34,7 +34,7 @@ pub struct Step<'a, M: Machine> {
 /// # Example
 ///
 /// ```
-/// use machine_core::{Machine, Outcome, StateTag, Tag};
+/// use machine_core::{Event, Machine, Outcome, StateTag, Tag};
 /// use std::fmt;
 ///
 /// #[derive(Clone, Debug, PartialEq)]
@@ -73,22 +73,25 @@ pub struct Step<'a, M: Machine> {
 ///     }
 /// }
 ///
+/// impl Event for DoorEvent {
+///     type Tag = DoorEventTag;
+///     fn tag(&self) -> DoorEventTag {
+///         match self {
+///             DoorEvent::Close => DoorEventTag::Close, DoorEvent::Lock => DoorEventTag::Lock,
+///             DoorEvent::Unlock => DoorEventTag::Unlock, DoorEvent::Open => DoorEventTag::Open,
+///         }
+///     }
+/// }
+///
 /// impl Machine for Door {
 ///     type Event = DoorEvent;
 ///     type Env = ();
 ///     type Error = Locked;
 ///     type StateTag = DoorTag;
-///     type EventTag = DoorEventTag;
 ///     const NAME: &'static str = "Door";
 ///
 ///     fn tag(&self) -> DoorTag {
 ///         match self { Door::Open => DoorTag::Open, Door::Closed { .. } => DoorTag::Closed }
-///     }
-///     fn event_tag(event: &DoorEvent) -> DoorEventTag {
-///         match event {
-///             DoorEvent::Close => DoorEventTag::Close, DoorEvent::Lock => DoorEventTag::Lock,
-///             DoorEvent::Unlock => DoorEventTag::Unlock, DoorEvent::Open => DoorEventTag::Open,
-///         }
 ///     }
 ///     fn transition(&self, event: &DoorEvent) -> Outcome<Self, Locked> {
 ///         match (self, event) {
@@ -108,24 +111,19 @@ pub struct Step<'a, M: Machine> {
 /// ```
 pub trait Machine: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// The events this machine accepts.
-    type Event: Clone + std::fmt::Debug + Send + Sync + 'static;
+    type Event: Event;
     /// The dependencies its effects need (clients, clocks, configuration), supplied at spawn.
     type Env: Send + Sync + 'static;
     /// The machine's own error, returned when a guard rejects an event.
     type Error: std::error::Error + Send + Sync + 'static;
     /// The data-less names of the states.
     type StateTag: StateTag;
-    /// The data-less names of the events.
-    type EventTag: Tag;
 
     /// The name of this machine type (registry, tracing, diagrams).
     const NAME: &'static str;
 
     /// The tag of this state.
     fn tag(&self) -> Self::StateTag;
-
-    /// The tag of an event.
-    fn event_tag(event: &Self::Event) -> Self::EventTag;
 
     /// Offers `event` to this state. Pure and deterministic (see the trait docs).
     fn transition(&self, event: &Self::Event) -> Outcome<Self, Self::Error>;

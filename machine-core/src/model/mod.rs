@@ -9,12 +9,19 @@
 //! [`Machine::background`]) and performed by the runtime, only after the event that caused them
 //! has been accepted (and, for persistent actors, committed). Replay never performs them.
 
+mod event;
 mod id;
 mod machine;
 mod outcome;
+mod table;
 mod tag;
 
+pub use event::Event;
 pub use id::ActorId;
 pub use machine::{Machine, Step};
 pub use outcome::Outcome;
+pub use table::{TimeoutInfo, TransitionInfo};
 pub use tag::{StateTag, Tag};
+
+/// The event tag type of machine `M`.
+pub type EventTagOf<M> = <<M as Machine>::Event as Event>::Tag;

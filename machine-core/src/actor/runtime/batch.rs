@@ -7,7 +7,7 @@ use crate::actor::durability::{Commit, Durability};
 use crate::actor::mailbox::Envelope;
 use crate::actor::{ActorError, StopReason, Transition};
 use crate::inspect::{EventOutcome, RecordKind};
-use crate::model::{Machine, Outcome, Step};
+use crate::model::{Event, Machine, Outcome, Step};
 
 /// One accepted step kept for subscribers and observers (only when someone listens).
 struct Seen<M: Machine> {
@@ -84,7 +84,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         event: &event,
                         outcome: EventOutcome::Unhandled,
                     });
-                    tracing::trace!(machine = M::NAME, actor = %self.id, event = %M::event_tag(&event), state = %current.tag(), "unhandled event");
+                    tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), state = %current.tag(), "unhandled event");
                     if let Some(reply) = reply {
                         let _ = reply.send(Ok(Outcome::Unhandled));
                     }
@@ -94,7 +94,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         event: &event,
                         outcome: EventOutcome::Rejected(&error),
                     });
-                    tracing::trace!(machine = M::NAME, actor = %self.id, event = %M::event_tag(&event), %error, "event rejected");
+                    tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), %error, "event rejected");
                     if let Some(reply) = reply {
                         let _ = reply.send(Ok(Outcome::Rejected(error)));
                     }

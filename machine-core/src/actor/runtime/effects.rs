@@ -109,10 +109,7 @@ impl<M: Machine> Spawner<M> {
     }
 
     /// Starts the actions of a committed batch; returns their handles.
-    pub(super) fn actions(
-        &self,
-        actions: impl Iterator<Item = Action<M>>,
-    ) -> Vec<JoinHandle<()>> {
+    pub(super) fn actions(&self, actions: impl Iterator<Item = Action<M>>) -> Vec<JoinHandle<()>> {
         actions
             .map(|action| {
                 let report = self.report(action.name, EffectKind::Action);

@@ -12,7 +12,7 @@ mod scope;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -118,19 +118,24 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 
     /// The actor's life: start effects, loop, stop.
-    pub(crate) async fn run(mut self, mailbox: flume::Receiver<Msg<M>>, registration: Registration) {
+    pub(crate) async fn run(
+        mut self,
+        mut mailbox: mpsc::Receiver<Msg<M>>,
+        registration: Registration,
+    ) {
         tracing::debug!(machine = M::NAME, actor = %self.id, version = self.version, "actor started");
         self.observe(RecordKind::Spawned {
             state: &self.state,
             version: self.version,
         });
         self.start_effects();
-        let reason = self.serve(&mailbox).await;
+        let reason = self.serve(&mut mailbox).await;
         self.finish(&reason).await;
-        // Unregister before anyone waiting on `stop` hears back, so the id can be reused at once;
-        // dropping the mailbox answers every queued call with `Stopped`.
+        // Unregister before anyone waiting on `stop` hears back, so the id can be reused at once.
         drop(registration);
-        drop(mailbox);
+        // Closing refuses new messages; dropping the queued ones answers their calls `Stopped`.
+        mailbox.close();
+        while mailbox.try_recv().is_ok() {}
         for reply in self.stop_replies.drain(..) {
             let _ = reply.send(());
         }
@@ -148,7 +153,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         self.enter_scope(elapsed);
     }
 
-    async fn serve(&mut self, mailbox: &flume::Receiver<Msg<M>>) -> StopReason {
+    async fn serve(&mut self, mailbox: &mut mpsc::Receiver<Msg<M>>) -> StopReason {
         loop {
             if self.state.is_final() && self.rewound.is_none() {
                 return StopReason::Final;
@@ -158,9 +163,9 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 biased;
                 () = self.shutdown.cancelled() => Wake::Shutdown,
                 () = sleep_until(timer) => Wake::Timer,
-                message = mailbox.recv_async() => match message {
-                    Ok(message) => Wake::Message(message),
-                    Err(_) => Wake::Disconnected,
+                message = mailbox.recv() => match message {
+                    Some(message) => Wake::Message(message),
+                    None => Wake::Disconnected,
                 },
             };
             let flow = match wake {
@@ -185,7 +190,11 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
 
     async fn on_timer(&mut self) -> Flow {
         let now = Instant::now();
-        if self.durability.deadline().is_some_and(|deadline| deadline <= now) {
+        if self
+            .durability
+            .deadline()
+            .is_some_and(|deadline| deadline <= now)
+        {
             let current = Current {
                 id: &self.id,
                 state: &self.state,
@@ -214,11 +223,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
 
     /// Gathers the queued events behind `first` into one batch and processes it. A control
     /// message met while gathering is handled right after the batch, preserving order.
-    async fn on_event(
-        &mut self,
-        first: Envelope<M>,
-        mailbox: &flume::Receiver<Msg<M>>,
-    ) -> Flow {
+    async fn on_event(&mut self, first: Envelope<M>, mailbox: &mut mpsc::Receiver<Msg<M>>) -> Flow {
         if self.rewound.is_some() {
             self.refuse_rewound(first);
             return Flow::Continue;

@@ -52,10 +52,7 @@ impl<M: Machine> ScopeState<M> {
             .iter()
             .take_while(|(deadline, _)| *deadline <= now)
             .count();
-        self.timeouts
-            .drain(..due)
-            .map(|(_, event)| event)
-            .collect()
+        self.timeouts.drain(..due).map(|(_, event)| event).collect()
     }
 }
 

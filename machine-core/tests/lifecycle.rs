@@ -1,0 +1,276 @@
+//! Stopping: final states, `stop`, shutdown, and calls that were pending meanwhile.
+
+mod support;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use machine_core::{
+    ActorError, ActorSystem, Commit, CommitError, Durability, Outcome, SpawnOptions, Start,
+};
+use support::order::{Env, Order, OrderEvent};
+use tokio::sync::Semaphore;
+
+#[tokio::test]
+async fn a_final_state_stops_the_actor_after_its_actions() {
+    let system = ActorSystem::new();
+    let env = Arc::new(Env::default());
+    let order = system
+        .spawn("o-1", Order::new("o-1"), Arc::clone(&env))
+        .unwrap();
+    assert!(order
+        .call(OrderEvent::Pay { amount: 9 })
+        .await
+        .unwrap()
+        .is_accepted());
+    let shipped = order
+        .call(OrderEvent::Ship {
+            tracking: "T1".into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(shipped, Outcome::Next(Order::Shipped { .. })));
+
+    let stopped = order.send(OrderEvent::Note).await;
+    // The actor may still be running the "notify shipped" action; once it stops, sends fail.
+    if stopped.is_ok() {
+        while !order.is_stopped() {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert!(matches!(
+        order.send(OrderEvent::Note).await,
+        Err(ActorError::Stopped(_))
+    ));
+    assert!(
+        env.log().contains(&"shipped T1".to_owned()),
+        "actions ran before the stop"
+    );
+    assert!(!system.contains("o-1"), "a stopped actor leaves the system");
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn events_behind_the_final_one_in_a_batch_are_answered_stopped() {
+    let system = ActorSystem::new();
+    let order = system
+        .spawn("o-1", Order::new("o-1"), Env::default())
+        .unwrap();
+    let (first, second) = tokio::join!(
+        order.call(OrderEvent::Cancel),
+        order.call(OrderEvent::Pay { amount: 1 })
+    );
+    assert!(matches!(first, Ok(Outcome::Next(Order::Cancelled { .. }))));
+    assert!(matches!(second, Err(ActorError::Stopped(_))));
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_queued_behind_stop_gets_actor_stopped() {
+    let system = ActorSystem::new();
+    let order = system
+        .spawn("o-1", Order::new("o-1"), Env::default())
+        .unwrap();
+    let (stopped, call) = tokio::join!(order.stop(), order.call(OrderEvent::Pay { amount: 3 }));
+    stopped.unwrap();
+    assert!(matches!(call, Err(ActorError::Stopped(id)) if id == "o-1"));
+    // Stopping twice is fine, and the id is free again at once.
+    order.stop().await.unwrap();
+    system
+        .spawn("o-1", Order::new("o-1"), Env::default())
+        .unwrap();
+    system.shutdown().await;
+}
+
+/// Holds every commit until the test lets it through.
+struct Gate(Arc<Semaphore>);
+
+impl Durability<Order> for Gate {
+    fn commit(
+        &mut self,
+        _: Commit<'_, Order>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send {
+        let gate = Arc::clone(&self.0);
+        async move {
+            let _permit = gate.acquire().await;
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test]
+async fn shutdown_stops_every_actor_and_resolves_pending_calls() {
+    let system = ActorSystem::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let mut calls = Vec::new();
+    for n in 0..3 {
+        let id = format!("o-{n}");
+        let order = system
+            .start(
+                id.as_str().into(),
+                Start::new(Order::new(&id)),
+                Arc::new(Env::default()),
+                Gate(Arc::clone(&gate)),
+                SpawnOptions::new(),
+            )
+            .unwrap();
+        // The first call blocks in its commit; the second waits in the mailbox.
+        let blocked = tokio::spawn({
+            let order = order.clone();
+            async move { order.call(OrderEvent::Pay { amount: 1 }).await }
+        });
+        let queued = tokio::spawn({
+            let order = order.clone();
+            async move { order.call(OrderEvent::Note).await }
+        });
+        calls.push((order, blocked, queued));
+    }
+    tokio::task::yield_now().await;
+    let shutdown = tokio::spawn({
+        let system = system.clone();
+        async move { system.shutdown().await }
+    });
+    // Shutdown lets the batch in flight finish, so release the commits.
+    gate.add_permits(100);
+    shutdown.await.unwrap();
+    for (order, blocked, queued) in calls {
+        assert!(order.is_stopped());
+        let blocked = blocked.await.unwrap();
+        assert!(
+            matches!(blocked, Ok(Outcome::Next(_)) | Err(ActorError::Stopped(_))),
+            "{blocked:?}"
+        );
+        let queued = queued.await.unwrap();
+        assert!(
+            matches!(queued, Ok(_) | Err(ActorError::Stopped(_))),
+            "{queued:?}"
+        );
+    }
+    assert!(system.is_empty());
+}
+
+/// Fails every commit, as a broken disk would; or reports a conflict.
+struct Failing {
+    conflict: bool,
+}
+
+impl Durability<Order> for Failing {
+    fn commit(
+        &mut self,
+        commit: Commit<'_, Order>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send {
+        let error = if self.conflict {
+            CommitError::VersionConflict {
+                actor_id: commit.id.clone(),
+                expected: commit.base_version,
+                actual: commit.base_version + 1,
+            }
+        } else {
+            CommitError::Storage {
+                actor_id: commit.id.clone(),
+                source: Arc::new(std::io::Error::other("disk full")),
+            }
+        };
+        std::future::ready(Err(error))
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_rolls_back_and_runs_no_effect() {
+    let system = ActorSystem::new();
+    let env = Arc::new(Env::default());
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(Order::new("o-1")),
+            Arc::clone(&env),
+            Failing { conflict: false },
+            SpawnOptions::new(),
+        )
+        .unwrap();
+    let result = order.call(OrderEvent::Pay { amount: 7 }).await;
+    assert!(
+        matches!(result, Err(ActorError::Commit(CommitError::Storage { .. }))),
+        "{result:?}"
+    );
+    assert_eq!(order.state().await.unwrap(), Order::new("o-1"));
+    assert_eq!(order.version().await.unwrap(), 0);
+    tokio::task::yield_now().await;
+    assert!(
+        env.log().is_empty(),
+        "no receipt for an event that was not committed"
+    );
+    assert_eq!(
+        env.courier_started
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_version_conflict_stops_the_actor() {
+    let system = ActorSystem::new();
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(Order::new("o-1")),
+            Arc::new(Env::default()),
+            Failing { conflict: true },
+            SpawnOptions::new(),
+        )
+        .unwrap();
+    let result = order.call(OrderEvent::Pay { amount: 7 }).await;
+    assert!(
+        matches!(
+            result,
+            Err(ActorError::Commit(CommitError::VersionConflict {
+                expected: 0,
+                actual: 1,
+                ..
+            }))
+        ),
+        "{result:?}"
+    );
+    while !order.is_stopped() {
+        tokio::task::yield_now().await;
+    }
+    assert!(!system.contains("o-1"));
+    system.shutdown().await;
+}
+
+/// Counts commits and events, to see batching.
+struct Counting(Arc<std::sync::Mutex<Vec<usize>>>);
+
+impl Durability<Order> for Counting {
+    fn commit(
+        &mut self,
+        commit: Commit<'_, Order>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send {
+        self.0.lock().unwrap().push(commit.events.len());
+        std::future::ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn queued_events_are_committed_as_one_batch() {
+    let system = ActorSystem::new();
+    let batches = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(Order::new("o-1")),
+            Arc::new(Env::default()),
+            Counting(Arc::clone(&batches)),
+            SpawnOptions::new(),
+        )
+        .unwrap();
+    // Queue everything before the actor runs (single-threaded runtime).
+    order.try_send(OrderEvent::Pay { amount: 1 }).unwrap();
+    for _ in 0..99 {
+        order.try_send(OrderEvent::Note).unwrap();
+    }
+    assert_eq!(order.version().await.unwrap(), 100);
+    assert_eq!(*batches.lock().unwrap(), vec![100]);
+    system.shutdown().await;
+}

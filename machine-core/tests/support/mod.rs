@@ -1,0 +1,4 @@
+//! Machines shared by the integration tests.
+
+pub mod order;
+pub mod session;
