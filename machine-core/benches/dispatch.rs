@@ -1,0 +1,154 @@
+//! The cost of dispatching through [`Machine::transition`], against a hand-written `match` doing
+//! the same work, over the same 1,000,000 order events.
+//!
+//! Both contenders take `&state, &event`, build the same next state with the same clones, keep
+//! the state when the event is unhandled or rejected, and start a fresh order whenever one
+//! reaches a final state. Another machine over this workload (a derived one, say) is one more
+//! [`bench_machine`] call with its own start state and the events converted once, up front.
+
+use std::hint::black_box;
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use machine_core::{Machine, Outcome};
+
+#[path = "../tests/support/order.rs"]
+mod order;
+
+use order::{Order, OrderEvent};
+
+const EVENTS: usize = 1_000_000;
+
+/// Orders one after another, mostly valid: a few `Pending` orders first get an event they do
+/// not handle or reject, a tenth are cancelled or expire unpaid, the rest are paid, get 0–4
+/// notes, and are shipped (or, one in five, cancelled). Deterministic for a given seed.
+fn generate(count: usize, seed: u64) -> Vec<OrderEvent> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut events = Vec::with_capacity(count + 8);
+    while events.len() < count {
+        match rng.u8(..20) {
+            0 => events.push(OrderEvent::Ship {
+                tracking: "too early".into(),
+            }),
+            1 => events.push(OrderEvent::Pay { amount: 0 }),
+            _ => {}
+        }
+        if rng.u8(..10) == 0 {
+            events.push(if rng.bool() {
+                OrderEvent::Cancel
+            } else {
+                OrderEvent::Expire
+            });
+            continue;
+        }
+        events.push(OrderEvent::Pay {
+            amount: rng.u64(1..10_000),
+        });
+        for _ in 0..rng.u8(..5) {
+            events.push(OrderEvent::Note);
+        }
+        events.push(if rng.u8(..5) == 0 {
+            OrderEvent::Cancel
+        } else {
+            OrderEvent::Ship {
+                tracking: format!("TRK{:07}", rng.u32(..10_000_000)),
+            }
+        });
+    }
+    events.truncate(count);
+    events
+}
+
+/// Folds `events` through [`Machine::transition`]; returns the last state and how many events
+/// were accepted.
+fn fold_machine<M: Machine>(start: &M, events: &[M::Event]) -> (M, usize) {
+    let mut state = start.clone();
+    let mut accepted = 0;
+    for event in events {
+        if let Outcome::Next(next) = state.transition(event) {
+            accepted += 1;
+            state = if next.is_final() { start.clone() } else { next };
+        }
+    }
+    (state, accepted)
+}
+
+/// The baseline: the order's transitions as a plain function.
+fn step(state: &Order, event: &OrderEvent) -> Option<Order> {
+    match (state, event) {
+        (Order::Pending { .. }, OrderEvent::Pay { amount: 0 }) => None,
+        (Order::Pending { id }, OrderEvent::Pay { amount }) => Some(Order::Paid {
+            id: id.clone(),
+            amount: *amount,
+            notes: 0,
+        }),
+        (Order::Pending { .. }, OrderEvent::Cancel) => Some(Order::Cancelled {
+            reason: "cancelled by customer".into(),
+        }),
+        (Order::Pending { .. }, OrderEvent::Expire) => Some(Order::Cancelled {
+            reason: "payment window expired".into(),
+        }),
+        (Order::Paid { id, amount, notes }, OrderEvent::Note) => Some(Order::Paid {
+            id: id.clone(),
+            amount: *amount,
+            notes: notes + 1,
+        }),
+        (Order::Paid { id, .. }, OrderEvent::Ship { tracking }) => Some(Order::Shipped {
+            id: id.clone(),
+            tracking: tracking.clone(),
+        }),
+        (Order::Paid { .. }, OrderEvent::Cancel) => Some(Order::Cancelled {
+            reason: "refunded".into(),
+        }),
+        _ => None,
+    }
+}
+
+/// [`fold_machine`] with [`step`] in place of the trait.
+fn fold_match(start: &Order, events: &[OrderEvent]) -> (Order, usize) {
+    let mut state = start.clone();
+    let mut accepted = 0;
+    for event in events {
+        if let Some(next) = step(&state, event) {
+            accepted += 1;
+            let done = matches!(next, Order::Shipped { .. } | Order::Cancelled { .. });
+            state = if done { start.clone() } else { next };
+        }
+    }
+    (state, accepted)
+}
+
+/// One contender: folds `events` through machine `M` from `start`.
+fn bench_machine<M: Machine>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    start: &M,
+    events: &[M::Event],
+) {
+    group.bench_function(name, |b| {
+        b.iter(|| fold_machine(black_box(start), black_box(events)))
+    });
+}
+
+fn dispatch(c: &mut Criterion) {
+    let events = generate(EVENTS, 0x5eed);
+    let start = Order::new("order-000042");
+    let (state, accepted) = fold_machine(&start, &events);
+    assert_eq!((state, accepted), fold_match(&start, &events));
+    println!("dispatch: {accepted} of {EVENTS} events accepted");
+
+    let mut group = c.benchmark_group("dispatch");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.bench_function("match", |b| {
+        b.iter(|| fold_match(black_box(&start), black_box(&events)))
+    });
+    bench_machine(&mut group, "machine", &start, &events);
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = dispatch
+}
+criterion_main!(benches);

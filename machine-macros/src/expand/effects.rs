@@ -1,0 +1,150 @@
+//! The effect side of `impl Machine`: `#[timeout]`s registered in `enter`, `#[reenter]` in
+//! `is_entry`, and, with `#[machine(effects)]`, `actions`/`enter`/`background` forwarded to
+//! the user's `impl Effects`.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::Ident;
+
+use super::state_tag;
+use super::variant::{any, bound};
+use crate::internals::machine::MachineModel;
+use crate::internals::timeout::{Timeout, TimeoutEvent};
+
+/// The overridden effect methods; methods with nothing to add keep `Machine`'s defaults.
+pub(crate) fn expand(model: &MachineModel) -> TokenStream {
+    let is_entry = is_entry_fn(model);
+    let enter = enter_fn(model);
+    let forwarded = model.effects.map(|span| forwarded_fns(model, span));
+    quote! {
+        #is_entry
+        #enter
+        #forwarded
+    }
+}
+
+/// `is_entry`: a step enters when the tag changes, or when it loops on a `#[reenter]` state.
+fn is_entry_fn(model: &MachineModel) -> Option<TokenStream> {
+    let krate = &model.krate;
+    let tag = state_tag::ident(model);
+    let reentered: Vec<&Ident> = model
+        .states
+        .iter()
+        .filter(|state| state.reenter)
+        .map(|state| &state.ident)
+        .collect();
+    if reentered.is_empty() {
+        return None;
+    }
+    let step = Ident::new("step", Span::mixed_site());
+    Some(quote! {
+        fn is_entry(#step: &#krate::Step<'_, Self>) -> bool {
+            let from = <Self as #krate::Machine>::tag(#step.from);
+            let to = <Self as #krate::Machine>::tag(#step.to);
+            from != to || ::core::matches!(to, #(#tag::#reentered)|*)
+        }
+    })
+}
+
+/// `enter`: the state's timeouts, then the user's `Effects::enter`.
+fn enter_fn(model: &MachineModel) -> Option<TokenStream> {
+    let krate = &model.krate;
+    let scope = Ident::new("scope", Span::mixed_site());
+    let arms: Vec<TokenStream> = model
+        .states
+        .iter()
+        .filter(|state| !state.timeouts.is_empty())
+        .map(|state| {
+            let name = &state.ident;
+            let needs_fields = state
+                .timeouts
+                .iter()
+                .any(|timeout| matches!(timeout.event, TimeoutEvent::Expr(_)));
+            let pattern = if needs_fields {
+                bound(quote!(Self::#name), &state.fields)
+            } else {
+                any(quote!(Self::#name))
+            };
+            let registrations = state
+                .timeouts
+                .iter()
+                .map(|timeout| register(model, &scope, timeout));
+            // Expressions may use some of the state's fields; the others stay unused.
+            let allow = needs_fields.then(|| quote!(#[allow(unused_variables)]));
+            quote! {
+                #allow
+                #pattern => {
+                    #(#registrations)*
+                }
+            }
+        })
+        .collect();
+    if arms.is_empty() && model.effects.is_none() {
+        return None;
+    }
+    let timeouts = (!arms.is_empty()).then(|| {
+        quote! {
+            match self {
+                #(#arms)*
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+    });
+    let forward = model.effects.map(|span| {
+        quote_spanned! {span=>
+            <Self as #krate::Effects>::enter(self, #scope);
+        }
+    });
+    Some(quote! {
+        fn enter(&self, #scope: &mut #krate::Scope<Self>) {
+            #timeouts
+            #forward
+        }
+    })
+}
+
+/// `scope.timeout(after, event);` for one declared timeout.
+fn register(model: &MachineModel, scope: &Ident, timeout: &Timeout) -> TokenStream {
+    let after = duration(timeout.after_millis);
+    let event = match &timeout.event {
+        TimeoutEvent::Unit => {
+            let event_enum = &model.event;
+            let variant = &timeout.variant;
+            quote!(#event_enum::#variant)
+        }
+        TimeoutEvent::Expr(expr) => quote!(#expr),
+    };
+    quote! {
+        #scope.timeout(#after, #event);
+    }
+}
+
+/// A `Duration` expression for `millis`, in whole seconds when it is a whole number of them.
+pub(crate) fn duration(millis: u64) -> TokenStream {
+    if millis % 1_000 == 0 {
+        let secs = Literal::u64_unsuffixed(millis / 1_000);
+        quote!(::core::time::Duration::from_secs(#secs))
+    } else {
+        let millis = Literal::u64_unsuffixed(millis);
+        quote!(::core::time::Duration::from_millis(#millis))
+    }
+}
+
+/// `actions` and `background`, forwarded to the user's `impl Effects` (spanned at the
+/// `effects` flag, where a missing impl is reported).
+fn forwarded_fns(model: &MachineModel, span: Span) -> TokenStream {
+    let krate = &model.krate;
+    let step = Ident::new("step", Span::mixed_site());
+    let actions = Ident::new("actions", Span::mixed_site());
+    let tasks = Ident::new("tasks", Span::mixed_site());
+    quote_spanned! {span=>
+        fn actions(#step: &#krate::Step<'_, Self>, #actions: &mut #krate::Actions<Self>) {
+            <Self as #krate::Effects>::actions(#step, #actions);
+        }
+
+        fn background(&self, #tasks: &mut #krate::Background<Self>) {
+            <Self as #krate::Effects>::background(self, #tasks);
+        }
+    }
+}

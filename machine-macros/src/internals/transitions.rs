@@ -1,0 +1,167 @@
+//! The transition table: every `#[on]` rule resolved against the state variants.
+//!
+//! Each declared `(source, event)` pair becomes one [`Transition`] with the names of what it
+//! generates (handler method, target enum). Unknown targets, repeated targets, duplicate pairs
+//! and pairs whose generated names would collide are reported and left out.
+
+use std::collections::BTreeMap;
+
+use syn::Ident;
+
+use super::ctxt::Ctxt;
+use super::machine::State;
+use super::naming::{closest, joined, listing, snake_case, unraw};
+use super::rules::Rule;
+use super::state_attrs::StateAttrs;
+
+/// One declared `(source, event)` pair and its allowed targets.
+pub(crate) struct Transition {
+    /// The index of the source state.
+    pub(crate) source: usize,
+    /// The event variant, spanned where the user wrote it.
+    pub(crate) event: Ident,
+    /// The indices of the allowed targets, in the order written, spanned where written.
+    pub(crate) targets: Vec<(usize, Ident)>,
+    /// The handler method, e.g. `pending_pay`.
+    pub(crate) handler: Ident,
+    /// The enum of allowed targets, e.g. `OrderPendingPay`.
+    pub(crate) targets_enum: Ident,
+}
+
+/// Resolves the rules of every state, in declaration order.
+pub(crate) fn build_transitions(
+    cx: &mut Ctxt,
+    machine: &Ident,
+    states: &[State],
+    attrs: &[StateAttrs],
+) -> Vec<Transition> {
+    let mut builder = TableBuilder {
+        cx,
+        machine,
+        states,
+        state_names: states.iter().map(|state| unraw(&state.ident)).collect(),
+        transitions: Vec::new(),
+        claimed: BTreeMap::new(),
+    };
+    for (source, attrs) in attrs.iter().enumerate() {
+        for rule in attrs.on.iter().flat_map(|(_, rules)| rules) {
+            builder.add(source, rule);
+        }
+    }
+    builder.transitions
+}
+
+/// The table being built, with what it needs to report mistakes.
+struct TableBuilder<'a> {
+    cx: &'a mut Ctxt,
+    machine: &'a Ident,
+    states: &'a [State],
+    state_names: Vec<String>,
+    transitions: Vec<Transition>,
+    /// Generated handler and enum names, with the `(state, event)` pair that claimed them.
+    claimed: BTreeMap<String, (String, String)>,
+}
+
+impl TableBuilder<'_> {
+    /// Adds the rule `rule` of state `source`, unless it is a duplicate or has no valid target.
+    fn add(&mut self, source: usize, rule: &Rule) {
+        let source_name = self.state_names[source].clone();
+        let event_name = unraw(&rule.event);
+        let duplicate = self
+            .transitions
+            .iter()
+            .any(|t| t.source == source && unraw(&t.event) == event_name);
+        if duplicate {
+            self.cx.error_at(
+                &rule.event,
+                format!(
+                    "duplicate rule: `{source_name}` already handles `{event_name}`; list every \
+                     target in one rule, e.g. `{event_name} => A | B`"
+                ),
+            );
+            return;
+        }
+        let targets = self.resolve_targets(rule);
+        if targets.is_empty() {
+            return;
+        }
+        let Some((handler, targets_enum)) = self.claim_names(source, rule) else {
+            return;
+        };
+        self.transitions.push(Transition {
+            source,
+            event: rule.event.clone(),
+            targets,
+            handler,
+            targets_enum,
+        });
+    }
+
+    /// The states `rule` may lead to; unknown and repeated ones are reported and skipped.
+    fn resolve_targets(&mut self, rule: &Rule) -> Vec<(usize, Ident)> {
+        let mut targets: Vec<(usize, Ident)> = Vec::new();
+        for target in &rule.targets {
+            let wanted = unraw(target);
+            match self.state_names.iter().position(|name| *name == wanted) {
+                Some(index) if targets.iter().any(|(seen, _)| *seen == index) => {
+                    self.cx.error_at(
+                        target,
+                        format!("`{wanted}` is listed twice as a target of `{}`", rule.event),
+                    );
+                }
+                Some(index) => targets.push((index, target.clone())),
+                None => {
+                    let names = self.state_names.iter().map(String::as_str);
+                    let hint = closest(&wanted, names.clone())
+                        .map(|name| format!(" (did you mean `{name}`?)"))
+                        .unwrap_or_default();
+                    self.cx.error_at(
+                        target,
+                        format!(
+                            "unknown state `{wanted}`{hint}; a target must be a variant of `{}`: \
+                             one of {}",
+                            unraw(self.machine),
+                            listing(names)
+                        ),
+                    );
+                }
+            }
+        }
+        targets
+    }
+
+    /// The handler method (`pending_pay`) and target enum (`OrderPendingPay`) of a rule,
+    /// unless another pair already generates one of them (`AB` + `C` and `A` + `BC`).
+    fn claim_names(&mut self, source: usize, rule: &Rule) -> Option<(Ident, Ident)> {
+        let source_name = &self.state_names[source];
+        let event_name = unraw(&rule.event);
+        let handler = format!(
+            "{}_{}",
+            snake_case(&self.states[source].ident),
+            snake_case(&rule.event)
+        );
+        let targets_enum = format!("{source_name}{event_name}");
+        let clash = self
+            .claimed
+            .get(&handler)
+            .or_else(|| self.claimed.get(&targets_enum));
+        if let Some((other_source, other_event)) = clash {
+            self.cx.error_at(
+                &rule.event,
+                format!(
+                    "`{source_name}` + `{event_name}` and `{other_source}` + `{other_event}` \
+                     would generate the same handler or type name; rename one of the variants"
+                ),
+            );
+            return None;
+        }
+        let pair = (source_name.clone(), event_name);
+        self.claimed.insert(handler.clone(), pair.clone());
+        self.claimed.insert(targets_enum.clone(), pair);
+        let span = rule.event.span();
+        Some((
+            Ident::new(&handler, span),
+            joined(self.machine, &targets_enum, span),
+        ))
+    }
+}

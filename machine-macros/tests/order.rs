@@ -1,0 +1,394 @@
+//! The derived order machine: every outcome kind, `can`, effects, tags, the transition table
+//! and the diagram.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use machine_core::model::{TimeoutInfo, TransitionInfo};
+use machine_core::testkit::Harness;
+use machine_core::{Actions, Event, Machine, Outcome, Scope, StateTag, Step, Tag};
+use support::order::*;
+
+fn paid(amount: u64) -> Order {
+    Order::Paid {
+        id: "o-1".into(),
+        amount,
+    }
+}
+
+fn pay(amount: u64) -> OrderEvent {
+    OrderEvent::Pay { amount }
+}
+
+#[test]
+fn paying_moves_a_pending_order_to_paid() {
+    let outcome = Order::new("o-1").transition(&pay(300));
+    assert_eq!(outcome, Outcome::Next(paid(300)));
+}
+
+#[test]
+fn a_handler_may_pick_any_declared_target() {
+    let outcome = Order::new("o-1").transition(&pay(FRAUD_LIMIT + 1));
+    assert_eq!(
+        outcome,
+        Outcome::Next(Order::Cancelled {
+            reason: format!("payment of {} flagged as fraud", FRAUD_LIMIT + 1)
+        })
+    );
+}
+
+#[test]
+fn a_guard_rejects_with_the_machines_error() {
+    assert_eq!(
+        Order::new("o-1").transition(&pay(0)),
+        Outcome::Rejected(OrderError::ZeroPayment)
+    );
+    assert_eq!(
+        paid(5).transition(&OrderEvent::Ship(String::new())),
+        Outcome::Rejected(OrderError::MissingTracking)
+    );
+}
+
+#[test]
+fn undeclared_pairs_are_unhandled() {
+    assert_eq!(
+        Order::new("o-1").transition(&OrderEvent::Ship("t-1".into())),
+        Outcome::Unhandled
+    );
+    assert_eq!(
+        Order::new("o-1").transition(&OrderEvent::Extend),
+        Outcome::Unhandled
+    );
+    assert_eq!(paid(5).transition(&pay(5)), Outcome::Unhandled);
+    let shipped = Order::Shipped {
+        id: "o-1".into(),
+        tracking: "t-1".into(),
+    };
+    for event in [
+        pay(1),
+        OrderEvent::Ship("t".into()),
+        OrderEvent::Cancel,
+        OrderEvent::Extend,
+    ] {
+        assert_eq!(shipped.transition(&event), Outcome::Unhandled);
+    }
+}
+
+#[test]
+fn handlers_receive_the_source_fields_and_the_event_data() {
+    assert_eq!(
+        paid(42).transition(&OrderEvent::Ship("t-9".into())),
+        Outcome::Next(Order::Shipped {
+            id: "o-1".into(),
+            tracking: "t-9".into()
+        })
+    );
+    assert_eq!(
+        paid(42).transition(&OrderEvent::Cancel),
+        Outcome::Next(Order::Cancelled {
+            reason: "refund 42".into()
+        })
+    );
+}
+
+#[test]
+fn can_includes_guards() {
+    let pending = Order::new("o-1");
+    assert!(pending.can(&pay(1)));
+    assert!(!pending.can(&pay(0)));
+    assert!(!pending.can(&OrderEvent::Ship("t".into())));
+    assert!(pending.can(&OrderEvent::Cancel));
+    assert!(paid(1).can(&OrderEvent::Extend));
+}
+
+#[test]
+fn state_tags_know_their_names_and_roles() {
+    assert_eq!(Order::NAME, "Order");
+    assert_eq!(Order::new("o-1").tag(), OrderTag::Pending);
+    assert_eq!(paid(1).tag(), OrderTag::Paid);
+    assert_eq!(
+        OrderTag::ALL,
+        &[
+            OrderTag::Pending,
+            OrderTag::Paid,
+            OrderTag::Shipped,
+            OrderTag::Cancelled
+        ]
+    );
+    let names: Vec<&str> = OrderTag::ALL.iter().map(|tag| tag.name()).collect();
+    assert_eq!(names, ["Pending", "Paid", "Shipped", "Cancelled"]);
+    assert_eq!(OrderTag::Shipped.to_string(), "Shipped");
+    assert_eq!(OrderTag::from_name("Paid"), Some(OrderTag::Paid));
+    assert_eq!(OrderTag::from_name("paid"), None);
+    let finals: Vec<OrderTag> = OrderTag::ALL
+        .iter()
+        .copied()
+        .filter(|t| t.is_final())
+        .collect();
+    assert_eq!(finals, [OrderTag::Shipped, OrderTag::Cancelled]);
+    let initials: Vec<OrderTag> = OrderTag::ALL
+        .iter()
+        .copied()
+        .filter(|t| t.is_initial())
+        .collect();
+    assert_eq!(initials, [OrderTag::Pending]);
+    assert_eq!(Order::initial_tag(), OrderTag::Pending);
+    assert!(Order::Cancelled { reason: "r".into() }.is_final());
+    assert!(!paid(1).is_final());
+}
+
+#[test]
+fn event_tags_use_the_persisted_names() {
+    assert_eq!(pay(1).tag(), OrderEventTag::Pay);
+    assert_eq!(OrderEvent::Ship("t".into()).tag(), OrderEventTag::Ship);
+    assert_eq!(OrderEvent::Cancel.tag(), OrderEventTag::Cancel);
+    assert_eq!(OrderEvent::Extend.tag(), OrderEventTag::Extend);
+    let names: Vec<&str> = OrderEventTag::ALL.iter().map(|tag| tag.name()).collect();
+    assert_eq!(names, ["Pay", "Ship", "Cancel", "ExtendDeadline"]);
+    assert_eq!(OrderEventTag::Extend.to_string(), "ExtendDeadline");
+    assert_eq!(
+        OrderEventTag::from_name("ExtendDeadline"),
+        Some(OrderEventTag::Extend)
+    );
+}
+
+#[test]
+fn event_views_borrow_the_variant_data() {
+    let event = pay(7);
+    match OrderEventView::from(&event) {
+        OrderEventView::Pay(OrderEventPay { amount }) => assert_eq!(*amount, 7),
+        other => panic!("wrong view {other:?}"),
+    }
+    let event = OrderEvent::Ship("t-3".into());
+    assert!(matches!(
+        OrderEventView::from(&event),
+        OrderEventView::Ship(OrderEventShip(tracking)) if tracking == "t-3"
+    ));
+    assert!(matches!(
+        OrderEventView::from(&OrderEvent::Cancel),
+        OrderEventView::Cancel(_)
+    ));
+}
+
+#[test]
+fn handlers_can_be_called_directly() {
+    let next =
+        <Order as OrderTransitions>::pending_pay(&"o-2".into(), OrderEventPay { amount: &9 });
+    assert!(matches!(next, Ok(OrderPendingPay::Paid { amount: 9, .. })));
+    let cancelled =
+        <Order as OrderTransitions>::pending_cancel(&"o-2".into(), OrderEventCancel::default());
+    assert!(matches!(
+        cancelled,
+        Ok(OrderPendingCancel::Cancelled { .. })
+    ));
+    let order: Order = OrderPaidShip::Shipped {
+        id: "o-2".into(),
+        tracking: "t".into(),
+    }
+    .into();
+    assert_eq!(order.tag(), OrderTag::Shipped);
+}
+
+#[test]
+fn reenter_makes_self_transitions_entries() {
+    let before = paid(1);
+    let after = paid(1);
+    let extend = OrderEvent::Extend;
+    assert!(Order::is_entry(&Step {
+        from: &before,
+        event: &extend,
+        to: &after
+    }));
+    let pending = Order::new("o-1");
+    let event = pay(1);
+    assert!(Order::is_entry(&Step {
+        from: &pending,
+        event: &event,
+        to: &after
+    }));
+}
+
+#[test]
+fn entering_paid_declares_its_timeout() {
+    let mut scope = Scope::<Order>::default();
+    paid(1).enter(&mut scope);
+    assert!(!scope.is_empty());
+    let mut scope = Scope::<Order>::default();
+    Order::new("o-1").enter(&mut scope);
+    assert!(scope.is_empty());
+}
+
+#[test]
+fn actions_are_forwarded_to_effects() {
+    let pending = Order::new("o-1");
+    let event = pay(3);
+    let to = paid(3);
+    let mut actions = Actions::<Order>::default();
+    Order::actions(
+        &Step {
+            from: &pending,
+            event: &event,
+            to: &to,
+        },
+        &mut actions,
+    );
+    assert_eq!(actions.len(), 1);
+    let mut actions = Actions::<Order>::default();
+    let cancel = OrderEvent::Cancel;
+    let cancelled = Order::Cancelled { reason: "r".into() };
+    Order::actions(
+        &Step {
+            from: &to,
+            event: &cancel,
+            to: &cancelled,
+        },
+        &mut actions,
+    );
+    assert!(actions.is_empty());
+}
+
+#[test]
+fn the_transition_table_lists_every_rule() {
+    use OrderEventTag as E;
+    use OrderTag as S;
+    let expected: &[TransitionInfo<OrderTag, OrderEventTag>] = &[
+        TransitionInfo {
+            from: S::Pending,
+            event: E::Pay,
+            targets: &[S::Paid, S::Cancelled],
+        },
+        TransitionInfo {
+            from: S::Pending,
+            event: E::Cancel,
+            targets: &[S::Cancelled],
+        },
+        TransitionInfo {
+            from: S::Paid,
+            event: E::Ship,
+            targets: &[S::Shipped],
+        },
+        TransitionInfo {
+            from: S::Paid,
+            event: E::Cancel,
+            targets: &[S::Cancelled],
+        },
+        TransitionInfo {
+            from: S::Paid,
+            event: E::Extend,
+            targets: &[S::Paid],
+        },
+    ];
+    assert_eq!(Order::transition_table(), expected);
+    assert_eq!(
+        Order::timeout_table(),
+        &[TimeoutInfo {
+            state: S::Paid,
+            after: Duration::from_secs(72 * 3600),
+            event: E::Cancel,
+        }]
+    );
+}
+
+#[test]
+fn the_table_agrees_with_the_dispatch() {
+    // Every declared pair is handled for some input; every undeclared pair is unhandled.
+    let states = [
+        Order::new("o-1"),
+        paid(1),
+        Order::Shipped {
+            id: "o-1".into(),
+            tracking: "t".into(),
+        },
+        Order::Cancelled { reason: "r".into() },
+    ];
+    let events = [
+        pay(1),
+        OrderEvent::Ship("t".into()),
+        OrderEvent::Cancel,
+        OrderEvent::Extend,
+    ];
+    for state in &states {
+        for event in &events {
+            let declared = Order::transition_table()
+                .iter()
+                .find(|info| info.from == state.tag() && info.event == event.tag());
+            match (declared, state.transition(event)) {
+                (Some(info), Outcome::Next(next)) => assert!(info.targets.contains(&next.tag())),
+                (None, Outcome::Unhandled) => {}
+                (declared, outcome) => panic!("{state:?} + {event:?}: {declared:?} vs {outcome:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_mermaid_diagram_shows_rules_timeouts_and_final_states() {
+    let expected = "\
+stateDiagram-v2
+    [*] --> Pending
+    Pending --> Paid : Pay
+    Pending --> Cancelled : Pay
+    Pending --> Cancelled : Cancel
+    Paid --> Shipped : Ship
+    Paid --> Cancelled : Cancel
+    Paid --> Paid : Extend
+    Paid --> Cancelled : after 72h
+    Shipped --> [*]
+    Cancelled --> [*]
+";
+    assert_eq!(Order::mermaid(), expected);
+}
+
+#[test]
+fn events_and_states_keep_their_serde_derives() {
+    let json = serde_json::to_string(&pay(5)).unwrap();
+    assert_eq!(json, r#"{"pay":{"amount":5}}"#);
+    let event: OrderEvent = serde_json::from_str(r#"{"pay":{}}"#).unwrap();
+    assert_eq!(event, pay(0));
+    let state: Order = serde_json::from_str(&serde_json::to_string(&paid(8)).unwrap()).unwrap();
+    assert_eq!(state, paid(8));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_actor_runs_the_timeout_and_the_actions() {
+    let harness = Harness::new();
+    let services = Arc::new(Services::default());
+    let order = harness
+        .spawn("o-1", Order::new("o-1"), Arc::clone(&services))
+        .unwrap();
+    assert_eq!(
+        order.call(pay(0)).await.unwrap(),
+        Outcome::Rejected(OrderError::ZeroPayment)
+    );
+    assert_eq!(order.call(pay(30)).await.unwrap(), Outcome::Next(paid(30)));
+    harness.settle().await;
+    assert_eq!(*services.receipts.lock().unwrap(), ["o-1: received 30"]);
+
+    // Extending re-enters `Paid` and restarts the 72h countdown.
+    harness.advance(Duration::from_secs(71 * 3600)).await;
+    assert_eq!(
+        order.call(OrderEvent::Extend).await.unwrap(),
+        Outcome::Next(paid(30))
+    );
+    harness.advance(Duration::from_secs(71 * 3600)).await;
+    assert!(order.matches(OrderTag::Paid).await.unwrap());
+    let mut changes = order.changes().await.unwrap();
+    harness.advance(Duration::from_secs(2 * 3600)).await;
+    let mut last = None;
+    while let Some(state) = changes.next().await {
+        last = Some(state);
+    }
+    // `Cancelled` is final: the actor stopped after reaching it.
+    assert_eq!(
+        last,
+        Some(Order::Cancelled {
+            reason: "refund 30".into()
+        })
+    );
+    assert!(order.is_stopped());
+    harness.shutdown().await;
+}

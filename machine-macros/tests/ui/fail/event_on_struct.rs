@@ -1,0 +1,8 @@
+use machine_macros::Event;
+
+#[derive(Clone, Debug, Event)]
+struct Pay {
+    amount: u64,
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use machine_macros::{Event, Machine};
+
+#[derive(Clone, Debug, Event)]
+enum OrderEvent {
+    Pay { amount: u64 },
+    Ship(String),
+    Cancel,
+}
+
+#[derive(Clone, Debug, Machine)]
+#[machine(event = OrderEvent)]
+struct Order {
+    paid: bool,
+}
+
+fn main() {}

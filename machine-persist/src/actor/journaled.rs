@@ -1,0 +1,199 @@
+//! The [`Durability`] of persistent actors: journal every batch through the group-commit
+//! writer, then follow the snapshot schedule.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use machine_core::{
+    ActorId, Commit, CommitError, Current, Decision, Driver, Durability, StopReason, Tag,
+};
+use tokio::time::Instant;
+
+use super::repository::Shared;
+use super::snapshotter::Job;
+use crate::{AppendError, AppendRequest, PersistError, Persistable};
+
+/// Per-actor persistence state, living inside the actor's task.
+pub(crate) struct Journaled<M: Persistable> {
+    shared: Arc<Shared<M>>,
+    schedule: Driver,
+    /// When the debounced snapshot is due.
+    due: Option<Instant>,
+    /// The version of the newest snapshot handed over.
+    saved: u64,
+}
+
+impl<M: Persistable> Journaled<M> {
+    pub(crate) fn new(shared: Arc<Shared<M>>, saved: u64) -> Self {
+        let schedule = shared.config.snapshots.driver(std::time::Instant::now());
+        Self {
+            shared,
+            schedule,
+            due: None,
+            saved,
+        }
+    }
+
+    fn request(&self, commit: &Commit<'_, M>) -> Result<AppendRequest, PersistError> {
+        let shared = &self.shared;
+        let events = commit
+            .events
+            .iter()
+            .map(|event| shared.payloads.event::<M>(event, &shared.config.metadata))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AppendRequest {
+            actor_id: commit.id.clone(),
+            machine_type: shared.config.machine_type.to_string(),
+            expected_version: commit.base_version,
+            events,
+            state_tag: commit.state.tag().name().to_owned(),
+            entered_at: commit.entered_at.into(),
+            create: false,
+            snapshot: None,
+        })
+    }
+
+    /// Steps the schedule after a committed batch of `events`.
+    fn schedule_snapshot(
+        &mut self,
+        id: &ActorId,
+        state: &M,
+        version: u64,
+        entered_at: SystemTime,
+        events: u64,
+    ) {
+        match self.schedule.next(std::time::Instant::now(), events) {
+            Decision::Continue(delay) if delay.is_zero() => {
+                self.snapshot(id, state, version, entered_at);
+            }
+            Decision::Continue(delay) => self.due = Instant::now().checked_add(delay),
+            Decision::Skip | Decision::Done => {}
+        }
+    }
+
+    /// Hands a snapshot of `state` to the snapshot writer without waiting.
+    fn snapshot(&mut self, id: &ActorId, state: &M, version: u64, entered_at: SystemTime) {
+        self.due = None;
+        if version <= self.saved {
+            return;
+        }
+        match self.job(id, state, version, entered_at) {
+            Ok(job) => {
+                if self.shared.runtime.snapshotter.offer(job) {
+                    self.saved = version;
+                } else {
+                    tracing::warn!(actor = %id, version, "snapshot queue full; snapshot skipped");
+                }
+            }
+            Err(error) => self.shared.config.report(id, &error),
+        }
+    }
+
+    fn job(
+        &self,
+        id: &ActorId,
+        state: &M,
+        version: u64,
+        entered_at: SystemTime,
+    ) -> Result<Job, PersistError> {
+        Ok(Job {
+            actor_id: id.clone(),
+            snapshot: self.shared.payloads.snapshot(state, version, entered_at)?,
+            retention: self.shared.config.retention,
+            on_error: self.shared.config.on_error.clone(),
+            ack: None,
+        })
+    }
+}
+
+/// The runtime's view of a persistence failure.
+pub(crate) fn commit_error(actor_id: &ActorId, error: PersistError) -> CommitError {
+    match error {
+        PersistError::Append(AppendError::VersionConflict {
+            actor_id,
+            expected,
+            actual,
+        }) => CommitError::VersionConflict {
+            actor_id,
+            expected,
+            actual,
+        },
+        other => CommitError::Storage {
+            actor_id: actor_id.clone(),
+            source: Arc::new(other),
+        },
+    }
+}
+
+impl<M: Persistable> Durability<M> for Journaled<M> {
+    fn commit(
+        &mut self,
+        commit: Commit<'_, M>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send {
+        let request = self.request(&commit);
+        async move {
+            let request = request.map_err(|error| commit_error(commit.id, error))?;
+            self.shared
+                .runtime
+                .writer
+                .append(request)
+                .await
+                .map_err(|error| commit_error(commit.id, error))?;
+            let events = commit.events.len() as u64;
+            self.schedule_snapshot(
+                commit.id,
+                commit.state,
+                commit.head(),
+                commit.entered_at,
+                events,
+            );
+            Ok(())
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.due
+    }
+
+    fn wake(&mut self, current: Current<'_, M>) -> impl Future<Output = ()> + Send {
+        self.snapshot(
+            current.id,
+            current.state,
+            current.version,
+            current.entered_at,
+        );
+        std::future::ready(())
+    }
+
+    fn stopped(
+        &mut self,
+        current: Current<'_, M>,
+        reason: &StopReason,
+    ) -> impl Future<Output = ()> + Send {
+        // A conflicted copy is stale: the other writer's history wins, so write nothing.
+        let wanted = self.shared.config.snapshot_on_stop
+            && !matches!(reason, StopReason::Conflict(_))
+            && current.version > self.saved;
+        let job = wanted.then(|| {
+            self.job(
+                current.id,
+                current.state,
+                current.version,
+                current.entered_at,
+            )
+        });
+        let shared = Arc::clone(&self.shared);
+        let id = current.id.clone();
+        async move {
+            let result = match job {
+                None => return,
+                Some(Ok(job)) => shared.runtime.snapshotter.save(job).await,
+                Some(Err(error)) => Err(error),
+            };
+            if let Err(error) = result {
+                shared.config.report(&id, &error);
+            }
+        }
+    }
+}

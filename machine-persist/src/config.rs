@@ -1,0 +1,193 @@
+//! How one machine type is persisted.
+
+use std::fmt;
+use std::sync::Arc;
+
+use machine_core::{ActorId, Machine, Schedule, SpawnOptions};
+
+use crate::{EventMetadata, PersistError, Upcasters};
+
+/// A callback told about persistence failures that have no caller to return to (a snapshot
+/// that could not be written, a snapshot that could not be read during restore).
+pub type ErrorHook = Arc<dyn Fn(&ActorId, &PersistError) + Send + Sync>;
+
+/// What to keep once a snapshot is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// How many snapshots to keep per actor (at least 1).
+    pub keep_snapshots: usize,
+    /// Also delete the journaled events the oldest kept snapshot covers. Restore still works
+    /// (it starts from a snapshot); history before that snapshot is gone.
+    pub delete_covered_events: bool,
+}
+
+/// The persistence settings of one machine type.
+///
+/// ```
+/// use machine_persist::{PersistConfig, Retention};
+/// use machine_core::Schedule;
+/// use std::time::Duration;
+/// # fn f<M: machine_core::Machine>() -> PersistConfig<M> {
+/// PersistConfig::<M>::new()
+///     // Snapshot every 100 events, and 5 s after the last event of a burst.
+///     .snapshots(Schedule::every_events(100).union(Schedule::spaced(Duration::from_secs(5))))
+///     .retention(Retention { keep_snapshots: 2, delete_covered_events: false })
+/// # }
+/// ```
+pub struct PersistConfig<M: Machine> {
+    pub(crate) machine_type: Arc<str>,
+    pub(crate) snapshots: Schedule,
+    pub(crate) snapshot_on_stop: bool,
+    pub(crate) restore_on_spawn: bool,
+    pub(crate) replay_on_bad_snapshot: bool,
+    pub(crate) event_schema: u32,
+    pub(crate) state_schema: u32,
+    pub(crate) upcasters: Arc<Upcasters>,
+    pub(crate) retention: Option<Retention>,
+    pub(crate) metadata: EventMetadata,
+    pub(crate) on_error: Option<ErrorHook>,
+    pub(crate) spawn: SpawnOptions<M>,
+}
+
+impl<M: Machine> Clone for PersistConfig<M> {
+    fn clone(&self) -> Self {
+        Self {
+            machine_type: Arc::clone(&self.machine_type),
+            snapshots: self.snapshots.clone(),
+            snapshot_on_stop: self.snapshot_on_stop,
+            restore_on_spawn: self.restore_on_spawn,
+            replay_on_bad_snapshot: self.replay_on_bad_snapshot,
+            event_schema: self.event_schema,
+            state_schema: self.state_schema,
+            upcasters: Arc::clone(&self.upcasters),
+            retention: self.retention,
+            metadata: self.metadata.clone(),
+            on_error: self.on_error.clone(),
+            spawn: self.spawn.clone(),
+        }
+    }
+}
+
+impl<M: Machine> fmt::Debug for PersistConfig<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersistConfig")
+            .field("machine_type", &self.machine_type)
+            .field("snapshots", &self.snapshots)
+            .field("snapshot_on_stop", &self.snapshot_on_stop)
+            .field("restore_on_spawn", &self.restore_on_spawn)
+            .field("replay_on_bad_snapshot", &self.replay_on_bad_snapshot)
+            .field("event_schema", &self.event_schema)
+            .field("state_schema", &self.state_schema)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Machine> Default for PersistConfig<M> {
+    fn default() -> Self {
+        Self {
+            machine_type: M::NAME.into(),
+            snapshots: Schedule::every_events(100),
+            snapshot_on_stop: true,
+            restore_on_spawn: true,
+            replay_on_bad_snapshot: true,
+            event_schema: 1,
+            state_schema: 1,
+            upcasters: Arc::new(Upcasters::new()),
+            retention: None,
+            metadata: EventMetadata::default(),
+            on_error: None,
+            spawn: SpawnOptions::default(),
+        }
+    }
+}
+
+impl<M: Machine> PersistConfig<M> {
+    /// The defaults: machine type = `M::NAME`, a snapshot every 100 events and on graceful stop,
+    /// restore on spawn, schema version 1 for events and states, no retention.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The machine type recorded in the registry (filters `restore_all` and `list_persisted`).
+    pub fn machine_type(mut self, machine_type: &str) -> Self {
+        self.machine_type = machine_type.into();
+        self
+    }
+
+    /// When to snapshot: the schedule is stepped once per committed batch with the number of
+    /// events in it. `Continue(0)` snapshots now, `Continue(d)` snapshots `d` after the last
+    /// step (a debounce: each step re-arms it), `Skip` waits, `Done` stops automatic snapshots.
+    /// Snapshots are written off the actor's path and never block transitions.
+    pub fn snapshots(mut self, schedule: Schedule) -> Self {
+        self.snapshots = schedule;
+        self
+    }
+
+    /// Whether a graceful stop (or shutdown) snapshots the latest state. Default: yes.
+    pub fn snapshot_on_stop(mut self, enabled: bool) -> Self {
+        self.snapshot_on_stop = enabled;
+        self
+    }
+
+    /// Whether `spawn` restores an actor that has stored data instead of refusing it.
+    /// Default: yes.
+    pub fn restore_on_spawn(mut self, enabled: bool) -> Self {
+        self.restore_on_spawn = enabled;
+        self
+    }
+
+    /// Whether restore falls back to older snapshots, and ultimately to a full replay, when the
+    /// latest snapshot cannot be decoded or migrated. The reason is reported through
+    /// [`on_error`](Self::on_error) and tracing. Default: yes.
+    pub fn replay_on_bad_snapshot(mut self, enabled: bool) -> Self {
+        self.replay_on_bad_snapshot = enabled;
+        self
+    }
+
+    /// The current schema versions of events and states, and the steps that migrate older
+    /// payloads to them.
+    pub fn schema(mut self, event_version: u32, state_version: u32, upcasters: Upcasters) -> Self {
+        self.event_schema = event_version;
+        self.state_schema = state_version;
+        self.upcasters = Arc::new(upcasters);
+        self
+    }
+
+    /// What to keep once a snapshot is written. Default: everything.
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = Some(Retention {
+            keep_snapshots: retention.keep_snapshots.max(1),
+            ..retention
+        });
+        self
+    }
+
+    /// Metadata recorded with every event (correlation, causation, writer ids).
+    pub fn metadata(mut self, metadata: EventMetadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Called with failures that have no caller to return to.
+    pub fn on_error(
+        mut self,
+        hook: impl Fn(&ActorId, &PersistError) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runtime settings of the actors (mailbox, batch size, observer).
+    pub fn spawn_options(mut self, options: SpawnOptions<M>) -> Self {
+        self.spawn = options;
+        self
+    }
+
+    pub(crate) fn report(&self, actor_id: &ActorId, error: &PersistError) {
+        tracing::warn!(machine = %self.machine_type, actor = %actor_id, %error, "persistence error");
+        if let Some(hook) = &self.on_error {
+            hook(actor_id, error);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! [`Journal`] for [`MemoryStore`].
+
+use std::collections::BTreeMap;
+
+use super::MemoryStore;
+use crate::model::time;
+use crate::plan::{self, Found};
+use crate::{
+    ActorId, ActorMetadata, AppendRequest, BatchOutcome, Journal, StoreError, StoredEvent,
+    StoredSnapshot,
+};
+
+impl Journal for MemoryStore {
+    async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
+        let now = time::now();
+        let mut state = self.lock();
+        let plan = plan::decide(requests, |id| {
+            state
+                .registry
+                .get(id)
+                .map_or(Found::default(), |meta| Found {
+                    exists: true,
+                    head: meta.version,
+                })
+        });
+        for index in plan.accepted() {
+            let request = &requests[index];
+            let mut position = state.last_position;
+            let events = state.events.entry(request.actor_id.clone()).or_default();
+            for (version, event) in (request.expected_version + 1..).zip(&request.events) {
+                position += 1;
+                events.insert(
+                    version,
+                    StoredEvent {
+                        actor_id: request.actor_id.clone(),
+                        version,
+                        machine_type: request.machine_type.clone(),
+                        tag: event.tag.clone(),
+                        schema_version: event.schema_version,
+                        payload: event.payload.clone(),
+                        metadata: event.metadata.clone(),
+                        recorded_at: now,
+                        position,
+                    },
+                );
+            }
+            state.last_position = position;
+            if let Some(snapshot) = &request.snapshot {
+                state
+                    .snapshots
+                    .entry(request.actor_id.clone())
+                    .or_default()
+                    .insert(
+                        snapshot.version,
+                        StoredSnapshot {
+                            actor_id: request.actor_id.clone(),
+                            version: snapshot.version,
+                            state_tag: snapshot.state_tag.clone(),
+                            schema_version: snapshot.schema_version,
+                            payload: snapshot.payload.clone(),
+                            entered_at: time::to_micros(snapshot.entered_at),
+                            created_at: now,
+                        },
+                    );
+            }
+        }
+        for write in &plan.registry {
+            let request = &requests[write.request];
+            let created_at = state
+                .registry
+                .get(&request.actor_id)
+                .map_or(now, |meta| meta.created_at);
+            let machine_type = state
+                .registry
+                .get(&request.actor_id)
+                .map_or_else(|| request.machine_type.clone(), |m| m.machine_type.clone());
+            state.registry.insert(
+                request.actor_id.clone(),
+                ActorMetadata {
+                    actor_id: request.actor_id.clone(),
+                    machine_type,
+                    version: request.next_version(),
+                    state_tag: request.state_tag.clone(),
+                    entered_at: time::to_micros(request.entered_at),
+                    created_at,
+                    last_activity: now,
+                },
+            );
+        }
+        Ok(plan.outcome)
+    }
+
+    async fn read(
+        &self,
+        actor_id: &ActorId,
+        from: u64,
+        to: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        let state = self.lock();
+        Ok(state.events.get(actor_id).map_or_else(Vec::new, |events| {
+            events
+                .range(from..=to)
+                .take(max)
+                .map(|(_, event)| event.clone())
+                .collect()
+        }))
+    }
+
+    async fn head(&self, actor_id: &ActorId) -> Result<u64, StoreError> {
+        Ok(self
+            .lock()
+            .registry
+            .get(actor_id)
+            .map_or(0, |meta| meta.version))
+    }
+
+    async fn delete_up_to(&self, actor_id: &ActorId, up_to: u64) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        Ok(state
+            .events
+            .get_mut(actor_id)
+            .map_or(0, |events| remove_range(events, 0, up_to)))
+    }
+}
+
+/// Removes the entries with keys in `from..=to` from `map`; returns how many were removed.
+pub(super) fn remove_range<V>(map: &mut BTreeMap<u64, V>, from: u64, to: u64) -> u64 {
+    if from > to {
+        return 0;
+    }
+    let keys: Vec<u64> = map.range(from..=to).map(|(key, _)| *key).collect();
+    for key in &keys {
+        map.remove(key);
+    }
+    keys.len() as u64
+}

@@ -1,0 +1,36 @@
+//! [`Registry`] for [`MemoryStore`].
+
+use std::ops::Bound;
+
+use super::MemoryStore;
+use crate::{ActorFilter, ActorId, ActorMetadata, Registry, StoreError};
+
+impl Registry for MemoryStore {
+    async fn get(&self, actor_id: &ActorId) -> Result<Option<ActorMetadata>, StoreError> {
+        Ok(self.lock().registry.get(actor_id).cloned())
+    }
+
+    async fn list(&self, filter: &ActorFilter) -> Result<Vec<ActorMetadata>, StoreError> {
+        let state = self.lock();
+        let start = filter
+            .after
+            .as_ref()
+            .map_or(Bound::Unbounded, Bound::Excluded);
+        Ok(state
+            .registry
+            .range::<ActorId, _>((start, Bound::Unbounded))
+            .map(|(_, meta)| meta)
+            .filter(|meta| filter.matches(meta))
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_actor(&self, actor_id: &ActorId) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let events = state.events.remove(actor_id).is_some();
+        let snapshots = state.snapshots.remove(actor_id).is_some();
+        let registry = state.registry.remove(actor_id).is_some();
+        Ok(events || snapshots || registry)
+    }
+}

@@ -1,0 +1,96 @@
+//! The unit of writing: one actor's atomic append.
+//!
+//! An [`AppendRequest`] carries everything a backend needs to apply one actor's events under an
+//! optimistic lock and keep the registry in step, in the same transaction.
+
+use chrono::{DateTime, Utc};
+
+use super::{ActorId, NewEvent, NewSnapshot};
+
+/// Appends `events` to an actor's journal if its head equals `expected_version`.
+///
+/// On success the actor's head becomes `expected_version + events.len()`, and its registry row
+/// records `state_tag`, `entered_at` and the time of the append as last activity (its creation
+/// time is never changed). `create` declares the actor new: the append then fails with
+/// [`AppendError::AlreadyExists`](crate::AppendError::AlreadyExists) if the actor is known. The
+/// optional `snapshot` is saved in the same transaction (e.g. the genesis snapshot at version 0).
+///
+/// ```
+/// use chrono::Utc;
+/// use machine_persist::{AppendRequest, NewEvent};
+///
+/// let request = AppendRequest::new("order-1", "Order", 0, "Paid", Utc::now())
+///     .create()
+///     .with_events(vec![NewEvent::new("Pay", 1, r#"{"amount":10}"#)]);
+/// assert_eq!(request.next_version(), 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendRequest {
+    /// The actor being written.
+    pub actor_id: ActorId,
+    /// The actor's machine type (recorded in the registry on creation and on every event).
+    pub machine_type: String,
+    /// The head the caller believes the actor has.
+    pub expected_version: u64,
+    /// The events to append, in order; version `expected_version + 1` first.
+    pub events: Vec<NewEvent>,
+    /// Tag of the actor's state after these events.
+    pub state_tag: String,
+    /// Wall time at which the actor entered that state.
+    pub entered_at: DateTime<Utc>,
+    /// `true` if the actor is new and must not exist yet.
+    pub create: bool,
+    /// A snapshot to save atomically with the append.
+    pub snapshot: Option<NewSnapshot>,
+}
+
+impl AppendRequest {
+    /// A request with no events, no snapshot and `create == false`.
+    pub fn new(
+        actor_id: impl Into<ActorId>,
+        machine_type: impl Into<String>,
+        expected_version: u64,
+        state_tag: impl Into<String>,
+        entered_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            actor_id: actor_id.into(),
+            machine_type: machine_type.into(),
+            expected_version,
+            events: Vec::new(),
+            state_tag: state_tag.into(),
+            entered_at,
+            create: false,
+            snapshot: None,
+        }
+    }
+
+    /// Marks the actor as new.
+    pub fn create(mut self) -> Self {
+        self.create = true;
+        self
+    }
+
+    /// Sets the events to append.
+    pub fn with_events(mut self, events: Vec<NewEvent>) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Adds one event.
+    pub fn push_event(mut self, event: NewEvent) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    /// Saves `snapshot` in the same transaction.
+    pub fn with_snapshot(mut self, snapshot: NewSnapshot) -> Self {
+        self.snapshot = Some(snapshot);
+        self
+    }
+
+    /// The head the actor has once this request succeeds.
+    pub fn next_version(&self) -> u64 {
+        self.expected_version + self.events.len() as u64
+    }
+}

@@ -1,0 +1,113 @@
+//! Journal entries: what is appended ([`NewEvent`]) and what is read back ([`StoredEvent`]).
+//!
+//! Payloads are opaque text produced by a [`Codec`](crate::Codec) (JSON by default); the store
+//! never parses them, so they round-trip byte for byte. The variant tag and schema version are kept
+//! next to the payload so readers can pick an upcaster without decoding first.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ActorId;
+
+/// Tracing metadata stored with each event (as a JSON object).
+///
+/// ```
+/// use machine_persist::EventMetadata;
+///
+/// let meta = EventMetadata::default().with_correlation_id("req-42");
+/// assert_eq!(meta.correlation_id.as_deref(), Some("req-42"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    /// Id shared by every event caused by one external request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// Id of the message or event that directly caused this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    /// Identifies the process or node that wrote the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_id: Option<String>,
+}
+
+impl EventMetadata {
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the causation id.
+    pub fn with_causation_id(mut self, id: impl Into<String>) -> Self {
+        self.causation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the writer id.
+    pub fn with_writer_id(mut self, id: impl Into<String>) -> Self {
+        self.writer_id = Some(id.into());
+        self
+    }
+}
+
+/// An event to append: the encoded payload plus what readers need to decode it.
+///
+/// ```
+/// use machine_persist::NewEvent;
+///
+/// let event = NewEvent::new("Paid", 1, r#"{"amount":10}"#);
+/// assert_eq!(event.tag, "Paid");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The event's variant tag (e.g. `"Paid"`).
+    pub tag: String,
+    /// Version of the payload's shape, for upcasting on read.
+    pub schema_version: u32,
+    /// The encoded event, stored verbatim.
+    pub payload: String,
+    /// Correlation, causation and writer ids.
+    pub metadata: EventMetadata,
+}
+
+impl NewEvent {
+    /// An event with empty metadata.
+    pub fn new(tag: impl Into<String>, schema_version: u32, payload: impl Into<String>) -> Self {
+        Self {
+            tag: tag.into(),
+            schema_version,
+            payload: payload.into(),
+            metadata: EventMetadata::default(),
+        }
+    }
+
+    /// Replaces the metadata.
+    pub fn with_metadata(mut self, metadata: EventMetadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+}
+
+/// An event as read from the journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The actor the event belongs to.
+    pub actor_id: ActorId,
+    /// The actor's version after this event (the first event is version 1).
+    pub version: u64,
+    /// The machine type the actor was journaled under.
+    pub machine_type: String,
+    /// The event's variant tag.
+    pub tag: String,
+    /// Version of the payload's shape.
+    pub schema_version: u32,
+    /// The encoded event, exactly as appended.
+    pub payload: String,
+    /// Correlation, causation and writer ids.
+    pub metadata: EventMetadata,
+    /// When the store committed the event.
+    pub recorded_at: DateTime<Utc>,
+    /// Position in the store-wide journal: strictly increasing across all actors, in the order
+    /// events were assigned one (on Postgres, concurrent transactions may commit out of that order).
+    pub position: i64,
+}

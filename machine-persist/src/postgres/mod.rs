@@ -1,0 +1,109 @@
+//! The server backend: Postgres through sqlx.
+//!
+//! A batch is applied by ONE statement (one round trip, its own transaction): arrays bind every
+//! request and event, `UNNEST` turns them into rows, and data-modifying CTEs update the registry
+//! under its row locks, insert new actors with `ON CONFLICT DO NOTHING`, then insert events and
+//! snapshots only for the actors that passed. Two writers racing on one actor serialise on its
+//! registry row; under `READ COMMITTED` the loser re-checks the head after the winner commits and
+//! fails its condition. Several requests for one actor in a batch run as successive statements
+//! in one transaction.
+//!
+//! Tables live in a configurable schema (see [`PostgresOptions`]); connections put it first on
+//! their `search_path`, and the embedded migrations (`migrations/postgres`) run there.
+
+mod append;
+mod journal;
+mod options;
+mod registry;
+mod rows;
+mod snapshots;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection};
+
+pub use options::{PostgresOptions, MAX_SCHEMA_LEN};
+
+use crate::StoreError;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A [`Store`](crate::Store) in a Postgres database.
+///
+/// Clones share the same pool.
+///
+/// ```no_run
+/// use machine_persist::{Journal, PostgresOptions, PostgresStore};
+///
+/// # async fn example() -> Result<(), machine_persist::StoreError> {
+/// let options = PostgresOptions::url("postgres://postgres@127.0.0.1:5432/app")?.schema("orders")?;
+/// let store = PostgresStore::with_options(options).await?;
+/// let head = store.head(&"order-1".into()).await?;
+/// # let _ = head;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+    schema: String,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (schema `public`) and applies the schema migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::with_options(PostgresOptions::url(url)?).await
+    }
+
+    /// Connects with `options`, creates the schema if missing and applies the migrations.
+    pub async fn with_options(options: PostgresOptions) -> Result<Self, StoreError> {
+        options::validate_schema(&options.schema)?;
+        let mut setup = PgConnection::connect_with(&options.connect).await?;
+        // The name is validated to `[a-z_][a-z0-9_]*`, so it needs no quoting.
+        let create = format!("CREATE SCHEMA IF NOT EXISTS {}", options.schema);
+        let created = setup.execute(create.as_str()).await;
+        setup.close().await?;
+        created?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .min_connections(options.min_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(options.pool_connect_options())
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            schema: options.schema,
+        })
+    }
+
+    /// The schema holding this store's tables.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// The connection pool (for tools and tests that need raw SQL; its search path is the
+    /// store's schema).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Drops the store's schema with every table in it. Irreversible; meant for tests and tear
+    /// down of throwaway stores. Refuses to drop `public`.
+    pub async fn drop_schema(&self) -> Result<(), StoreError> {
+        if self.schema == "public" {
+            return Err(StoreError::InvalidName {
+                name: self.schema.clone(),
+                reason: "the public schema is never dropped",
+            });
+        }
+        let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
+        self.pool.execute(drop.as_str()).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,163 @@
+//! How a [`PostgresStore`](super::PostgresStore) connects: URL, schema, pool and timeouts.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+
+use crate::StoreError;
+
+/// The longest schema name accepted (Postgres truncates identifiers beyond 63 bytes).
+pub const MAX_SCHEMA_LEN: usize = 63;
+
+/// Options for a Postgres store.
+///
+/// All tables live in one schema (default `public`); a dedicated schema keeps several stores (or
+/// tenants, or test runs) apart in one database.
+///
+/// ```
+/// use std::time::Duration;
+/// use machine_persist::PostgresOptions;
+///
+/// let options = PostgresOptions::url("postgres://postgres@127.0.0.1:5432/app")?
+///     .schema("orders")?
+///     .max_connections(8)
+///     .statement_timeout(Some(Duration::from_secs(10)));
+/// # Ok::<(), machine_persist::StoreError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct PostgresOptions {
+    pub(super) connect: PgConnectOptions,
+    pub(super) schema: String,
+    pub(super) max_connections: u32,
+    pub(super) min_connections: u32,
+    pub(super) acquire_timeout: Duration,
+    pub(super) statement_timeout: Option<Duration>,
+}
+
+impl PostgresOptions {
+    /// Options for the database at a `postgres://` URL.
+    pub fn url(url: &str) -> Result<Self, StoreError> {
+        Ok(Self::from_connect_options(PgConnectOptions::from_str(url)?))
+    }
+
+    /// Starts from sqlx connect options (host, credentials, TLS, ...).
+    pub fn from_connect_options(connect: PgConnectOptions) -> Self {
+        Self {
+            connect,
+            schema: "public".to_string(),
+            max_connections: 10,
+            min_connections: 1,
+            acquire_timeout: Duration::from_secs(30),
+            statement_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+
+    /// The schema holding the tables (created if missing). Must match `[a-z_][a-z0-9_]*` and be at
+    /// most [`MAX_SCHEMA_LEN`] bytes.
+    pub fn schema(mut self, schema: &str) -> Result<Self, StoreError> {
+        validate_schema(schema)?;
+        self.schema = schema.to_string();
+        Ok(self)
+    }
+
+    /// The most pooled connections (default 10, at least 1).
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Connections kept open when idle (default 1).
+    pub fn min_connections(mut self, min: u32) -> Self {
+        self.min_connections = min;
+        self
+    }
+
+    /// How long an operation waits for a pooled connection (default 30s).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Server-side limit on each statement (default 30s; `None` for no limit). A statement that
+    /// exceeds it fails with a transient [`StoreError`].
+    pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// The configured schema.
+    pub fn schema_name(&self) -> &str {
+        &self.schema
+    }
+
+    /// Connect options for pooled connections: the schema first on the search path, and the
+    /// statement timeout, both as startup parameters (no extra round trip).
+    pub(super) fn pool_connect_options(&self) -> PgConnectOptions {
+        let timeout_ms = self
+            .statement_timeout
+            .map_or(0, |timeout| timeout.as_millis().clamp(1, i32::MAX as u128));
+        self.connect.clone().options([
+            ("search_path", self.schema.clone()),
+            ("statement_timeout", timeout_ms.to_string()),
+        ])
+    }
+}
+
+/// Checks that `schema` is a plain lower-case identifier, safe to use unquoted in SQL.
+pub(super) fn validate_schema(schema: &str) -> Result<(), StoreError> {
+    let invalid = |reason| StoreError::InvalidName {
+        name: schema.to_string(),
+        reason,
+    };
+    let mut bytes = schema.bytes();
+    match bytes.next() {
+        None => return Err(invalid("a schema name must not be empty")),
+        Some(first) if !(first.is_ascii_lowercase() || first == b'_') => {
+            return Err(invalid("a schema name must start with a-z or _"))
+        }
+        Some(_) => {}
+    }
+    if !bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(invalid("a schema name may only contain a-z, 0-9 and _"));
+    }
+    if schema.len() > MAX_SCHEMA_LEN {
+        return Err(invalid("a schema name must be at most 63 bytes"));
+    }
+    if schema.starts_with("pg_") {
+        return Err(invalid("schema names starting with pg_ are reserved"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_plain_identifiers() {
+        for name in ["public", "orders", "_x", "tenant_42", &"a".repeat(63)] {
+            assert!(validate_schema(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn rejects_anything_that_would_need_quoting() {
+        for name in [
+            "",
+            "Orders",
+            "1st",
+            "a-b",
+            "a b",
+            "x\"; DROP TABLE events; --",
+            "é",
+            "pg_catalog",
+            &"a".repeat(64),
+        ] {
+            assert!(
+                matches!(validate_schema(name), Err(StoreError::InvalidName { .. })),
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Decoding Postgres rows into the model, reporting bad values as [`StoreError::Corrupt`].
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{Decode, Postgres, Row, Type};
+
+use crate::convert::{schema_from_sql, version_from_sql};
+use crate::{
+    id_from, ActorId, ActorMetadata, EventMetadata, StoreError, StoredEvent, StoredSnapshot,
+};
+
+/// Reads one column, naming the row's actor and version if the value cannot be decoded.
+fn column<'r, T>(
+    row: &'r PgRow,
+    actor_id: &ActorId,
+    version: Option<u64>,
+    column: &'static str,
+) -> Result<T, StoreError>
+where
+    T: Decode<'r, Postgres> + Type<Postgres>,
+{
+    row.try_get(column)
+        .map_err(|error| StoreError::corrupt(actor_id, version, column, error))
+}
+
+fn version(row: &PgRow, actor_id: &ActorId, name: &'static str) -> Result<u64, StoreError> {
+    let raw: i64 = column(row, actor_id, None, name)?;
+    version_from_sql(actor_id, None, name, raw)
+}
+
+/// The columns [`event`] reads.
+pub(super) const EVENT_COLUMNS: &str = "version, machine_type, tag, schema_version, payload, \
+     metadata::text AS metadata, recorded_at, position";
+
+/// An event row of `actor_id`.
+pub(super) fn event(row: &PgRow, actor_id: &ActorId) -> Result<StoredEvent, StoreError> {
+    let version = version(row, actor_id, "version")?;
+    let at = Some(version);
+    let metadata: &str = column(row, actor_id, at, "metadata")?;
+    let metadata: EventMetadata = serde_json::from_str(metadata)
+        .map_err(|error| StoreError::corrupt(actor_id, at, "metadata", error))?;
+    Ok(StoredEvent {
+        actor_id: actor_id.clone(),
+        version,
+        machine_type: column(row, actor_id, at, "machine_type")?,
+        tag: column(row, actor_id, at, "tag")?,
+        schema_version: schema_from_sql(
+            actor_id,
+            at,
+            column(row, actor_id, at, "schema_version")?,
+        )?,
+        payload: column(row, actor_id, at, "payload")?,
+        metadata,
+        recorded_at: column::<DateTime<Utc>>(row, actor_id, at, "recorded_at")?,
+        position: column(row, actor_id, at, "position")?,
+    })
+}
+
+/// The columns [`snapshot`] reads.
+pub(super) const SNAPSHOT_COLUMNS: &str =
+    "version, state_tag, schema_version, payload, entered_at, created_at";
+
+/// A snapshot row of `actor_id`.
+pub(super) fn snapshot(row: &PgRow, actor_id: &ActorId) -> Result<StoredSnapshot, StoreError> {
+    let version = version(row, actor_id, "version")?;
+    let at = Some(version);
+    Ok(StoredSnapshot {
+        actor_id: actor_id.clone(),
+        version,
+        state_tag: column(row, actor_id, at, "state_tag")?,
+        schema_version: schema_from_sql(
+            actor_id,
+            at,
+            column(row, actor_id, at, "schema_version")?,
+        )?,
+        payload: column(row, actor_id, at, "payload")?,
+        entered_at: column(row, actor_id, at, "entered_at")?,
+        created_at: column(row, actor_id, at, "created_at")?,
+    })
+}
+
+/// The columns [`actor`] reads.
+pub(super) const ACTOR_COLUMNS: &str =
+    "actor_id, machine_type, head_version, state_tag, entered_at, created_at, last_activity";
+
+/// A registry row.
+pub(super) fn actor(row: &PgRow) -> Result<ActorMetadata, StoreError> {
+    let id: &str = row.try_get("actor_id")?;
+    let actor_id = id_from(id);
+    let version = version(row, &actor_id, "head_version")?;
+    let at = Some(version);
+    Ok(ActorMetadata {
+        machine_type: column(row, &actor_id, at, "machine_type")?,
+        version,
+        state_tag: column(row, &actor_id, at, "state_tag")?,
+        entered_at: column(row, &actor_id, at, "entered_at")?,
+        created_at: column(row, &actor_id, at, "created_at")?,
+        last_activity: column(row, &actor_id, at, "last_activity")?,
+        actor_id,
+    })
+}

@@ -1,0 +1,124 @@
+//! Group commit: one background task turns many concurrent appends into few transactions.
+//!
+//! A durable commit costs a disk flush, so committing each event on its own caps a store at a
+//! few thousand events per second. The [`JournalWriter`] queues appends from every actor in a
+//! bounded channel; its task takes everything queued (up to [`WriterConfig::max_batch`]) and
+//! calls [`Journal::append_batch`] once, then answers each caller
+//! with its own result. While a batch commits, the next one gathers, so batches grow with load
+//! and latency stays about one commit.
+//!
+//! A refused request (version conflict) fails alone; a store failure fails its whole batch, after
+//! the optional [`RetryPolicy`] gave up. The bounded queue makes callers wait when the store falls
+//! behind, so memory stays bounded.
+
+mod config;
+mod retry;
+mod stats;
+mod task;
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use config::WriterConfig;
+pub use retry::{NoRetry, RetryPolicy};
+pub use stats::WriterStats;
+
+use crate::{AppendRequest, Journal, PersistError};
+use stats::Counters;
+use task::{Job, Task};
+
+/// A cloneable handle to a group-commit writer task.
+///
+/// ```
+/// use chrono::Utc;
+/// use machine_persist::{AppendRequest, JournalWriter, MemoryStore, NewEvent, WriterConfig};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let writer = JournalWriter::spawn(MemoryStore::new(), WriterConfig::default());
+/// let request = AppendRequest::new("order-1", "Order", 0, "Paid", Utc::now())
+///     .create()
+///     .push_event(NewEvent::new("Pay", 1, "{}"));
+/// writer.append(request).await.unwrap();
+/// writer.shutdown().await;
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+pub struct JournalWriter {
+    queue: mpsc::Sender<Job>,
+    shutdown: Arc<watch::Sender<bool>>,
+    finished: watch::Receiver<()>,
+    counters: Arc<Counters>,
+}
+
+impl JournalWriter {
+    /// Starts the writer task on the current Tokio runtime, without retries.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (as [`tokio::spawn`] does).
+    pub fn spawn<J: Journal + 'static>(journal: J, config: WriterConfig) -> Self {
+        Self::spawn_with_retry(journal, config, NoRetry)
+    }
+
+    /// Starts the writer task with a retry policy for failed batches.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (as [`tokio::spawn`] does).
+    pub fn spawn_with_retry<J, R>(journal: J, config: WriterConfig, retry: R) -> Self
+    where
+        J: Journal + 'static,
+        R: RetryPolicy,
+    {
+        let (queue, receiver) = mpsc::channel(config.queue_capacity_size());
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let (finished_sender, finished) = watch::channel(());
+        let counters = Arc::new(Counters::default());
+        let task = Task {
+            journal,
+            retry,
+            queue: receiver,
+            shutdown: shutdown_receiver,
+            max_batch: config.max_batch_size(),
+            counters: Arc::clone(&counters),
+            _finished: finished_sender,
+        };
+        tokio::spawn(task.run());
+        Self {
+            queue,
+            shutdown: Arc::new(shutdown),
+            finished,
+            counters,
+        }
+    }
+
+    /// Queues `request` (waiting while the queue is full) and returns its result once its batch
+    /// has committed.
+    ///
+    /// Fails with [`PersistError::Append`] if the request was refused,
+    /// [`PersistError::Store`] if its batch failed, and [`PersistError::WriterClosed`] after
+    /// [`shutdown`](Self::shutdown).
+    pub async fn append(&self, request: AppendRequest) -> Result<(), PersistError> {
+        let (reply, result) = oneshot::channel();
+        self.queue
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| PersistError::WriterClosed)?;
+        result.await.unwrap_or(Err(PersistError::WriterClosed))
+    }
+
+    /// The writer's counters so far.
+    pub fn stats(&self) -> WriterStats {
+        self.counters.snapshot()
+    }
+
+    /// Stops accepting appends, commits everything already queued, and waits for the task to end.
+    /// Every handle then fails appends with [`PersistError::WriterClosed`].
+    pub async fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+        let mut finished = self.finished.clone();
+        // Resolves with an error once the task has dropped its end, i.e. finished.
+        while finished.changed().await.is_ok() {}
+    }
+}

@@ -1,0 +1,145 @@
+//! The conformance suite against Postgres. Each test runs in a fresh schema with a random name,
+//! dropped at the end.
+//!
+//! The server comes from `MACHINE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`). If it is unreachable the tests print a skip line
+//! and pass, except with `CI=true`, where that is a failure.
+
+#![cfg(feature = "postgres")]
+
+#[macro_use]
+mod support;
+
+use machine_persist::{Journal, PostgresOptions, PostgresStore, StoreError};
+
+fn url() -> String {
+    std::env::var("MACHINE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Two stores (two pools) on one fresh schema.
+struct Postgres {
+    store: PostgresStore,
+    other: PostgresStore,
+}
+
+async fn open_schema(schema: &str) -> Result<PostgresStore, StoreError> {
+    let options = PostgresOptions::url(&url())?
+        .schema(schema)?
+        .max_connections(4);
+    PostgresStore::with_options(options).await
+}
+
+impl support::Backend for Postgres {
+    type S = PostgresStore;
+
+    async fn open() -> Option<Self> {
+        let schema = format!("mp_test_{:016x}", fastrand::u64(..));
+        let store = match open_schema(&schema).await {
+            Ok(store) => store,
+            Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
+                println!("skipped: Postgres at {} is unreachable: {error}", url());
+                return None;
+            }
+            Err(error) => panic!("Postgres at {} is unreachable: {error}", url()),
+        };
+        let other = open_schema(&schema).await.unwrap();
+        Some(Self { store, other })
+    }
+
+    fn store(&self) -> &PostgresStore {
+        &self.store
+    }
+
+    fn other(&self) -> &PostgresStore {
+        &self.other
+    }
+
+    async fn teardown(self) {
+        self.other.close().await;
+        self.store.drop_schema().await.unwrap();
+        self.store.close().await;
+    }
+}
+
+impl support::Corruptible for Postgres {
+    async fn corrupt_event_metadata(&self, actor_id: &str, version: u64, value: &str) {
+        sqlx::query("UPDATE events SET metadata = $1::jsonb WHERE actor_id = $2 AND version = $3")
+            .bind(value)
+            .bind(actor_id)
+            .bind(version as i64)
+            .execute(self.store.pool())
+            .await
+            .unwrap();
+    }
+}
+
+all_conformance_tests!(Postgres);
+conformance_tests!(Postgres; corrupt_metadata_is_a_typed_error);
+
+/// A row written around the registry (raw SQL, as a foreign writer would) is never overwritten:
+/// the affected request is refused with the real head, the rest of its batch commits. The stray
+/// row is committed while the batch waits on it, so the batch meets the unique key itself.
+#[tokio::test]
+async fn stray_rows_refuse_only_the_affected_request() {
+    use sqlx::Connection;
+    use support::Backend;
+    let Some(backend) = Postgres::open().await else {
+        return;
+    };
+    let store = backend.store().clone();
+    let request = |id: &str, expected: u64| {
+        let mut request =
+            machine_persist::AppendRequest::new(id, "M", expected, "S", chrono::Utc::now())
+                .push_event(machine_persist::NewEvent::new("E", 1, "{}"));
+        request.expected_version = expected;
+        request
+    };
+    store.append(request("a", 0).create()).await.unwrap();
+
+    let mut foreign = store.pool().acquire().await.unwrap();
+    let mut foreign_tx = foreign.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO events (actor_id, version, machine_type, tag, schema_version, payload, \
+         metadata, recorded_at) VALUES ('a', 2, 'M', 'Stray', 1, '{}', '{}', now())",
+    )
+    .execute(&mut *foreign_tx)
+    .await
+    .unwrap();
+    let batch = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .append_batch(&[request("b", 0), request("a", 1), request("c", 0)])
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    foreign_tx.commit().await.unwrap();
+
+    let outcome = batch.await.unwrap().unwrap();
+    assert_eq!(
+        outcome[1],
+        Err(machine_persist::AppendError::VersionConflict {
+            actor_id: "a".into(),
+            expected: 1,
+            actual: 2
+        })
+    );
+    assert!(outcome[0].is_ok() && outcome[2].is_ok());
+    assert_eq!(store.head(&"b".into()).await.unwrap(), 1);
+    assert_eq!(store.head(&"c".into()).await.unwrap(), 1);
+    let stored = store.read(&"a".into(), 0, 10, 10).await.unwrap();
+    assert_eq!(stored[1].tag, "Stray");
+    drop(foreign);
+    backend.teardown().await;
+}
+
+#[tokio::test]
+async fn invalid_schema_names_are_refused() {
+    let error = PostgresOptions::url(&url())
+        .unwrap()
+        .schema("x; DROP TABLE events")
+        .unwrap_err();
+    assert!(matches!(error, StoreError::InvalidName { .. }));
+}

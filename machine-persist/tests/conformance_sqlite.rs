@@ -1,0 +1,142 @@
+//! The conformance suite against SQLite, on a database file in a temporary directory.
+
+#![cfg(feature = "sqlite")]
+
+#[macro_use]
+mod support;
+
+use machine_persist::{Journal, SqliteOptions, SqliteStore, StoreError};
+use tempfile::TempDir;
+
+/// A temporary database file opened twice: two stores with their own connections, as two
+/// processes would.
+struct Sqlite {
+    store: SqliteStore,
+    other: SqliteStore,
+    _dir: TempDir,
+}
+
+impl support::Backend for Sqlite {
+    type S = SqliteStore;
+
+    async fn open() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let other = SqliteStore::with_options(SqliteOptions::file(&path).readers(1))
+            .await
+            .unwrap();
+        Some(Self {
+            store,
+            other,
+            _dir: dir,
+        })
+    }
+
+    fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    fn other(&self) -> &SqliteStore {
+        &self.other
+    }
+
+    async fn teardown(self) {
+        self.store.close().await;
+        self.other.close().await;
+    }
+}
+
+impl support::Corruptible for Sqlite {
+    async fn corrupt_event_metadata(&self, actor_id: &str, version: u64, value: &str) {
+        sqlx::query("UPDATE events SET metadata = ?1 WHERE actor_id = ?2 AND version = ?3")
+            .bind(value)
+            .bind(actor_id)
+            .bind(version as i64)
+            .execute(self.store.write_pool())
+            .await
+            .unwrap();
+    }
+}
+
+all_conformance_tests!(Sqlite);
+conformance_tests!(Sqlite; corrupt_metadata_is_a_typed_error);
+
+/// Values SQLite's dynamic typing lets through are reported, not panicked on.
+#[tokio::test]
+async fn wrongly_typed_columns_are_typed_errors() {
+    use support::Backend;
+    let backend = Sqlite::open().await.unwrap();
+    let store = backend.store();
+    let a = machine_persist::ActorId::from("a");
+    let request = machine_persist::AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
+        .create()
+        .push_event(machine_persist::NewEvent::new("E", 1, "{}"));
+    store.append(request).await.unwrap();
+
+    for (sql, column) in [
+        ("UPDATE events SET metadata = 'not json'", "metadata"),
+        (
+            "UPDATE events SET metadata = '{}', recorded_at = 'yesterday'",
+            "recorded_at",
+        ),
+        (
+            "UPDATE events SET recorded_at = '2024-01-01T00:00:00.000000Z', schema_version = -1",
+            "schema_version",
+        ),
+        (
+            "UPDATE events SET schema_version = 1, payload = x'ff'",
+            "payload",
+        ),
+    ] {
+        sqlx::query(sql).execute(store.write_pool()).await.unwrap();
+        match store.read(&a, 1, 1, 1).await.unwrap_err() {
+            StoreError::Corrupt {
+                actor_id,
+                version,
+                column: found,
+                ..
+            } => {
+                assert_eq!((actor_id.as_str(), version, found), ("a", Some(1), column));
+            }
+            other => panic!("expected corrupt data in {column}, got {other}"),
+        }
+    }
+    sqlx::query("UPDATE events SET payload = '{}', version = -3")
+        .execute(store.write_pool())
+        .await
+        .unwrap();
+    assert!(store.read(&a, 0, u64::MAX, 1).await.unwrap().is_empty());
+    sqlx::query("UPDATE actors SET head_version = -3")
+        .execute(store.write_pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.head(&a).await.unwrap_err(),
+        StoreError::Corrupt {
+            column: "head_version",
+            version: None,
+            ..
+        }
+    ));
+    backend.teardown().await;
+}
+
+/// The store survives being closed and reopened (schema migrations are idempotent).
+#[tokio::test]
+async fn reopening_keeps_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let request = machine_persist::AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
+        .create()
+        .push_event(machine_persist::NewEvent::new("E", 1, "{}"));
+    store.append(request).await.unwrap();
+    store.close().await;
+
+    let reopened = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(reopened.head(&"a".into()).await.unwrap(), 1);
+    reopened.close().await;
+}
