@@ -13,6 +13,7 @@
 
 mod config;
 mod retry;
+mod schedule_retry;
 mod stats;
 mod task;
 
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use config::WriterConfig;
 pub use retry::{NoRetry, RetryPolicy};
+pub use schedule_retry::ScheduleRetry;
 pub use stats::WriterStats;
 
 use crate::{AppendRequest, Journal, PersistError};
