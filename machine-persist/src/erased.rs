@@ -32,6 +32,16 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
         snapshot: NewSnapshot,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
+    fn load_latest_many<'a>(
+        &'a self,
+        actor_ids: &'a [ActorId],
+    ) -> BoxFuture<'a, Result<Vec<StoredSnapshot>, StoreError>>;
+
+    fn read_after_many<'a>(
+        &'a self,
+        tails: &'a [(ActorId, u64)],
+    ) -> BoxFuture<'a, Result<Vec<StoredEvent>, StoreError>>;
+
     fn keep_last<'a>(
         &'a self,
         actor_id: &'a ActorId,
@@ -83,6 +93,20 @@ impl<S: Store> ErasedStore for S {
         keep: usize,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(SnapshotStore::keep_last(self, actor_id, keep))
+    }
+
+    fn load_latest_many<'a>(
+        &'a self,
+        actor_ids: &'a [ActorId],
+    ) -> BoxFuture<'a, Result<Vec<StoredSnapshot>, StoreError>> {
+        Box::pin(SnapshotStore::load_latest_many(self, actor_ids))
+    }
+
+    fn read_after_many<'a>(
+        &'a self,
+        tails: &'a [(ActorId, u64)],
+    ) -> BoxFuture<'a, Result<Vec<StoredEvent>, StoreError>> {
+        Box::pin(Journal::read_after_many(self, tails))
     }
 
     fn delete_up_to<'a>(

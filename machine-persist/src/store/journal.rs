@@ -54,6 +54,24 @@ pub trait Journal: Send + Sync {
         max: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
+    /// Every event after the given version of each actor (`(actor, after)` pairs), ascending
+    /// by version within each actor, actors in input order: the tails bulk restores fold. The
+    /// default reads actor by actor; backends override it with one query.
+    fn read_after_many(
+        &self,
+        tails: &[(ActorId, u64)],
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send {
+        async move {
+            let mut events = Vec::new();
+            for (actor_id, after) in tails {
+                if let Some(from) = after.checked_add(1) {
+                    events.extend(self.read(actor_id, from, u64::MAX, usize::MAX).await?);
+                }
+            }
+            Ok(events)
+        }
+    }
+
     /// The actor's head version; 0 for an unknown actor.
     fn head(&self, actor_id: &ActorId) -> impl Future<Output = Result<u64, StoreError>> + Send;
 

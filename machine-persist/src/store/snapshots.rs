@@ -22,6 +22,22 @@ pub trait SnapshotStore: Send + Sync {
         at_most: Option<u64>,
     ) -> impl Future<Output = Result<Option<StoredSnapshot>, StoreError>> + Send;
 
+    /// The latest snapshot of each of `actor_ids` (actors without one are left out), for bulk
+    /// restores. The default asks [`load_latest`](Self::load_latest) once per actor; backends
+    /// override it with one query.
+    fn load_latest_many(
+        &self,
+        actor_ids: &[ActorId],
+    ) -> impl Future<Output = Result<Vec<StoredSnapshot>, StoreError>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(actor_ids.len());
+            for actor_id in actor_ids {
+                found.extend(self.load_latest(actor_id, None).await?);
+            }
+            Ok(found)
+        }
+    }
+
     /// Deletes the snapshots with `from <= version <= to`; returns how many were deleted.
     fn delete_range(
         &self,

@@ -702,3 +702,43 @@ pub async fn corrupt_metadata_is_a_typed_error<B: Corruptible>(backend: &B) {
     assert_eq!(store.read(&id("a"), 3, 3, 10).await.unwrap().len(), 1);
     assert_eq!(store.read(&id("b"), 1, 1, 10).await.unwrap().len(), 1);
 }
+
+pub async fn bulk_reads_match_single_reads<B: Backend>(backend: &B) {
+    let store = backend.store();
+    store
+        .append_batch(&[request("a", 0, 5), request("b", 0, 3), request("c", 0, 2)])
+        .await
+        .unwrap()
+        .into_iter()
+        .for_each(|result| result.unwrap());
+    store.save(&id("a"), snapshot(3, "a3")).await.unwrap();
+    store.save(&id("a"), snapshot(1, "a1")).await.unwrap();
+    store.save(&id("c"), snapshot(2, "c2")).await.unwrap();
+
+    let mut latest = store
+        .load_latest_many(&[id("a"), id("b"), id("c"), id("nobody")])
+        .await
+        .unwrap();
+    latest.sort_by(|x, y| x.actor_id.cmp(&y.actor_id));
+    let found: Vec<(&str, u64, &str)> = latest
+        .iter()
+        .map(|s| (s.actor_id.as_str(), s.version, s.payload.as_str()))
+        .collect();
+    assert_eq!(found, [("a", 3, "a3"), ("c", 2, "c2")]);
+
+    let tails = store
+        .read_after_many(&[(id("c"), 2), (id("a"), 3), (id("b"), 0), (id("nobody"), 0)])
+        .await
+        .unwrap();
+    let got: Vec<(&str, u64)> = tails
+        .iter()
+        .map(|e| (e.actor_id.as_str(), e.version))
+        .collect();
+    assert_eq!(
+        got,
+        [("a", 4), ("a", 5), ("b", 1), ("b", 2), ("b", 3)],
+        "in input order: c has no tail, then a, then b"
+    );
+    let single = store.read(&id("a"), 4, u64::MAX, usize::MAX).await.unwrap();
+    assert_eq!(tails[0], single[0], "same rows as a single read");
+}

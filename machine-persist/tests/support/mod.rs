@@ -78,6 +78,7 @@ macro_rules! all_conformance_tests {
             positions_increase_across_actors,
             stream_pages_through_a_long_history,
             independent_handles_racing_never_duplicate_or_gap,
+            bulk_reads_match_single_reads,
         );
     };
 }
