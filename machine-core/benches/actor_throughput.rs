@@ -23,6 +23,8 @@ use tally::{nth_event, Tally, TallyEvent};
 const SENDS: u64 = 1_000_000;
 /// The default mailbox capacity of `SpawnOptions`, used for the plain channel too.
 const MAILBOX: usize = 1024;
+/// Side-by-side runs for the printed ratio.
+const PAIRS: usize = 7;
 
 /// One run through an actor; returns the time from the first send to the call's answer.
 async fn actor_run(expected: Tally) -> Duration {
@@ -127,8 +129,28 @@ where
     })
 }
 
+/// Prints the median of actor/plain throughput ratios over runs made side by side: on a
+/// machine shared with other work, steadier than the ratio of two separate measurements.
+fn paired_ratio(flavor: &str, runtime: &Runtime, expected: &Tally) {
+    let mut ratios: Vec<f64> = (0..PAIRS)
+        .map(|_| {
+            let actor = measure(runtime, 1, || actor_run(expected.clone()));
+            let plain = measure(runtime, 1, || plain_run(expected.clone()));
+            plain.as_secs_f64() / actor.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "actor_throughput/{flavor}: actor/plain throughput, median of {PAIRS} paired runs: {:.2}",
+        ratios[PAIRS / 2]
+    );
+}
+
 fn throughput(c: &mut Criterion) {
     let expected = expected();
+    for (flavor, runtime) in &runtimes() {
+        paired_ratio(flavor, runtime, &expected);
+    }
     let mut group = c.benchmark_group("actor_throughput");
     group.throughput(Throughput::Elements(SENDS + 1));
     group.sampling_mode(SamplingMode::Flat);

@@ -7,6 +7,7 @@
 //! [`bench_machine`] call with its own start state and the events converted once, up front.
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
@@ -18,6 +19,8 @@ mod order;
 use order::{Order, OrderEvent};
 
 const EVENTS: usize = 1_000_000;
+/// Side-by-side runs for the printed ratio.
+const PAIRS: usize = 15;
 
 /// Orders one after another, mostly valid: a few `Pending` orders first get an event they do
 /// not handle or reject, a tenth are cancelled or expire unpaid, the rest are paid, get 0–4
@@ -130,12 +133,34 @@ fn bench_machine<M: Machine>(
     });
 }
 
+/// Prints the median of machine/match time ratios over folds made side by side: on a machine
+/// shared with other work, steadier than the ratio of two separate measurements.
+fn paired_ratio(start: &Order, events: &[OrderEvent]) {
+    let time = |fold: &dyn Fn() -> (Order, usize)| {
+        let begin = Instant::now();
+        black_box(fold());
+        begin.elapsed().as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..PAIRS)
+        .map(|_| {
+            let machine = time(&|| fold_machine(black_box(start), black_box(events)));
+            machine / time(&|| fold_match(black_box(start), black_box(events)))
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "dispatch: machine/match time, median of {PAIRS} paired folds: {:.3}",
+        ratios[PAIRS / 2]
+    );
+}
+
 fn dispatch(c: &mut Criterion) {
     let events = generate(EVENTS, 0x5eed);
     let start = Order::new("order-000042");
     let (state, accepted) = fold_machine(&start, &events);
     assert_eq!((state, accepted), fold_match(&start, &events));
     println!("dispatch: {accepted} of {EVENTS} events accepted");
+    paired_ratio(&start, &events);
 
     let mut group = c.benchmark_group("dispatch");
     group.throughput(Throughput::Elements(EVENTS as u64));

@@ -3,8 +3,8 @@
 //! one full batch.
 //!
 //! A bench binary that prints its figures. Memory is the growth of the resident set
-//! (`VmRSS` of `/proc/self/status`, the resident field of `statm` in kB) and of the live heap
-//! bytes counted by this binary's global allocator. Each configuration runs in a child process
+//! (`VmRSS` of `/proc/self/status`: the resident count of `/proc/self/statm`, in kB rather than
+//! pages) and of the live heap bytes counted by this binary's global allocator. Each configuration runs in a child process
 //! of its own, so memory freed by one run cannot hide the growth of the next.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -19,7 +19,7 @@ use tokio::runtime::Runtime;
 #[path = "support/tally.rs"]
 mod tally;
 
-use tally::{nth_event, Tally};
+use tally::{nth_event, Tally, TallyEvent};
 
 const ACTORS: usize = 100_000;
 /// Actors in the burst run: each gets one full mailbox, taken as one batch.
@@ -166,9 +166,9 @@ fn idle(mailbox: usize) {
         );
         Usage::now().report_since(before, ACTORS, "growth");
 
-        TRACING.store(true, Ordering::Relaxed);
         let env = Arc::new(());
         let options = SpawnOptions::new().mailbox(mailbox);
+        TRACING.store(true, Ordering::Relaxed);
         let traced = system.spawn_with("traced", Tally::default(), env, options);
         // Let a worker poll the new actor once, without allocating on this thread meanwhile.
         std::thread::sleep(Duration::from_millis(200));
@@ -185,7 +185,11 @@ fn idle(mailbox: usize) {
                 }
             })
             .collect();
-        println!("  one spawn allocates (B): {}", listed.join(", "));
+        println!(
+            "  one spawn allocates (B): {} (event {} B)",
+            listed.join(", "),
+            std::mem::size_of::<TallyEvent>(),
+        );
         traced.expect("spawn");
 
         let start = Instant::now();

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::mailbox::{CallReply, Control, Envelope, Msg, View};
+use super::mailbox::{CallReply, Control, Envelope, Msg, Origin, View};
 use super::{ActorError, Changes, Transitions};
 use crate::model::{ActorId, Machine, Outcome};
 
@@ -79,15 +79,14 @@ impl<M: Machine> ActorRef<M> {
     /// Sends an event without waiting for its outcome. Waits while the mailbox is full
     /// (backpressure); fails if the actor has stopped.
     pub async fn send(&self, event: M::Event) -> Result<(), ActorError> {
-        self.send_envelope(event, None, 0).await
+        self.send_envelope(event, Origin::Send).await
     }
 
     /// Sends an event if the mailbox has room, without waiting.
     pub fn try_send(&self, event: M::Event) -> Result<(), ActorError> {
         let envelope = Envelope {
             event,
-            reply: None,
-            epoch: 0,
+            origin: Origin::Send,
         };
         self.tx
             .try_send(Msg::Event(envelope))
@@ -103,21 +102,16 @@ impl<M: Machine> ActorRef<M> {
     /// A call still pending when the actor stops resolves to [`ActorError::Stopped`].
     pub async fn call(&self, event: M::Event) -> Result<Outcome<M, M::Error>, ActorError> {
         let (reply, answer) = oneshot::channel::<CallReply<M>>();
-        self.send_envelope(event, Some(reply), 0).await?;
+        self.send_envelope(event, Origin::Call(reply)).await?;
         answer.await.map_err(|_| self.stopped())?
     }
 
     pub(crate) async fn send_envelope(
         &self,
         event: M::Event,
-        reply: Option<oneshot::Sender<CallReply<M>>>,
-        epoch: u64,
+        origin: Origin<M>,
     ) -> Result<(), ActorError> {
-        let envelope = Envelope {
-            event,
-            reply,
-            epoch,
-        };
+        let envelope = Envelope { event, origin };
         self.tx
             .send(Msg::Event(envelope))
             .await

@@ -16,12 +16,38 @@ pub(crate) enum Msg<M: Machine> {
     Control(Box<Control<M>>),
 }
 
-/// An event with its reply slot. `epoch` is 0 for events from outside; effects of a state scope
-/// carry the scope's epoch, so their events are discarded once the state was left.
+/// An event and where it came from.
 pub(crate) struct Envelope<M: Machine> {
     pub(crate) event: M::Event,
-    pub(crate) reply: Option<oneshot::Sender<CallReply<M>>>,
-    pub(crate) epoch: u64,
+    pub(crate) origin: Origin<M>,
+}
+
+/// Who sent an event: in one word, to keep the mailbox's slots small.
+pub(crate) enum Origin<M: Machine> {
+    /// `send`: nobody waits for the outcome.
+    Send,
+    /// `call`: the outcome goes back here.
+    Call(oneshot::Sender<CallReply<M>>),
+    /// A task or timeout of the state scope with this epoch (from 1); its event is discarded
+    /// once that state was left.
+    Scope(u64),
+}
+
+impl<M: Machine> Origin<M> {
+    /// The scope epoch of an event from a state's effect.
+    pub(crate) fn epoch(&self) -> Option<u64> {
+        match self {
+            Origin::Scope(epoch) => Some(*epoch),
+            _ => None,
+        }
+    }
+
+    /// Answers a call; events nobody waits for are not answered.
+    pub(crate) fn answer(self, reply: CallReply<M>) {
+        if let Origin::Call(sender) = self {
+            let _ = sender.send(reply);
+        }
+    }
 }
 
 /// The state as the actor sees it, with its version.

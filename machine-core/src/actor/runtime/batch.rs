@@ -4,10 +4,13 @@ use std::time::SystemTime;
 
 use super::{Actor, Flow};
 use crate::actor::durability::{Commit, Durability};
-use crate::actor::mailbox::Envelope;
+use crate::actor::mailbox::{Envelope, Origin};
 use crate::actor::{ActorError, StopReason, Transition};
 use crate::inspect::{EventOutcome, RecordKind};
 use crate::model::{Event, Machine, Outcome, Step};
+
+/// How many buffered events an actor keeps room for between batches.
+const KEPT_CAPACITY: usize = 64;
 
 /// One accepted step kept for subscribers and observers (only when someone listens).
 struct Seen<M: Machine> {
@@ -32,20 +35,16 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         let mut entered_at = self.entered_at;
         let mut reached_final = false;
 
-        for Envelope {
-            event,
-            reply,
-            epoch,
-        } in envelopes.drain(..)
-        {
+        for Envelope { event, origin } in envelopes.drain(..) {
             if reached_final {
-                if let Some(reply) = reply {
-                    let _ = reply.send(Err(ActorError::Stopped(self.id.clone())));
-                }
+                origin.answer(Err(ActorError::Stopped(self.id.clone())));
                 continue;
             }
             // An event from a state's task or timeout is stale once that state was left.
-            if epoch != 0 && (epoch != self.scope.epoch || entered) {
+            if origin
+                .epoch()
+                .is_some_and(|epoch| epoch != self.scope.epoch || entered)
+            {
                 continue;
             }
             let current = working.as_ref().unwrap_or(&self.state);
@@ -72,7 +71,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                             to: next.clone(),
                         });
                     }
-                    if let Some(reply) = reply {
+                    if let Origin::Call(reply) = origin {
                         replies.push((reply, next.clone()));
                     }
                     reached_final = next.is_final();
@@ -85,9 +84,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         outcome: EventOutcome::Unhandled,
                     });
                     tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), state = %current.tag(), "unhandled event");
-                    if let Some(reply) = reply {
-                        let _ = reply.send(Ok(Outcome::Unhandled));
-                    }
+                    origin.answer(Ok(Outcome::Unhandled));
                 }
                 Outcome::Rejected(error) => {
                     self.observe(RecordKind::Event {
@@ -95,12 +92,13 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         outcome: EventOutcome::Rejected(&error),
                     });
                     tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), %error, "event rejected");
-                    if let Some(reply) = reply {
-                        let _ = reply.send(Ok(Outcome::Rejected(error)));
-                    }
+                    origin.answer(Ok(Outcome::Rejected(error)));
                 }
             }
         }
+        // Keep the buffers for the next batch, but not the room a burst needed: an idle actor
+        // must stay small.
+        envelopes.shrink_to(KEPT_CAPACITY);
         self.buffers.envelopes = envelopes;
 
         let Some(next_state) = working else {
@@ -116,6 +114,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         let committed = self.durability.commit(commit).await;
         let accepted = self.buffers.events.len() as u64;
         self.buffers.events.clear();
+        self.buffers.events.shrink_to(KEPT_CAPACITY);
         if let Err(error) = committed {
             self.buffers.actions.list.clear();
             tracing::error!(machine = M::NAME, actor = %self.id, %error, "commit failed; batch rolled back");
@@ -191,7 +190,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         let Some(rewound) = &mut self.rewound else {
             return;
         };
-        if envelope.epoch != 0 {
+        if envelope.origin.epoch().is_some() {
             rewound.held.push(envelope);
             return;
         }
@@ -201,8 +200,6 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             head: self.version,
         };
         self.observe(RecordKind::Error { error: &error });
-        if let Some(reply) = envelope.reply {
-            let _ = reply.send(Err(error));
-        }
+        envelope.origin.answer(Err(error));
     }
 }

@@ -10,6 +10,7 @@ use futures::FutureExt;
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::task::TaskTracker;
 
+use crate::actor::mailbox::Origin;
 use crate::actor::ActorRef;
 use crate::effect::{Action, BackgroundTask, Ctx, EffectError, ScopeTask};
 use crate::inspect::{EffectKind, EffectStatus, Observer, Record, RecordKind};
@@ -130,7 +131,7 @@ impl<M: Machine> Spawner<M> {
             .spawn(async move {
                 if let Some(event) = report.run(work).await {
                     // The actor may have stopped meanwhile; then there is nobody to tell.
-                    let _ = myself.send_envelope(event, None, epoch).await;
+                    let _ = myself.send_envelope(event, Origin::Scope(epoch)).await;
                 }
             })
             .abort_handle()

@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use self::effects::Spawner;
 use self::scope::ScopeState;
 use super::durability::{Current, Durability, Start};
-use super::mailbox::{Envelope, Msg};
+use super::mailbox::{Envelope, Msg, Origin};
 use super::registry::Registration;
 use super::{ActorRef, SpawnOptions, StopReason, Transition};
 use crate::effect::{Actions, Background};
@@ -118,26 +118,36 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 
     /// The actor's life: start effects, loop, stop.
-    pub(crate) async fn run(
-        mut self,
-        mut mailbox: mpsc::Receiver<Msg<M>>,
+    ///
+    /// A plain `fn` returning an `async move` block rather than an `async fn`: an `async fn`
+    /// would keep its arguments and their moved copies both in the future, doubling the size of
+    /// every idle actor.
+    pub(crate) fn run(
+        self,
+        mailbox: mpsc::Receiver<Msg<M>>,
         registration: Registration,
-    ) {
-        tracing::debug!(machine = M::NAME, actor = %self.id, version = self.version, "actor started");
-        self.observe(RecordKind::Spawned {
-            state: &self.state,
-            version: self.version,
-        });
-        self.start_effects();
-        let reason = self.serve(&mut mailbox).await;
-        self.finish(&reason).await;
-        // Unregister before anyone waiting on `stop` hears back, so the id can be reused at once.
-        drop(registration);
-        // Closing refuses new messages; dropping the queued ones answers their calls `Stopped`.
-        mailbox.close();
-        while mailbox.try_recv().is_ok() {}
-        for reply in self.stop_replies.drain(..) {
-            let _ = reply.send(());
+    ) -> impl std::future::Future<Output = ()> + Send {
+        let mut actor = self;
+        let mut mailbox = mailbox;
+        async move {
+            tracing::debug!(machine = M::NAME, actor = %actor.id, version = actor.version, "actor started");
+            actor.observe(RecordKind::Spawned {
+                state: &actor.state,
+                version: actor.version,
+            });
+            actor.start_effects();
+            let reason = actor.serve(&mut mailbox).await;
+            actor.finish(&reason).await;
+            // Unregister before anyone waiting on `stop` hears back, so the id can be reused
+            // at once.
+            drop(registration);
+            // Closing refuses new messages; dropping the queued ones answers their calls
+            // `Stopped`.
+            mailbox.close();
+            while mailbox.try_recv().is_ok() {}
+            for reply in actor.stop_replies.drain(..) {
+                let _ = reply.send(());
+            }
         }
     }
 
@@ -154,26 +164,45 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 
     async fn serve(&mut self, mailbox: &mut mpsc::Receiver<Msg<M>>) -> StopReason {
+        // Made once, not per wake-up: each would otherwise register in (and leave) the waiter
+        // list every actor of the system shares, and the timer wheel.
+        let shutdown = self.shutdown.clone().cancelled_owned();
+        let sleep = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(shutdown, sleep);
+        let mut armed = None;
         loop {
             if self.state.is_final() && self.rewound.is_none() {
                 return StopReason::Final;
             }
             let timer = self.next_timer();
+            if timer != armed {
+                if let Some(deadline) = timer {
+                    sleep.as_mut().reset(deadline);
+                }
+                armed = timer;
+            }
             let wake = tokio::select! {
                 biased;
-                () = self.shutdown.cancelled() => Wake::Shutdown,
-                () = sleep_until(timer) => Wake::Timer,
+                () = &mut shutdown => Wake::Shutdown,
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    Wake::Timer
+                }
                 message = mailbox.recv() => match message {
                     Some(message) => Wake::Message(message),
                     None => Wake::Disconnected,
                 },
             };
+            // Handlers are boxed so the loop's own future (an idle actor's footprint) does not
+            // carry the state of the largest one.
             let flow = match wake {
                 Wake::Shutdown => return StopReason::Shutdown,
                 Wake::Disconnected => return StopReason::Disconnected,
-                Wake::Timer => self.on_timer().await,
-                Wake::Message(Msg::Event(envelope)) => self.on_event(envelope, mailbox).await,
-                Wake::Message(Msg::Control(control)) => self.on_control(*control).await,
+                Wake::Timer => Box::pin(self.on_timer()).await,
+                Wake::Message(Msg::Event(envelope)) => {
+                    Box::pin(self.on_event(envelope, mailbox)).await
+                }
+                Wake::Message(Msg::Control(control)) => Box::pin(self.on_control(*control)).await,
             };
             if let Flow::Stop(reason) = flow {
                 return reason;
@@ -210,8 +239,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         }
         let envelopes = due.into_iter().map(|event| Envelope {
             event,
-            reply: None,
-            epoch,
+            origin: Origin::Scope(epoch),
         });
         if let Some(rewound) = &mut self.rewound {
             rewound.held.extend(envelopes);
@@ -264,9 +292,3 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
