@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::mailbox::{CallReply, Control, Envelope, Msg, Origin, View};
+use super::mailbox::{CallReply, Control, Envelope, Message, Msg, Origin, View};
 use super::{ActorError, Changes, Transitions};
 use crate::model::{ActorId, Machine, Outcome};
 
@@ -89,7 +89,7 @@ impl<M: Machine> ActorRef<M> {
             origin: Origin::Send,
         };
         self.tx
-            .try_send(Msg::Event(envelope))
+            .try_send(Box::new(Message::Event(envelope)))
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => ActorError::MailboxFull(self.id.clone()),
                 mpsc::error::TrySendError::Closed(_) => self.stopped(),
@@ -113,7 +113,7 @@ impl<M: Machine> ActorRef<M> {
     ) -> Result<(), ActorError> {
         let envelope = Envelope { event, origin };
         self.tx
-            .send(Msg::Event(envelope))
+            .send(Box::new(Message::Event(envelope)))
             .await
             .map_err(|_| self.stopped())
     }
@@ -124,7 +124,7 @@ impl<M: Machine> ActorRef<M> {
     ) -> Result<T, ActorError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Msg::Control(Box::new(make(reply))))
+            .send(Box::new(Message::Control(Box::new(make(reply)))))
             .await
             .map_err(|_| self.stopped())?;
         answer.await.map_err(|_| self.stopped())

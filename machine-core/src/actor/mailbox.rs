@@ -10,8 +10,13 @@ use crate::model::{Machine, Outcome};
 /// The answer to a `call`.
 pub(crate) type CallReply<M> = Result<Outcome<M, <M as Machine>::Error>, ActorError>;
 
-/// A message to an actor. Rare control messages are boxed to keep the common one small.
-pub(crate) enum Msg<M: Machine> {
+/// A message to an actor, boxed: a mailbox slot is then one pointer, whatever the event's
+/// size, and tokio's channel allocates its first block of 32 slots for every actor up front,
+/// so the slot size is most of what an idle actor costs.
+pub(crate) type Msg<M> = Box<Message<M>>;
+
+/// The body of a [`Msg`]. Rare control messages are boxed again so events need no more room.
+pub(crate) enum Message<M: Machine> {
     Event(Envelope<M>),
     Control(Box<Control<M>>),
 }

@@ -21,7 +21,7 @@ struct Seen<M: Machine> {
 
 impl<M: Machine, D: Durability<M>> Actor<M, D> {
     fn is_listened(&self) -> bool {
-        self.observer.is_some() || self.changes.is_some() || self.transitions.is_some()
+        self.spawner.observer.is_some() || self.changes.is_some() || self.transitions.is_some()
     }
 
     /// Processes `self.buffers.envelopes` as one batch.

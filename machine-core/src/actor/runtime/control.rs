@@ -29,7 +29,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 });
             }
             Control::SubscribeChanges(reply) => {
-                let capacity = self.stream_capacity;
+                let capacity = self.stream_capacity as usize;
                 let receiver = self
                     .changes
                     .get_or_insert_with(|| broadcast::channel(capacity).0)
@@ -37,7 +37,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 let _ = reply.send((self.visible().0.clone(), receiver));
             }
             Control::SubscribeTransitions(reply) => {
-                let capacity = self.stream_capacity;
+                let capacity = self.stream_capacity as usize;
                 let receiver = self
                     .transitions
                     .get_or_insert_with(|| broadcast::channel(capacity).0)
@@ -67,7 +67,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 }
             }
             Control::Stop(reply) => {
-                self.stop_replies.push(reply);
+                self.stop_reply = Some(reply);
                 return Flow::Stop(StopReason::Requested);
             }
         }

@@ -19,7 +19,7 @@ use crate::model::Machine;
 /// Spawns effects with their context on the system's task tracker.
 pub(super) struct Spawner<M: Machine> {
     ctx: Ctx<M>,
-    observer: Option<Arc<dyn Observer<M>>>,
+    pub(super) observer: Option<Arc<dyn Observer<M>>>,
     tracker: TaskTracker,
 }
 

@@ -20,11 +20,11 @@ use tokio_util::task::TaskTracker;
 use self::effects::Spawner;
 use self::scope::ScopeState;
 use super::durability::{Current, Durability, Start};
-use super::mailbox::{Envelope, Msg, Origin};
+use super::mailbox::{Envelope, Message, Msg, Origin};
 use super::registry::Registration;
 use super::{ActorRef, SpawnOptions, StopReason, Transition};
 use crate::effect::{Actions, Background};
-use crate::inspect::{Observer, Record, RecordKind};
+use crate::inspect::{Record, RecordKind};
 use crate::model::{ActorId, Machine};
 
 /// Reusable buffers of the batch path, kept between batches to avoid reallocating.
@@ -61,9 +61,8 @@ pub(crate) struct Actor<M: Machine, D> {
     version: u64,
     entered_at: SystemTime,
     durability: D,
-    max_batch: usize,
-    stream_capacity: usize,
-    observer: Option<Arc<dyn Observer<M>>>,
+    max_batch: u32,
+    stream_capacity: u32,
     spawner: Spawner<M>,
     shutdown: CancellationToken,
     scope: ScopeState<M>,
@@ -71,7 +70,8 @@ pub(crate) struct Actor<M: Machine, D> {
     changes: Option<broadcast::Sender<M>>,
     transitions: Option<broadcast::Sender<Transition<M>>>,
     rewound: Option<Box<Rewound<M>>>,
-    stop_replies: Vec<oneshot::Sender<()>>,
+    /// Who asked to stop; later `stop` calls hear back when their message is dropped.
+    stop_reply: Option<oneshot::Sender<()>>,
     buffers: Buffers<M>,
 }
 
@@ -87,22 +87,21 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     ) -> Self {
         let id = myself.id().clone();
         Self {
-            spawner: Spawner::new(env, myself, options.observer.clone(), tracker),
+            spawner: Spawner::new(env, myself, options.observer, tracker),
             id,
             state: start.state,
             version: start.version,
             entered_at: start.entered_at,
             durability,
-            max_batch: options.max_batch,
-            stream_capacity: options.stream_capacity,
-            observer: options.observer,
+            max_batch: u32::try_from(options.max_batch).unwrap_or(u32::MAX),
+            stream_capacity: u32::try_from(options.stream_capacity).unwrap_or(u32::MAX),
             shutdown,
             scope: ScopeState::default(),
             background: Vec::new(),
             changes: None,
             transitions: None,
             rewound: None,
-            stop_replies: Vec::new(),
+            stop_reply: None,
             buffers: Buffers {
                 envelopes: Vec::new(),
                 events: Vec::new(),
@@ -112,7 +111,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 
     fn observe(&self, kind: RecordKind<'_, M>) {
-        if let Some(observer) = &self.observer {
+        if let Some(observer) = &self.spawner.observer {
             observer.record(&Record::now(&self.id, kind));
         }
     }
@@ -145,7 +144,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             // `Stopped`.
             mailbox.close();
             while mailbox.try_recv().is_ok() {}
-            for reply in actor.stop_replies.drain(..) {
+            if let Some(reply) = actor.stop_reply.take() {
                 let _ = reply.send(());
             }
         }
@@ -199,10 +198,10 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 Wake::Shutdown => return StopReason::Shutdown,
                 Wake::Disconnected => return StopReason::Disconnected,
                 Wake::Timer => Box::pin(self.on_timer()).await,
-                Wake::Message(Msg::Event(envelope)) => {
-                    Box::pin(self.on_event(envelope, mailbox)).await
-                }
-                Wake::Message(Msg::Control(control)) => Box::pin(self.on_control(*control)).await,
+                Wake::Message(message) => match *message {
+                    Message::Event(envelope) => Box::pin(self.on_event(envelope, mailbox)).await,
+                    Message::Control(control) => Box::pin(self.on_control(*control)).await,
+                },
             };
             if let Flow::Stop(reason) = flow {
                 return reason;
@@ -258,13 +257,15 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         }
         self.buffers.envelopes.push(first);
         let mut next_control = None;
-        while self.buffers.envelopes.len() < self.max_batch {
+        while self.buffers.envelopes.len() < self.max_batch as usize {
             match mailbox.try_recv() {
-                Ok(Msg::Event(envelope)) => self.buffers.envelopes.push(envelope),
-                Ok(Msg::Control(control)) => {
-                    next_control = Some(control);
-                    break;
-                }
+                Ok(message) => match *message {
+                    Message::Event(envelope) => self.buffers.envelopes.push(envelope),
+                    Message::Control(control) => {
+                        next_control = Some(control);
+                        break;
+                    }
+                },
                 Err(_) => break,
             }
         }
@@ -291,4 +292,3 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         self.observe(RecordKind::Stopped { reason });
     }
 }
-
