@@ -18,6 +18,11 @@ mod order;
 
 use order::{Order, OrderEvent};
 
+#[path = "support/derived_order.rs"]
+mod derived_order;
+
+use derived_order::{DerivedEvent, DerivedOrder};
+
 const EVENTS: usize = 1_000_000;
 /// Side-by-side runs for the printed ratio.
 const PAIRS: usize = 15;
@@ -135,21 +140,26 @@ fn bench_machine<M: Machine>(
 
 /// Prints the median of machine/match time ratios over folds made side by side: on a machine
 /// shared with other work, steadier than the ratio of two separate measurements.
-fn paired_ratio(start: &Order, events: &[OrderEvent]) {
-    let time = |fold: &dyn Fn() -> (Order, usize)| {
+fn paired_ratio<M: Machine>(
+    name: &str,
+    start: &Order,
+    events: &[OrderEvent],
+    contender: (&M, &[M::Event]),
+) {
+    let time = |fold: &dyn Fn() -> usize| {
         let begin = Instant::now();
         black_box(fold());
         begin.elapsed().as_secs_f64()
     };
     let mut ratios: Vec<f64> = (0..PAIRS)
         .map(|_| {
-            let machine = time(&|| fold_machine(black_box(start), black_box(events)));
-            machine / time(&|| fold_match(black_box(start), black_box(events)))
+            let machine = time(&|| fold_machine(black_box(contender.0), black_box(contender.1)).1);
+            machine / time(&|| fold_match(black_box(start), black_box(events)).1)
         })
         .collect();
     ratios.sort_by(f64::total_cmp);
     println!(
-        "dispatch: machine/match time, median of {PAIRS} paired folds: {:.3}",
+        "dispatch: {name}/match time, median of {PAIRS} paired folds: {:.3}",
         ratios[PAIRS / 2]
     );
 }
@@ -160,7 +170,22 @@ fn dispatch(c: &mut Criterion) {
     let (state, accepted) = fold_machine(&start, &events);
     assert_eq!((state, accepted), fold_match(&start, &events));
     println!("dispatch: {accepted} of {EVENTS} events accepted");
-    paired_ratio(&start, &events);
+    let derived_start = DerivedOrder::Pending {
+        id: "order-000042".into(),
+    };
+    let derived_events: Vec<DerivedEvent> = events.iter().map(DerivedEvent::from).collect();
+    assert_eq!(
+        fold_machine(&derived_start, &derived_events).1,
+        accepted,
+        "the derived machine accepts the same events"
+    );
+    paired_ratio("machine", &start, &events, (&start, &events));
+    paired_ratio(
+        "derived",
+        &start,
+        &events,
+        (&derived_start, &derived_events),
+    );
 
     let mut group = c.benchmark_group("dispatch");
     group.throughput(Throughput::Elements(EVENTS as u64));
@@ -168,6 +193,7 @@ fn dispatch(c: &mut Criterion) {
         b.iter(|| fold_match(black_box(&start), black_box(&events)))
     });
     bench_machine(&mut group, "machine", &start, &events);
+    bench_machine(&mut group, "derived", &derived_start, &derived_events);
     group.finish();
 }
 
