@@ -2,15 +2,104 @@
 //!
 //! Typed state machines as tokio actors, with durable event sourcing.
 //!
+//! States and events are plain Rust enums. `#[derive(Machine)]` reads the transition table
+//! declared on the state enum and generates a handler trait whose signatures admit only the
+//! declared targets, so an illegal transition does not compile. Each machine instance runs as an
+//! actor with a mailbox, effects, timers and streams of its changes. A
+//! [`PersistentSystem`](persist::PersistentSystem) journals every accepted event before
+//! acknowledging it, restores actors after a restart (snapshot + journal tail), and replays
+//! history to any version.
+//!
 //! This crate re-exports the three crates of the workspace:
 //!
 //! * [`core`] (`machine-core`): the machine model, the actor runtime, effects, `Schedule`,
 //!   inspection and the test kit;
-//! * [`macros`] (`machine-macros`): `#[derive(Machine)]`;
+//! * [`macros`] (`machine-macros`): `#[derive(Event)]` and `#[derive(Machine)]`, documented in
+//!   full there;
 //! * [`persist`] (`machine-persist`): journal, snapshots, restore, time travel and the storage
 //!   backends (memory, SQLite, Postgres).
 //!
-//! Most programs only need the [`prelude`].
+//! Most programs only need `use machine::prelude::*;`. With only `machine` in
+//! `[dependencies]`, the derives find the core crate through this facade on their own; no
+//! `crate = ...` attribute is needed.
+//!
+//! ## Example
+//!
+//! ```
+//! use machine::prelude::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Event)]
+//! enum DoorEvent {
+//!     Open,
+//!     Close,
+//!     Lock { code: u32 },
+//! }
+//!
+//! #[derive(Debug, PartialEq, thiserror::Error)]
+//! enum DoorError {
+//!     #[error("a code needs four digits")]
+//!     ShortCode,
+//! }
+//!
+//! #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Machine)]
+//! #[machine(event = DoorEvent, error = DoorError)]
+//! enum Door {
+//!     #[initial]
+//!     #[on(Open => Opened, Lock => Locked)]
+//!     Closed,
+//!     #[on(Close => Closed)]
+//!     Opened,
+//!     #[terminal]
+//!     Locked { code: u32 },
+//! }
+//!
+//! impl DoorTransitions for Door {
+//!     fn closed_open(_: DoorEventOpen<'_>) -> Result<DoorClosedOpen, DoorError> {
+//!         Ok(DoorClosedOpen::Opened)
+//!     }
+//!     fn closed_lock(lock: DoorEventLock<'_>) -> Result<DoorClosedLock, DoorError> {
+//!         if *lock.code < 1000 {
+//!             return Err(DoorError::ShortCode); // a guard: rejected, not journaled
+//!         }
+//!         Ok(DoorClosedLock::Locked { code: *lock.code })
+//!     }
+//!     fn opened_close(_: DoorEventClose<'_>) -> Result<DoorOpenedClose, DoorError> {
+//!         Ok(DoorOpenedClose::Closed)
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // `SqliteStore::open("doors.db")` keeps them across restarts; memory is for tests.
+//! let system = PersistentSystem::new(MemoryStore::new());
+//! let doors = system.repository(PersistConfig::<Door>::new(), ());
+//!
+//! let door = doors.spawn("front", Door::Closed).await?;
+//! assert_eq!(door.call(DoorEvent::Open).await?, Outcome::Next(Door::Opened));
+//! assert_eq!(door.call(DoorEvent::Lock { code: 1234 }).await?, Outcome::Unhandled);
+//! assert_eq!(door.call(DoorEvent::Close).await?, Outcome::Next(Door::Closed));
+//! assert_eq!(
+//!     door.call(DoorEvent::Lock { code: 12 }).await?,
+//!     Outcome::Rejected(DoorError::ShortCode),
+//! );
+//! assert_eq!(door.version().await?, 2); // only accepted events are journaled
+//!
+//! // Time travel: the state after the first event, computed from the journal.
+//! assert_eq!(door.state_at(1).await?, Door::Opened);
+//!
+//! system.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `sqlite` | yes | [`SqliteStore`](persist::SqliteStore), the embedded backend |
+//! | `postgres` | no | [`PostgresStore`](persist::PostgresStore) |
+//! | `test-util` | no | [`testkit::Harness`](core::testkit), real actors on tokio's paused clock |
 
 #![warn(missing_docs)]
 
@@ -20,7 +109,22 @@ pub use machine_persist as persist;
 
 pub use machine_core::testkit;
 
-/// Everything a typical program uses, in one import.
+/// Everything a typical program uses, in one import: `use machine::prelude::*;`.
+///
+/// `Machine` and `Event` are each two items, a trait and its derive macro; Rust keeps them
+/// apart (traits and macros live in different namespaces), so the one import brings both.
 pub mod prelude {
-    pub use machine_core::prelude::*;
+    pub use machine_core::{
+        Actions, ActorError, ActorId, ActorRef, ActorSystem, Background, Ctx, EffectError, Effects,
+        Event, Machine, Outcome, Schedule, Scope, SpawnOptions, StateTag, Step, Tag,
+    };
+    pub use machine_macros::{Event, Machine};
+    #[cfg(feature = "postgres")]
+    pub use machine_persist::PostgresStore;
+    #[cfg(feature = "sqlite")]
+    pub use machine_persist::SqliteStore;
+    pub use machine_persist::{
+        ActorFilter, MemoryStore, PersistConfig, PersistError, PersistentRef, PersistentSystem,
+        Repository, Retention, Upcasters,
+    };
 }

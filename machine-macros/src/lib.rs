@@ -188,7 +188,7 @@
 //! | `error = Type` | no | `Machine::Error`: what a guard rejects with | `std::convert::Infallible` |
 //! | `name = "..."` | no | `Machine::NAME` | the enum's name |
 //! | `effects` | no | forward `actions`, `enter` and `background` to your `impl Effects` | no effects besides timeouts |
-//! | `crate = path` | no | the path of `machine-core` | `::machine_core` |
+//! | `crate = path` | no | the path of `machine-core` | found from `Cargo.toml`, see [below](#the-core-crates-path) |
 //!
 //! ### State attributes
 //!
@@ -399,9 +399,17 @@
 //!
 //! ## The core crate's path
 //!
-//! Generated code names `machine-core` as `::machine_core`. A crate that depends on it under
-//! another name, or only through a re-exporting crate, says where it is, with a path or a
-//! string, on both derives:
+//! Generated code names `machine-core` by an absolute path, found from the `Cargo.toml` of the
+//! crate being compiled:
+//!
+//! 1. if it depends on `machine-core`, `::machine_core` (or the name it renamed it to);
+//! 2. else, if it depends on the facade `machine`, `::machine::core` (or `::<renamed>::core`);
+//! 3. else `::machine_core`.
+//!
+//! So `use machine::prelude::*;` with only `machine` in `[dependencies]` needs no attribute.
+//! Where that guess is wrong (a crate that reaches the core crate through another re-exporting
+//! crate, or an `extern crate ... as` alias), say where it is, with a path or a string, on both
+//! derives; the override always wins:
 //!
 //! ```
 //! extern crate machine_core as engine;

@@ -1,9 +1,9 @@
 //! Code generation: from a validated model to tokens.
 //!
 //! Each file generates one kind of item; [`event`] and [`machine`] assemble them. Generated
-//! code refers to the core crate through the model's `krate` path (`::machine_core` unless
-//! `crate = ...` says otherwise) and to std items by absolute `::core`/`::std` paths, so it
-//! works whatever the user imported.
+//! code refers to the core crate through the model's `krate` path (found from the user's
+//! `Cargo.toml` by `internals::core_path` unless `crate = ...` says otherwise) and to std
+//! items by absolute `::core`/`::std` paths, so it works whatever the user imported.
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use syn::{DeriveInput, Ident, LitStr, Path, Visibility};
 
+use super::core_path::default_core_path;
 use super::ctxt::Ctxt;
 use super::fields::VariantFields;
 use super::input::{parse_crate_path, reject_misplaced, require_enum};
@@ -83,7 +84,7 @@ impl EventModel {
         Ok(Self {
             ident: input.ident.clone(),
             vis: input.vis.clone(),
-            krate: krate.unwrap_or_else(|| syn::parse_quote!(::machine_core)),
+            krate: krate.unwrap_or_else(default_core_path),
             variants,
         })
     }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use proc_macro2::Span;
 use syn::{DeriveInput, Ident, Path, Type, Visibility};
 
+use super::core_path::default_core_path;
 use super::ctxt::Ctxt;
 use super::fields::VariantFields;
 use super::input::{reject_misplaced, require_enum};
@@ -100,9 +101,7 @@ impl MachineModel {
                 .map(syn::LitStr::value)
                 .unwrap_or_else(|| unraw(&ident)),
             vis: input.vis.clone(),
-            krate: options
-                .krate
-                .unwrap_or_else(|| syn::parse_quote!(::machine_core)),
+            krate: options.krate.unwrap_or_else(default_core_path),
             event,
             env: options.env.unwrap_or_else(|| syn::parse_quote!(())),
             error: options

@@ -25,7 +25,7 @@ pub(crate) struct MachineOptions {
     pub(crate) name: Option<LitStr>,
     /// `effects`: forward effect declarations to `impl Effects`; the span of the flag.
     pub(crate) effects: Option<Span>,
-    /// `crate = path`: the core crate's path (default `::machine_core`).
+    /// `crate = path`: the core crate's path (default: found from `Cargo.toml`).
     pub(crate) krate: Option<Path>,
 }
 
