@@ -116,22 +116,22 @@ impl ActorFilter {
     pub fn matches(&self, meta: &ActorMetadata) -> bool {
         self.machine_type
             .as_ref()
-            .map_or(true, |machine_type| *machine_type == meta.machine_type)
+            .is_none_or(|machine_type| *machine_type == meta.machine_type)
             && self
                 .state_in
                 .as_ref()
-                .map_or(true, |tags| tags.contains(&meta.state_tag))
+                .is_none_or(|tags| tags.contains(&meta.state_tag))
             && !self.state_not_in.contains(&meta.state_tag)
             && self
                 .updated_before
-                .map_or(true, |at| meta.last_activity < at)
+                .is_none_or(|at| meta.last_activity < at)
             && self
                 .updated_after
-                .map_or(true, |at| meta.last_activity > at)
+                .is_none_or(|at| meta.last_activity > at)
             && self
                 .after
                 .as_ref()
-                .map_or(true, |after| meta.actor_id > *after)
+                .is_none_or(|after| meta.actor_id > *after)
     }
 }
 
