@@ -6,20 +6,24 @@
 //! key; the batch is then re-applied with one savepoint per request, so only the affected request
 //! is refused (with the highest stored version as the actual head) and the rest commit.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, PgConnection, Row};
 
+use super::rows::EMPTY_METADATA;
 use super::PostgresStore;
 use crate::convert::version_to_sql;
 use crate::model::time;
-use crate::{id_str, ActorId, AppendError, AppendRequest, BatchOutcome, StoreError};
+use crate::{id_str, ActorId, AppendError, AppendRequest, BatchOutcome, EventMetadata, StoreError};
 
-/// Applies one round (at most one request per actor) and reports, per request in order: whether
-/// it was accepted, the registry head and the highest stored version before the statement.
+/// Applies one round (at most one request per actor) and returns one row per REFUSED request:
+/// its 1-based position in the round, the registry head and the highest stored version as of the
+/// statement's snapshot. Accepted requests return nothing, so the common case reads no rows and
+/// touches no row twice.
 const APPEND_ROUND: &str = r#"
-WITH req AS (
+WITH req AS MATERIALIZED (
     SELECT *
     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bool[], $5::text[], $6::text[],
                 $7::timestamptz[])
@@ -47,14 +51,14 @@ updated AS (
       AND a.head_version = req.expected
     RETURNING a.actor_id
 ),
-accepted AS (
+accepted AS MATERIALIZED (
     SELECT actor_id FROM inserted UNION ALL SELECT actor_id FROM updated
 ),
 new_events AS (
     INSERT INTO events
         (actor_id, version, machine_type, tag, schema_version, payload, metadata, recorded_at)
     SELECT ev.actor_id, ev.version, ev.machine_type, ev.tag, ev.schema_version, ev.payload,
-           ev.metadata::jsonb, now()
+           ev.metadata, now()
     FROM unnest($8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[],
                 $14::text[])
         WITH ORDINALITY AS ev(actor_id, version, machine_type, tag, schema_version, payload,
@@ -78,14 +82,11 @@ new_snapshots AS (
         entered_at = excluded.entered_at,
         created_at = excluded.created_at
 )
-SELECT ok.accepted,
-       a.head_version AS head,
-       CASE WHEN ok.accepted THEN NULL
-            ELSE (SELECT max(e.version) FROM events e WHERE e.actor_id = req.actor_id)
-       END AS max_version
+SELECT req.ord,
+       (SELECT a.head_version FROM actors a WHERE a.actor_id = req.actor_id) AS head,
+       (SELECT max(e.version) FROM events e WHERE e.actor_id = req.actor_id) AS max_version
 FROM req
-CROSS JOIN LATERAL (SELECT req.actor_id IN (SELECT actor_id FROM accepted) AS accepted) AS ok
-LEFT JOIN actors a ON a.actor_id = req.actor_id
+WHERE NOT EXISTS (SELECT 1 FROM accepted WHERE accepted.actor_id = req.actor_id)
 ORDER BY req.ord
 "#;
 
@@ -204,7 +205,7 @@ struct RoundArrays<'a> {
     event_tags: Vec<&'a str>,
     event_schemas: Vec<i64>,
     event_payloads: Vec<&'a str>,
-    event_metadata: Vec<String>,
+    event_metadata: Vec<Cow<'a, str>>,
     snapshot_actor_ids: Vec<&'a str>,
     snapshot_versions: Vec<i64>,
     snapshot_tags: Vec<&'a str>,
@@ -233,8 +234,7 @@ impl<'a> RoundArrays<'a> {
             self.event_tags.push(&event.tag);
             self.event_schemas.push(i64::from(event.schema_version));
             self.event_payloads.push(&event.payload);
-            self.event_metadata
-                .push(serde_json::to_string(&event.metadata)?);
+            self.event_metadata.push(metadata_text(&event.metadata)?);
         }
         if let Some(snapshot) = &request.snapshot {
             self.snapshot_actor_ids.push(id);
@@ -286,12 +286,15 @@ async fn run_round(
         .fetch_all(&mut *conn)
         .await?;
     let mut recheck = Vec::new();
-    for (&index, row) in round.iter().zip(&rows) {
+    for row in &rows {
+        let ord: i64 = row.try_get("ord")?;
+        let Some(&index) = usize::try_from(ord - 1).ok().and_then(|at| round.get(at)) else {
+            return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                "the append statement reported request {ord} of a round of {}",
+                round.len()
+            ))));
+        };
         let request = &requests[index];
-        let accepted: bool = row.try_get("accepted")?;
-        if accepted {
-            continue;
-        }
         let head: Option<i64> = row.try_get("head")?;
         let max_version: Option<i64> = row.try_get("max_version")?;
         let actual = highest(head, max_version);
@@ -320,6 +323,15 @@ async fn run_round(
         ));
     }
     Ok(())
+}
+
+/// The stored text of `metadata`; the common empty metadata costs no encoding.
+fn metadata_text(metadata: &EventMetadata) -> Result<Cow<'static, str>, StoreError> {
+    if *metadata == EventMetadata::default() {
+        Ok(Cow::Borrowed(EMPTY_METADATA))
+    } else {
+        Ok(Cow::Owned(serde_json::to_string(metadata)?))
+    }
 }
 
 fn conflict(request: &AppendRequest, actual: u64) -> AppendError {

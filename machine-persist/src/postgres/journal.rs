@@ -1,5 +1,6 @@
 //! [`Journal`] for [`PostgresStore`].
 
+use futures::{StreamExt, TryStreamExt};
 use sqlx::Row;
 
 use super::rows::{self, EVENT_COLUMNS};
@@ -10,6 +11,10 @@ use crate::{id_str, ActorId, AppendRequest, BatchOutcome, Journal, StoreError, S
 impl Journal for PostgresStore {
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         self.append_batch_impl(requests).await
+    }
+
+    fn concurrent_batches(&self) -> usize {
+        self.concurrent_batches
     }
 
     async fn read(
@@ -27,14 +32,16 @@ impl Journal for PostgresStore {
              WHERE actor_id = $1 AND version >= $2 AND version <= $3
              ORDER BY version LIMIT $4"
         );
-        let rows = sqlx::query(&sql)
+        // Rows are decoded as they arrive, while the server is still sending the rest.
+        sqlx::query(&sql)
             .bind(id_str(actor_id))
             .bind(bound_to_sql(from))
             .bind(bound_to_sql(to))
             .bind(count_to_sql(max))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|row| rows::event(row, actor_id)).collect()
+            .fetch(&self.pool)
+            .map(|row| rows::event(&row?, actor_id))
+            .try_collect()
+            .await
     }
 
     async fn head(&self, actor_id: &ActorId) -> Result<u64, StoreError> {

@@ -33,6 +33,8 @@ pub struct PostgresOptions {
     pub(super) min_connections: u32,
     pub(super) acquire_timeout: Duration,
     pub(super) statement_timeout: Option<Duration>,
+    pub(super) test_before_acquire: bool,
+    pub(super) concurrent_batches: usize,
 }
 
 impl PostgresOptions {
@@ -50,6 +52,8 @@ impl PostgresOptions {
             min_connections: 1,
             acquire_timeout: Duration::from_secs(30),
             statement_timeout: Some(Duration::from_secs(30)),
+            test_before_acquire: false,
+            concurrent_batches: 2,
         }
     }
 
@@ -83,6 +87,26 @@ impl PostgresOptions {
     /// exceeds it fails with a transient [`StoreError`].
     pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// How many batches a journal writer on this store commits at once (default 2, at least 1);
+    /// see [`WriterConfig::concurrent_batches`](crate::WriterConfig::concurrent_batches). Each
+    /// takes a pooled connection while it commits. While one batch waits for its commit to reach
+    /// the disk, the next executes, and the server flushes both commits together.
+    pub fn concurrent_batches(mut self, batches: usize) -> Self {
+        self.concurrent_batches = batches.max(1);
+        self
+    }
+
+    /// Whether the pool pings a connection before handing it out (default `false`).
+    ///
+    /// A ping costs a round trip on every operation, the journal writer's batches included. Without
+    /// it, a connection the server dropped fails its next operation with a transient
+    /// [`StoreError`] (which a writer [`RetryPolicy`](crate::writer::RetryPolicy) may retry) and
+    /// is then discarded.
+    pub fn test_before_acquire(mut self, test: bool) -> Self {
+        self.test_before_acquire = test;
         self
     }
 

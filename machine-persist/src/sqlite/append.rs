@@ -1,55 +1,95 @@
 //! The group-commit append: one `BEGIN IMMEDIATE` transaction and a handful of statements for a
 //! batch of any size.
 //!
-//! 1. read the heads of every actor in the batch (one statement, ids as a JSON array);
+//! 1. read the registry heads of every actor in the batch, and the journal's position counter
+//!    (one statement, ids as a JSON array);
 //! 2. decide every request in order ([`plan::decide`]); the write lock is held, so the heads
-//!    cannot change underneath;
-//! 3. insert all accepted events, upsert the registry rows, upsert the snapshots: one
-//!    `INSERT ... SELECT FROM json_each(?)` each;
-//! 4. commit.
+//!    cannot change underneath, in this process or another;
+//! 3. insert all accepted events at fresh positions, into `recent_events` or, for a narrow batch
+//!    when nothing waits to be merged, straight into `events` (the [`MergePolicy`] decides), and
+//!    upsert the registry rows, with multi-row `VALUES` statements (see [`values`]); upsert the
+//!    snapshots (one `INSERT ... SELECT FROM json_each(?)`, they are rare);
+//! 4. advance the position counter and, when due, [merge](super::merge) `recent_events` into
+//!    `events`;
+//! 5. commit.
+//!
+//! The registry head is the authority for the optimistic lock: events are not probed, because
+//! `recent_events` has no index by actor (that is what makes appends cheap). Every writer through
+//! this crate, in any process, decides under the write lock against the head the last commit
+//! left, so it cannot create a duplicate or a gap. The primary key of `events` stays the backstop
+//! for a duplicate version written behind the registry's back: a direct insert into `events`
+//! then fails its batch, and a merge leaves the duplicate in `recent_events`, where reads report
+//! it (see [`merge`](super::merge)).
+//!
+//! Inserts are `OR FAIL`: a failing statement leaves its earlier rows in place instead of being
+//! undone on its own, so SQLite keeps no statement journal for it; the whole transaction is rolled
+//! back anyway when a statement fails.
+//!
+//! [`MergePolicy`]: super::merge::MergePolicy
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sqlx::SqliteConnection;
 
+use super::merge::{self, BatchShape, Route};
 use super::rows::time_text;
+use super::values::{self, Statement};
 use super::SqliteStore;
 use crate::convert::version_to_sql;
 use crate::model::time;
 use crate::plan::{self, Found, Plan};
 use crate::{id_str, ActorId, AppendRequest, BatchOutcome, EventMetadata, NewSnapshot, StoreError};
 
-/// Heads of the batch's actors: the registry head, or a higher stored event version if one
-/// exists (so an insert can never hit the unique key, even over tampered data). The answer is
-/// one row holding a JSON array of `[actor_id, head_version, max_version]`: fetching one row per
+/// The position counter, the merge watermark, and the registry heads of the batch's actors as one
+/// JSON array of `[actor_id, head_version]` (`null` for an unknown actor): fetching one row per
 /// actor would cost one hand-over from the worker thread per actor.
-const SELECT_HEADS: &str = "
-    SELECT json_group_array(json_array(
-        ids.value,
-        actors.head_version,
-        (SELECT max(events.version) FROM events WHERE events.actor_id = ids.value)))
+const SELECT_STATE: &str = "
+    SELECT (SELECT last_position FROM journal_state),
+           (SELECT merged_through FROM journal_state),
+           json_group_array(json_array(ids.value, actors.head_version))
     FROM json_each(?1) AS ids
     LEFT JOIN actors ON actors.actor_id = ids.value";
 
-/// Rows: `[actor_id, version, machine_type, tag, schema_version, payload, metadata]`.
-const INSERT_EVENTS: &str = "
-    INSERT INTO events
-        (actor_id, version, machine_type, tag, schema_version, payload, metadata, recorded_at)
-    SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4,
-           e.value ->> 5, e.value -> 6, ?2
-    FROM json_each(?1) AS e";
+/// The events of a batch, in the column order of [`EventRow`] then the commit time.
+const INSERT_RECENT: Statement = Statement {
+    head: "INSERT OR FAIL INTO recent_events
+               (position, actor_id, version, machine_type, tag, schema_version, payload, metadata,
+                recorded_at)",
+    columns: 9,
+    tail: "",
+};
 
-/// Rows: `[actor_id, machine_type, head_version, state_tag, entered_at]`.
-const UPSERT_ACTORS: &str = "
-    INSERT INTO actors
-        (actor_id, machine_type, head_version, state_tag, entered_at, created_at, last_activity)
-    SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, a.value ->> 3, a.value ->> 4, ?2, ?2
-    FROM json_each(?1) AS a WHERE true
-    ON CONFLICT (actor_id) DO UPDATE SET
+/// As [`INSERT_RECENT`], straight into the merged level (for a narrow batch with nothing
+/// waiting to be merged).
+const INSERT_MERGED: Statement = Statement {
+    head: "INSERT OR FAIL INTO events
+               (position, actor_id, version, machine_type, tag, schema_version, payload, metadata,
+                recorded_at)",
+    columns: 9,
+    tail: "",
+};
+
+/// The registry rows of a batch, in the column order of [`ActorRow`] then the commit time (as
+/// creation and last activity); the last parameter is the merge watermark. `recent_from` is the
+/// position of the actor's first event in this batch (`NULL` if none), except that an actor whose
+/// `recent_from` is still current (above the watermark) keeps it: its older events are still in
+/// `recent_events`.
+const UPSERT_ACTORS: Statement = Statement {
+    head: "INSERT INTO actors
+               (actor_id, machine_type, head_version, state_tag, entered_at, recent_from,
+                created_at, last_activity)",
+    columns: 8,
+    tail: " ON CONFLICT (actor_id) DO UPDATE SET
         head_version = excluded.head_version,
         state_tag = excluded.state_tag,
         entered_at = excluded.entered_at,
-        last_activity = excluded.last_activity";
+        last_activity = excluded.last_activity,
+        recent_from = CASE
+            WHEN excluded.recent_from IS NULL OR actors.recent_from > ? THEN actors.recent_from
+            ELSE excluded.recent_from
+        END",
+};
 
 /// Rows: `[actor_id, version, state_tag, schema_version, payload, entered_at]`.
 pub(super) const UPSERT_SNAPSHOTS: &str = "
@@ -65,17 +105,44 @@ pub(super) const UPSERT_SNAPSHOTS: &str = "
         entered_at = excluded.entered_at,
         created_at = excluded.created_at";
 
-type EventRow<'a> = (
-    &'a str,
-    i64,
-    &'a str,
-    &'a str,
-    u32,
-    &'a str,
-    &'a EventMetadata,
-);
-type ActorRow<'a> = (&'a str, &'a str, i64, &'a str, String);
+/// Records the last position assigned.
+const ADVANCE_POSITION: &str = "UPDATE journal_state SET last_position = ?1";
+/// Records the last position assigned, by a batch written straight into `events` while nothing
+/// waited: everything is merged up to it.
+const ADVANCE_POSITION_AND_WATERMARK: &str =
+    "UPDATE journal_state SET last_position = ?1, merged_through = ?1";
+
+/// An event row, in the column order of [`INSERT_RECENT`].
+struct EventRow<'a> {
+    position: i64,
+    actor_id: &'a str,
+    version: i64,
+    machine_type: &'a str,
+    tag: &'a str,
+    schema_version: u32,
+    payload: &'a str,
+    metadata: Cow<'a, str>,
+}
+
+/// A registry row, in the column order of [`UPSERT_ACTORS`].
+struct ActorRow<'a> {
+    actor_id: &'a str,
+    machine_type: &'a str,
+    head_version: i64,
+    state_tag: &'a str,
+    entered_at: String,
+    first_position: Option<i64>,
+}
+
+/// A snapshot as a JSON row for [`UPSERT_SNAPSHOTS`].
 pub(super) type SnapshotRow<'a> = (&'a str, i64, &'a str, u32, &'a str, String);
+
+/// The journal's counters as the batch found them.
+#[derive(Clone, Copy, Debug)]
+struct Counters {
+    last_position: i64,
+    merged_through: i64,
+}
 
 impl SqliteStore {
     pub(super) async fn append_batch_impl(
@@ -86,105 +153,206 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let found = read_heads(&mut tx, requests).await?;
+        let (counters, found) = read_state(&mut tx, requests).await?;
         let plan = plan::decide(requests, |id| {
             found.get(id_str(id)).copied().unwrap_or_default()
         });
         let now = time_text(time::now());
-        write_accepted(&mut tx, requests, &plan, &now).await?;
+        let rows = Rows::collect(requests, &plan, counters)?;
+        let route = self.merge_policy.route(
+            BatchShape {
+                waiting_before: counters.last_position - counters.merged_through,
+                waiting_after: rows.last_position - counters.merged_through,
+                actors: rows.actors_with_events,
+            },
+            &self.narrow_streak,
+        );
+        rows.write(&mut tx, route, counters, &now).await?;
         tx.commit().await?;
         Ok(plan.outcome)
     }
 }
 
-/// What the store holds for each actor of the batch.
-async fn read_heads(
+/// The counters, and what the registry holds for each actor of the batch.
+async fn read_state(
     conn: &mut SqliteConnection,
     requests: &[AppendRequest],
-) -> Result<HashMap<String, Found>, StoreError> {
+) -> Result<(Counters, HashMap<String, Found>), StoreError> {
     let mut ids: Vec<&str> = requests.iter().map(|r| id_str(&r.actor_id)).collect();
     ids.sort_unstable();
     ids.dedup();
-    let heads: String = sqlx::query_scalar(SELECT_HEADS)
-        .bind(serde_json::to_string(&ids)?)
-        .fetch_one(conn)
-        .await?;
-    let heads: Vec<(String, Option<i64>, Option<i64>)> = serde_json::from_str(&heads)?;
+    let (last_position, merged_through, heads): (Option<i64>, Option<i64>, String) =
+        sqlx::query_as(SELECT_STATE)
+            .bind(serde_json::to_string(&ids)?)
+            .fetch_one(conn)
+            .await?;
+    let heads: Vec<(String, Option<i64>)> = serde_json::from_str(&heads)?;
     let mut found = HashMap::with_capacity(heads.len());
-    for (id, head, max_version) in heads {
-        let highest = head.unwrap_or(0).max(max_version.unwrap_or(0));
+    for (id, head) in heads {
         found.insert(
             id,
             Found {
                 exists: head.is_some(),
                 // A negative stored head reads as 0; the append then conflicts or repairs it.
-                head: u64::try_from(highest).unwrap_or(0),
+                head: head.map_or(0, |head| u64::try_from(head).unwrap_or(0)),
             },
         );
     }
-    Ok(found)
+    let counters = Counters {
+        last_position: last_position.unwrap_or(0),
+        merged_through: merged_through.unwrap_or(0),
+    };
+    Ok((counters, found))
 }
 
-/// Inserts the accepted requests' events, registry rows and snapshots.
-async fn write_accepted(
-    conn: &mut SqliteConnection,
-    requests: &[AppendRequest],
-    plan: &Plan,
-    now: &str,
-) -> Result<(), StoreError> {
-    let mut events: Vec<EventRow<'_>> = Vec::new();
-    let mut snapshots: Vec<SnapshotRow<'_>> = Vec::new();
-    for index in plan.accepted() {
-        let request = &requests[index];
-        let id = id_str(&request.actor_id);
-        for (version, event) in (request.expected_version + 1..).zip(&request.events) {
-            events.push((
-                id,
-                version_to_sql(&request.actor_id, version)?,
-                &request.machine_type,
-                &event.tag,
-                event.schema_version,
-                &event.payload,
-                &event.metadata,
-            ));
+/// The rows a batch writes.
+struct Rows<'a> {
+    events: Vec<EventRow<'a>>,
+    actors: Vec<ActorRow<'a>>,
+    snapshots: Vec<SnapshotRow<'a>>,
+    /// The last position assigned (unchanged if the batch has no accepted event).
+    last_position: i64,
+    /// How many distinct actors receive events.
+    actors_with_events: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// The events, registry rows and snapshots of the accepted requests.
+    fn collect(
+        requests: &'a [AppendRequest],
+        plan: &Plan,
+        counters: Counters,
+    ) -> Result<Self, StoreError> {
+        let mut events: Vec<EventRow<'_>> = Vec::new();
+        let mut snapshots: Vec<SnapshotRow<'_>> = Vec::new();
+        let mut first_positions: HashMap<&ActorId, i64> = HashMap::new();
+        let mut position = counters.last_position;
+        for index in plan.accepted() {
+            let request = &requests[index];
+            let id = id_str(&request.actor_id);
+            if !request.events.is_empty() {
+                first_positions
+                    .entry(&request.actor_id)
+                    .or_insert(position + 1);
+            }
+            for (version, event) in (request.expected_version + 1..).zip(&request.events) {
+                position += 1;
+                events.push(EventRow {
+                    position,
+                    actor_id: id,
+                    version: version_to_sql(&request.actor_id, version)?,
+                    machine_type: &request.machine_type,
+                    tag: &event.tag,
+                    schema_version: event.schema_version,
+                    payload: &event.payload,
+                    metadata: metadata_text(&event.metadata)?,
+                });
+            }
+            if let Some(snapshot) = &request.snapshot {
+                snapshots.push(snapshot_row(id, &request.actor_id, snapshot)?);
+            }
         }
-        if let Some(snapshot) = &request.snapshot {
-            snapshots.push(snapshot_row(id, &request.actor_id, snapshot)?);
+        let mut actors: Vec<ActorRow<'_>> = Vec::with_capacity(plan.registry.len());
+        for write in &plan.registry {
+            let request = &requests[write.request];
+            actors.push(ActorRow {
+                actor_id: id_str(&request.actor_id),
+                machine_type: &request.machine_type,
+                head_version: version_to_sql(&request.actor_id, request.next_version())?,
+                state_tag: &request.state_tag,
+                entered_at: time_text(time::to_micros(request.entered_at)),
+                first_position: first_positions.get(&request.actor_id).copied(),
+            });
         }
+        Ok(Self {
+            events,
+            actors,
+            snapshots,
+            last_position: position,
+            actors_with_events: first_positions.len(),
+        })
     }
-    let mut actors: Vec<ActorRow<'_>> = Vec::with_capacity(plan.registry.len());
-    for write in &plan.registry {
-        let request = &requests[write.request];
-        actors.push((
-            id_str(&request.actor_id),
-            &request.machine_type,
-            version_to_sql(&request.actor_id, request.next_version())?,
-            &request.state_tag,
-            time_text(time::to_micros(request.entered_at)),
-        ));
-    }
-    if !events.is_empty() {
-        sqlx::query(INSERT_EVENTS)
-            .bind(serde_json::to_string(&events)?)
-            .bind(now)
+
+    /// Writes the rows along `route`, then advances the counters and merges as it says.
+    async fn write(
+        &self,
+        conn: &mut SqliteConnection,
+        route: Route,
+        counters: Counters,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let insert = match route {
+            Route::Merged => INSERT_MERGED,
+            Route::Recent { .. } => INSERT_RECENT,
+        };
+        for chunk in values::chunks(&self.events) {
+            let sql = insert.sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.position)
+                    .bind(row.actor_id)
+                    .bind(row.version)
+                    .bind(row.machine_type)
+                    .bind(row.tag)
+                    .bind(row.schema_version)
+                    .bind(row.payload)
+                    .bind(row.metadata.as_ref())
+                    .bind(now);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        for chunk in values::chunks(&self.actors) {
+            let sql = UPSERT_ACTORS.sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.actor_id)
+                    .bind(row.machine_type)
+                    .bind(row.head_version)
+                    .bind(row.state_tag)
+                    .bind(row.entered_at.as_str())
+                    .bind(row.first_position)
+                    .bind(now)
+                    .bind(now);
+            }
+            query
+                .bind(counters.merged_through)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if !self.snapshots.is_empty() {
+            sqlx::query(UPSERT_SNAPSHOTS)
+                .bind(serde_json::to_string(&self.snapshots)?)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let advance = match route {
+            Route::Merged => ADVANCE_POSITION_AND_WATERMARK,
+            Route::Recent { .. } => ADVANCE_POSITION,
+        };
+        sqlx::query(advance)
+            .bind(self.last_position)
             .execute(&mut *conn)
             .await?;
+        if route == (Route::Recent { merge: true }) {
+            merge::merge(conn).await?;
+        }
+        Ok(())
     }
-    if !actors.is_empty() {
-        sqlx::query(UPSERT_ACTORS)
-            .bind(serde_json::to_string(&actors)?)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+}
+
+/// Event metadata as stored: a JSON object (`{}` for the common empty one, without encoding it).
+fn metadata_text(metadata: &EventMetadata) -> Result<Cow<'static, str>, StoreError> {
+    if *metadata == EventMetadata::default() {
+        Ok(Cow::Borrowed("{}"))
+    } else {
+        Ok(Cow::Owned(serde_json::to_string(metadata)?))
     }
-    if !snapshots.is_empty() {
-        sqlx::query(UPSERT_SNAPSHOTS)
-            .bind(serde_json::to_string(&snapshots)?)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
 }
 
 /// One snapshot as a JSON row for [`UPSERT_SNAPSHOTS`].

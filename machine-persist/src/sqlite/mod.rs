@@ -1,27 +1,39 @@
 //! The embedded default backend: SQLite through sqlx, in WAL mode with durable commits.
 //!
 //! Writes go through one dedicated connection and take the database's write lock up front
-//! (`BEGIN IMMEDIATE`), so a batch decides its optimistic locks against heads nobody else can
-//! change until it commits, in this process or another. Reads use a separate pool and never
-//! block the writer. A batch of any size costs a handful of statements: rows travel as one JSON
-//! array parameter that SQLite unpacks with `json_each`, because every statement is a round trip
-//! to the connection's worker thread.
+//! (`BEGIN IMMEDIATE`), so a batch decides its optimistic locks against the registry's heads,
+//! which nobody else can change until it commits, in this process or another. Reads use a
+//! separate pool and never block the writer. A batch of any size costs a handful of statements,
+//! because every statement is a round trip to the connection's worker thread.
+//!
+//! The journal has two levels. A group commit of a thousand actors would touch a thousand pages
+//! of a table ordered by actor, and every touched page is written whole to the log and fsynced:
+//! so appends go to `recent_events`, ordered by position, where they fill a few fresh pages
+//! ([`append`]). A [merge](merge) later moves them, sorted by actor, into `events`, clustered by
+//! `(actor_id, version)`, touching each actor's last page once for many batches. Reads see both
+//! levels in one statement ([`journal`]); a batch of few actors skips the first level when
+//! nothing waits to be merged. The registry head is the authority for the optimistic lock; the
+//! primary key of `events` is the backstop against a duplicate version written behind its back.
 //!
 //! Timestamps are stored as fixed-width RFC 3339 text (UTC, microseconds), payloads as the exact
 //! text the codec produced. The schema is created by embedded migrations (`migrations/sqlite`).
 
 mod append;
 mod journal;
+mod merge;
 mod options;
 mod registry;
 mod rows;
 mod snapshots;
+mod values;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 
+use merge::{MergePolicy, NarrowStreak};
 pub use options::{SqliteOptions, Synchronous};
 
 use crate::StoreError;
@@ -46,6 +58,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    merge_policy: MergePolicy,
+    narrow_streak: Arc<NarrowStreak>,
 }
 
 impl SqliteStore {
@@ -76,7 +90,25 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(connect)
             .await?;
-        Ok(Self { writer, reader })
+        let store = Self {
+            writer,
+            reader,
+            merge_policy: options.merge,
+            narrow_streak: Arc::new(NarrowStreak::default()),
+        };
+        // Events left unmerged by the previous run: reads of their actors are fastest merged.
+        store.merge().await?;
+        Ok(store)
+    }
+
+    /// Moves every appended event into the level of the journal indexed by actor now, in one
+    /// transaction. Appends do this on their own (see [`SqliteOptions::merge_after`]); reads see
+    /// every event whether merged or not, so this is never needed for correctness.
+    pub async fn merge(&self) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        merge::merge(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Closes every connection, waiting for those in use to be returned.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
+use super::merge::MergePolicy;
 use crate::StoreError;
 
 /// When SQLite flushes commits to disk.
@@ -42,6 +43,8 @@ pub struct SqliteOptions {
     pub(super) busy_timeout: Duration,
     pub(super) readers: u32,
     pub(super) cache_kib: u32,
+    pub(super) merge: MergePolicy,
+    pub(super) checkpoint_pages: u32,
 }
 
 impl SqliteOptions {
@@ -65,6 +68,11 @@ impl SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             readers: 4,
             cache_kib: 64 * 1024,
+            checkpoint_pages: 16_384,
+            merge: MergePolicy {
+                pending_events: 32_768,
+                narrow_batch_actors: 8,
+            },
         }
     }
 
@@ -92,6 +100,43 @@ impl SqliteOptions {
         self
     }
 
+    /// How large the write-ahead log may grow, in pages, before a commit copies it back into the
+    /// database file (SQLite's `wal_autocheckpoint`; default 16,384, which is 64 MiB with the
+    /// default 4 KiB pages; 0 never checkpoints automatically).
+    ///
+    /// The copy runs inside the commit that crosses the limit, so it stalls the writer; with
+    /// SQLite's own default of 1,000 pages, a busy writer copies every few batches, and the pages
+    /// every batch rewrites (the registry's, the newest journal pages) are copied again each time.
+    /// A larger log copies each of them once per checkpoint.
+    pub fn checkpoint_pages(mut self, pages: u32) -> Self {
+        self.checkpoint_pages = pages;
+        self
+    }
+
+    /// How many appended events may wait in the append-optimised level of the journal before
+    /// they are merged into the level indexed by actor (default 32,768; at least 1).
+    ///
+    /// Appends land in a table ordered by position, so a batch for a thousand actors writes a few
+    /// pages instead of one per actor; merging sorts the waiting events by actor and writes each
+    /// actor's pages once. A larger value merges less often (cheaper appends for many actors),
+    /// but a read of an actor with unmerged events scans more of the waiting events.
+    pub fn merge_after(mut self, events: u32) -> Self {
+        self.merge.pending_events = i64::from(events.max(1));
+        self
+    }
+
+    /// A batch whose events belong to at most this many actors is written straight into the level
+    /// indexed by actor when nothing waits to be merged (default 8; 0 sends every batch through
+    /// the append-optimised level).
+    ///
+    /// Such a batch touches a few pages per actor either way, so the detour would only cost: a
+    /// single hot actor, or a lightly loaded store, never leaves events waiting. After a few
+    /// such batches in a row, what heavier load left waiting is merged.
+    pub fn eager_merge_actors(mut self, actors: usize) -> Self {
+        self.merge.narrow_batch_actors = actors;
+        self
+    }
+
     /// The connect options with this type's settings applied.
     pub(super) fn connect_options(&self) -> SqliteConnectOptions {
         self.connect
@@ -104,8 +149,11 @@ impl SqliteOptions {
             })
             .busy_timeout(self.busy_timeout)
             .foreign_keys(false)
-            // Appends touch one index page per actor; a page cache far beyond SQLite's 2 MiB
-            // default keeps those pages in memory instead of re-reading them for every batch.
+            // Registry updates and merges touch a page or more per actor; a page cache far beyond
+            // SQLite's 2 MiB default keeps those pages in memory instead of re-reading them.
             .pragma("cache_size", format!("-{}", self.cache_kib))
+            // Statement journals and the merge's sort stay in memory instead of temporary files.
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", self.checkpoint_pages.to_string())
     }
 }

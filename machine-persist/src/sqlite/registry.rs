@@ -2,6 +2,7 @@
 
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::journal::RECENT_OF_ACTOR;
 use super::rows::{self, time_text, ACTOR_COLUMNS};
 use super::SqliteStore;
 use crate::convert::count_to_sql;
@@ -59,9 +60,12 @@ impl Registry for SqliteStore {
 
     async fn delete_actor(&self, actor_id: &ActorId) -> Result<bool, StoreError> {
         let id = id_str(actor_id);
+        // Unmerged events are found through the registry row, so they go first.
+        let recent = format!("DELETE FROM recent_events WHERE {RECENT_OF_ACTOR}");
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut deleted = 0;
         for sql in [
+            recent.as_str(),
             "DELETE FROM events WHERE actor_id = ?1",
             "DELETE FROM snapshots WHERE actor_id = ?1",
             "DELETE FROM actors WHERE actor_id = ?1",

@@ -5,7 +5,9 @@
 //! bounded channel; its task takes everything queued (up to [`WriterConfig::max_batch`]) and
 //! calls [`Journal::append_batch`] once, then answers each caller
 //! with its own result. While a batch commits, the next one gathers, so batches grow with load
-//! and latency stays about one commit.
+//! and latency stays about one commit. Journals that commit transactions in parallel (a server
+//! database, see [`Journal::concurrent_batches`]) get several batches in flight at once; an
+//! actor's requests are never in two of them, so they still apply in order.
 //!
 //! A refused request (version conflict) fails alone; a store failure fails its whole batch, after
 //! the optional [`RetryPolicy`] gave up. The bounded queue makes callers wait when the store falls
@@ -77,12 +79,17 @@ impl JournalWriter {
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let (finished_sender, finished) = watch::channel(());
         let counters = Arc::new(Counters::default());
+        let max_in_flight = config
+            .concurrent_batches_limit()
+            .unwrap_or_else(|| journal.concurrent_batches())
+            .max(1);
         let task = Task {
             journal,
             retry,
             queue: receiver,
             shutdown: shutdown_receiver,
             max_batch: config.max_batch_size(),
+            max_in_flight,
             counters: Arc::clone(&counters),
             _finished: finished_sender,
         };

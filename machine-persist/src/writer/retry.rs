@@ -8,7 +8,9 @@ use crate::StoreError;
 ///
 /// The writer calls [`retry_after`](Self::retry_after) after each failed attempt of a batch,
 /// with `attempt` counting from 1 for every new batch. Returning `Some(delay)` retries the whole
-/// batch after `delay`; `None` reports the error to every request of the batch. Retrying is safe
+/// batch after `delay`; `None` reports the error to every request of the batch. When the writer
+/// commits several batches at once ([`WriterConfig::concurrent_batches`](super::WriterConfig)),
+/// the calls for different batches may interleave. Retrying is safe
 /// when the failed transaction was rolled back; after an error during the commit itself the
 /// outcome is unknown, and a retry then reports version conflicts for requests that did commit.
 ///

@@ -1,17 +1,30 @@
-//! The background task: drain the queue, commit one batch, answer every request, repeat.
+//! The background task: gather queued appends into batches, commit up to `max_in_flight` of them
+//! at once, answer every request, repeat.
+//!
+//! With one batch in flight (the default for embedded stores) the next batch gathers while the
+//! current one commits. A server database commits concurrent transactions in parallel and flushes
+//! their commit records together, so there a second batch may start before the first has
+//! committed. Order per actor is kept by never letting two batches in flight hold requests of the
+//! same actor: a request whose actor is busy waits (in arrival order) until that batch is done.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::retry::RetryPolicy;
 use super::stats::Counters;
-use crate::{AppendRequest, BatchOutcome, Journal, PersistError, StoreError};
+use crate::{ActorId, AppendRequest, BatchOutcome, Journal, PersistError, StoreError};
+
+/// Where the result of one request goes.
+type Reply = oneshot::Sender<Result<(), PersistError>>;
 
 /// One queued append and where its result goes.
 pub(super) struct Job {
     pub(super) request: AppendRequest,
-    pub(super) reply: oneshot::Sender<Result<(), PersistError>>,
+    pub(super) reply: Reply,
 }
 
 /// Everything the task owns.
@@ -21,89 +34,224 @@ pub(super) struct Task<J, R> {
     pub(super) queue: mpsc::Receiver<Job>,
     pub(super) shutdown: watch::Receiver<bool>,
     pub(super) max_batch: usize,
+    pub(super) max_in_flight: usize,
     pub(super) counters: Arc<Counters>,
     /// Dropped when the task ends, which is how handles learn that it has.
     pub(super) _finished: watch::Sender<()>,
 }
 
-impl<J: Journal, R: RetryPolicy> Task<J, R> {
-    /// Runs until shutdown is requested (or every handle is gone) and the queue is drained.
-    pub(super) async fn run(mut self) {
-        let mut jobs = Vec::with_capacity(self.max_batch);
-        let mut requests = Vec::with_capacity(self.max_batch);
-        let mut replies = Vec::with_capacity(self.max_batch);
-        let mut accepting = true;
-        loop {
-            let received = if accepting {
-                tokio::select! {
-                    biased;
-                    received = self.queue.recv_many(&mut jobs, self.max_batch) => received,
-                    _ = self.shutdown.changed() => {
-                        // Refuse new appends; what is queued is still committed below.
-                        self.queue.close();
-                        accepting = false;
-                        continue;
-                    }
-                }
-            } else {
-                self.queue.recv_many(&mut jobs, self.max_batch).await
-            };
-            if received == 0 {
+/// A batch on its way to the journal.
+struct Batch {
+    requests: Vec<AppendRequest>,
+    replies: Vec<Reply>,
+    /// The attempt being made, from 1.
+    attempt: u32,
+}
+
+/// Requests received but not yet in a batch, and the actors of the batches in flight.
+struct Pending {
+    /// In arrival order.
+    waiting: VecDeque<Job>,
+    busy: HashSet<ActorId>,
+}
+
+impl Pending {
+    /// Takes, in arrival order, up to `max` waiting requests whose actor has nothing in flight.
+    /// Requests of one actor stay in order: once one is left waiting, so are its later ones.
+    fn take(&mut self, max: usize) -> Option<Batch> {
+        let mut requests = Vec::new();
+        let mut replies = Vec::new();
+        let mut kept = VecDeque::new();
+        while let Some(job) = self.waiting.pop_front() {
+            if requests.len() == max {
+                self.waiting.push_front(job);
                 break;
             }
-            for job in jobs.drain(..) {
+            if self.busy.contains(&job.request.actor_id) {
+                kept.push_back(job);
+            } else {
                 requests.push(job.request);
                 replies.push(job.reply);
             }
-            let result = self.commit(&requests).await;
-            self.counters.record(requests.len(), result.is_err());
-            answer(result, &mut replies);
-            requests.clear();
         }
+        kept.append(&mut self.waiting);
+        self.waiting = kept;
+        if requests.is_empty() {
+            return None;
+        }
+        self.busy
+            .extend(requests.iter().map(|request| request.actor_id.clone()));
+        Some(Batch {
+            requests,
+            replies,
+            attempt: 1,
+        })
     }
 
-    /// Commits one batch, retrying as the policy says.
-    async fn commit(&mut self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
-        let mut attempt = 1;
+    /// Frees the actors of a finished batch.
+    fn done(&mut self, batch: &Batch) {
+        for request in &batch.requests {
+            self.busy.remove(&request.actor_id);
+        }
+    }
+}
+
+/// Commits `batch` after `delay`, handing it back with its result.
+async fn commit<J: Journal>(
+    journal: &J,
+    batch: Batch,
+    delay: Duration,
+) -> (Batch, Result<BatchOutcome, StoreError>) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let result = journal.append_batch(&batch.requests).await;
+    (batch, result)
+}
+
+impl<J: Journal, R: RetryPolicy> Task<J, R> {
+    /// Runs until shutdown is requested (or every handle is gone), everything received has been
+    /// committed and no batch is in flight.
+    pub(super) async fn run(self) {
+        let Task {
+            journal,
+            mut retry,
+            mut queue,
+            mut shutdown,
+            max_batch,
+            max_in_flight,
+            counters,
+            _finished,
+        } = self;
+        let mut pending = Pending {
+            waiting: VecDeque::with_capacity(max_batch),
+            busy: HashSet::with_capacity(max_batch * max_in_flight),
+        };
+        let mut in_flight = FuturesUnordered::new();
+        let mut received = Vec::with_capacity(max_batch);
+        let mut accepting = true;
+        let mut open = true;
         loop {
-            match self.journal.append_batch(requests).await {
-                Ok(outcome) => return Ok(outcome),
-                Err(error) => match self.retry.retry_after(attempt, &error) {
-                    Some(delay) => {
-                        tracing::warn!(%error, attempt, ?delay, "journal batch failed, retrying");
-                        tokio::time::sleep(delay).await;
-                        attempt = attempt.saturating_add(1);
+            while in_flight.len() < max_in_flight {
+                match pending.take(max_batch) {
+                    Some(batch) => in_flight.push(commit(&journal, batch, Duration::ZERO)),
+                    None => break,
+                }
+            }
+            if !open && in_flight.is_empty() {
+                // Nothing in flight means no actor is busy, so nothing can still be waiting.
+                break;
+            }
+            // Receive only with a batch slot free, and while few requests wait, so a caller that
+            // keeps appending to a busy actor meets the queue's backpressure.
+            let room = in_flight.len() < max_in_flight && pending.waiting.len() < max_batch;
+            tokio::select! {
+                biased;
+                Some((mut batch, result)) = in_flight.next() => {
+                    if let Err(error) = &result {
+                        if let Some(delay) = retry.retry_after(batch.attempt, error) {
+                            tracing::warn!(
+                                %error, attempt = batch.attempt, ?delay,
+                                "journal batch failed, retrying"
+                            );
+                            batch.attempt = batch.attempt.saturating_add(1);
+                            in_flight.push(commit(&journal, batch, delay));
+                            continue;
+                        }
+                        tracing::error!(%error, size = batch.requests.len(), "journal batch failed");
                     }
-                    None => {
-                        tracing::error!(%error, size = requests.len(), "journal batch failed");
-                        return Err(error);
+                    counters.record(batch.requests.len(), result.is_err());
+                    pending.done(&batch);
+                    answer(result, batch.replies);
+                }
+                count = queue.recv_many(&mut received, max_batch), if open && room => {
+                    if count == 0 {
+                        open = false;
                     }
-                },
+                    pending.waiting.extend(received.drain(..));
+                }
+                _ = shutdown.changed(), if accepting => {
+                    // Refuse new appends; what is queued is still committed.
+                    queue.close();
+                    accepting = false;
+                }
             }
         }
     }
 }
 
 /// Sends each request its own result (or the batch's shared error).
-fn answer(
-    result: Result<BatchOutcome, StoreError>,
-    replies: &mut Vec<oneshot::Sender<Result<(), PersistError>>>,
-) {
+fn answer(result: Result<BatchOutcome, StoreError>, replies: Vec<Reply>) {
     match result {
         Ok(outcome) => {
-            for (reply, result) in replies.drain(..).zip(outcome) {
+            // Replies left over (a backend returning too few results) are dropped; their callers
+            // see the writer as closed rather than waiting forever.
+            for (reply, result) in replies.into_iter().zip(outcome) {
                 // A caller that stopped waiting is not an error.
                 let _ = reply.send(result.map_err(PersistError::from));
             }
         }
         Err(error) => {
             let error = Arc::new(error);
-            for reply in replies.drain(..) {
+            for reply in replies {
                 let _ = reply.send(Err(PersistError::Store(Arc::clone(&error))));
             }
         }
     }
-    // Replies left over (a backend returning too few results) are dropped here; their callers
-    // see the writer as closed rather than waiting forever.
-    replies.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn job(actor: &str, expected: u64) -> (Job, oneshot::Receiver<Result<(), PersistError>>) {
+        let (reply, result) = oneshot::channel();
+        let request = AppendRequest::new(actor, "M", expected, "S", Utc::now());
+        (Job { request, reply }, result)
+    }
+
+    fn pending(jobs: &[(&str, u64)]) -> Pending {
+        Pending {
+            waiting: jobs
+                .iter()
+                .map(|&(actor, expected)| job(actor, expected).0)
+                .collect(),
+            busy: HashSet::new(),
+        }
+    }
+
+    fn keys(batch: &Batch) -> Vec<(&str, u64)> {
+        batch
+            .requests
+            .iter()
+            .map(|request| (request.actor_id.as_str(), request.expected_version))
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_takes_requests_in_arrival_order_up_to_the_limit() {
+        let mut pending = pending(&[("a", 0), ("b", 0), ("a", 1), ("c", 0)]);
+        let batch = pending.take(3).unwrap();
+        assert_eq!(keys(&batch), [("a", 0), ("b", 0), ("a", 1)]);
+        assert_eq!(pending.waiting.len(), 1);
+    }
+
+    #[test]
+    fn requests_of_an_actor_in_flight_wait_for_its_batch() {
+        let mut pending = pending(&[("a", 0), ("b", 0)]);
+        let first = pending.take(1).unwrap();
+        assert_eq!(keys(&first), [("a", 0)]);
+        pending.waiting.push_back(job("a", 1).0);
+        pending.waiting.push_back(job("c", 0).0);
+        // `a` is busy: its second request waits, the others go ahead in order.
+        let second = pending.take(10).unwrap();
+        assert_eq!(keys(&second), [("b", 0), ("c", 0)]);
+        pending.waiting.push_back(job("a", 2).0);
+        assert!(pending.take(10).is_none());
+        pending.done(&first);
+        let third = pending.take(10).unwrap();
+        assert_eq!(keys(&third), [("a", 1), ("a", 2)]);
+        assert!(pending.waiting.is_empty());
+    }
 }

@@ -1,0 +1,180 @@
+//! Postgres specifics beyond the conformance suite: connection options, one transaction per
+//! batch, and a journal writer committing several batches at once.
+//!
+//! The server comes from `MACHINE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`). If it is unreachable the tests print a skip line
+//! and pass, except with `CI=true`, where that is a failure.
+
+#![cfg(feature = "postgres")]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use machine_persist::{
+    AppendRequest, Journal, JournalWriter, NewEvent, NewSnapshot, PostgresOptions, PostgresStore,
+    SnapshotStore, StoreError, WriterConfig,
+};
+use sqlx::Row;
+
+fn url() -> String {
+    std::env::var("MACHINE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A store on a fresh schema, configured by `configure`, or `None` when the server is
+/// unreachable.
+async fn open(configure: impl FnOnce(PostgresOptions) -> PostgresOptions) -> Option<PostgresStore> {
+    let schema = format!("mp_store_{:016x}", fastrand::u64(..));
+    let options = PostgresOptions::url(&url())
+        .unwrap()
+        .schema(&schema)
+        .unwrap();
+    match PostgresStore::with_options(configure(options)).await {
+        Ok(store) => Some(store),
+        Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
+            println!("skipped: Postgres at {} is unreachable: {error}", url());
+            None
+        }
+        Err(error) => panic!("Postgres at {} is unreachable: {error}", url()),
+    }
+}
+
+async fn teardown(store: PostgresStore) {
+    store.drop_schema().await.unwrap();
+    store.close().await;
+}
+
+fn request(actor: &str, expected: u64, events: usize) -> AppendRequest {
+    let request = AppendRequest::new(actor, "M", expected, "S", Utc::now()).with_events(
+        (0..events)
+            .map(|n| NewEvent::new("E", 1, format!("{{\"n\":{n}}}")))
+            .collect(),
+    );
+    if expected == 0 {
+        request.create()
+    } else {
+        request
+    }
+}
+
+#[tokio::test]
+async fn options_configure_the_pool_and_the_session() {
+    let Some(store) = open(|options| {
+        options
+            .max_connections(3)
+            .min_connections(0)
+            .test_before_acquire(true)
+            .statement_timeout(Some(Duration::from_millis(1500)))
+    })
+    .await
+    else {
+        return;
+    };
+    let pool_options = store.pool().options();
+    assert_eq!(pool_options.get_max_connections(), 3);
+    assert_eq!(pool_options.get_min_connections(), 0);
+    assert!(pool_options.get_test_before_acquire());
+    let row = sqlx::query(
+        "SELECT current_schema() AS schema, current_setting('statement_timeout') AS timeout",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(row.get::<String, _>("schema"), store.schema());
+    assert_eq!(row.get::<String, _>("timeout"), "1500ms");
+    teardown(store).await;
+}
+
+#[tokio::test]
+async fn a_statement_over_the_timeout_fails_with_a_transient_error() {
+    let Some(store) =
+        open(|options| options.statement_timeout(Some(Duration::from_millis(50)))).await
+    else {
+        return;
+    };
+    let error = sqlx::query("SELECT pg_sleep(5)")
+        .execute(store.pool())
+        .await
+        .map_err(StoreError::from)
+        .unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    // The pool and the store keep working.
+    store.append(request("a", 0, 1)).await.unwrap();
+    teardown(store).await;
+}
+
+/// Every row a batch writes (events, registry rows, snapshots; new and existing actors) carries
+/// the id of one transaction.
+#[tokio::test]
+async fn a_batch_is_one_transaction() {
+    let Some(store) = open(|options| options).await else {
+        return;
+    };
+    store.append(request("old", 0, 2)).await.unwrap();
+    let batch = [
+        request("new", 0, 3),
+        request("old", 2, 1),
+        request("old", 3, 2).with_snapshot(NewSnapshot::new(5, "S", 1, "{}", Utc::now())),
+        request("other", 0, 1),
+    ];
+    let outcome = store.append_batch(&batch).await.unwrap();
+    assert!(outcome.iter().all(Result::is_ok), "{outcome:?}");
+    let transactions: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT xmin::text FROM (
+             SELECT xmin FROM events WHERE NOT (actor_id = 'old' AND version <= 2)
+             UNION ALL SELECT xmin FROM actors
+             UNION ALL SELECT xmin FROM snapshots WHERE actor_id = 'old') AS written",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(transactions.len(), 1, "{transactions:?}");
+    assert!(store
+        .load_latest(&"old".into(), None)
+        .await
+        .unwrap()
+        .is_some_and(|snapshot| snapshot.version == 5));
+    teardown(store).await;
+}
+
+/// Many appends per actor queued at once, through a writer with several batches in flight and
+/// small batches: each actor's appends still apply in queue order, so all of them succeed.
+#[tokio::test]
+async fn concurrent_batches_keep_each_actors_order() {
+    const ACTORS: usize = 12;
+    const PER_ACTOR: u64 = 40;
+    let Some(store) = open(|options| options.concurrent_batches(4)).await else {
+        return;
+    };
+    let writer = JournalWriter::spawn(store.clone(), WriterConfig::default().max_batch(7));
+    // On this single-threaded runtime tasks first run in the order they were spawned, so each
+    // append is queued behind the previous one.
+    let mut appends = Vec::new();
+    for version in 0..PER_ACTOR {
+        for actor in 0..ACTORS {
+            let writer = writer.clone();
+            appends.push(tokio::spawn(async move {
+                writer
+                    .append(request(&format!("actor-{actor}"), version, 1))
+                    .await
+            }));
+        }
+    }
+    for append in appends {
+        append.await.unwrap().unwrap();
+    }
+    assert!(writer.stats().batches > PER_ACTOR, "{:?}", writer.stats());
+    for actor in 0..ACTORS {
+        let id = format!("actor-{actor}").into();
+        let versions: Vec<u64> = store
+            .read(&id, 1, u64::MAX, usize::MAX)
+            .await
+            .unwrap()
+            .iter()
+            .map(|event| event.version)
+            .collect();
+        assert_eq!(versions, (1..=PER_ACTOR).collect::<Vec<_>>());
+    }
+    writer.shutdown().await;
+    teardown(store).await;
+}
