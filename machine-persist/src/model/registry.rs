@@ -122,12 +122,8 @@ impl ActorFilter {
                 .as_ref()
                 .is_none_or(|tags| tags.contains(&meta.state_tag))
             && !self.state_not_in.contains(&meta.state_tag)
-            && self
-                .updated_before
-                .is_none_or(|at| meta.last_activity < at)
-            && self
-                .updated_after
-                .is_none_or(|at| meta.last_activity > at)
+            && self.updated_before.is_none_or(|at| meta.last_activity < at)
+            && self.updated_after.is_none_or(|at| meta.last_activity > at)
             && self
                 .after
                 .as_ref()
