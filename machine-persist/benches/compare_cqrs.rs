@@ -385,8 +385,7 @@ async fn open_store(settings: &Settings) -> PostgresStore {
     let options = PostgresOptions::url(&settings.url)
         .expect("url")
         .schema(&schema_name("mp_cmp"))
-        .expect("schema")
-        .test_before_acquire(std::env::var("PING").is_ok());
+        .expect("schema");
     PostgresStore::with_options(options).await.expect("store")
 }
 

@@ -63,7 +63,7 @@ async fn options_configure_the_pool_and_the_session() {
         options
             .max_connections(3)
             .min_connections(0)
-            .test_before_acquire(true)
+            .test_before_acquire(false)
             .statement_timeout(Some(Duration::from_millis(1500)))
     })
     .await
@@ -73,7 +73,7 @@ async fn options_configure_the_pool_and_the_session() {
     let pool_options = store.pool().options();
     assert_eq!(pool_options.get_max_connections(), 3);
     assert_eq!(pool_options.get_min_connections(), 0);
-    assert!(pool_options.get_test_before_acquire());
+    assert!(!pool_options.get_test_before_acquire());
     let row = sqlx::query(
         "SELECT current_schema() AS schema, current_setting('statement_timeout') AS timeout",
     )

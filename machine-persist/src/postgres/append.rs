@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, PgConnection, Row};
 
-use super::rows::EMPTY_METADATA;
+use super::rows::{self, EMPTY_METADATA};
 use super::PostgresStore;
 use crate::convert::version_to_sql;
 use crate::model::time;
@@ -262,7 +262,7 @@ async fn run_round(
     for &index in round {
         arrays.push(&requests[index])?;
     }
-    let rows = sqlx::query(APPEND_ROUND)
+    let refused = sqlx::query(APPEND_ROUND)
         .bind(&arrays.actor_ids)
         .bind(&arrays.expected)
         .bind(&arrays.next)
@@ -286,14 +286,8 @@ async fn run_round(
         .fetch_all(&mut *conn)
         .await?;
     let mut recheck = Vec::new();
-    for row in &rows {
-        let ord: i64 = row.try_get("ord")?;
-        let Some(&index) = usize::try_from(ord - 1).ok().and_then(|at| round.get(at)) else {
-            return Err(StoreError::Database(sqlx::Error::Protocol(format!(
-                "the append statement reported request {ord} of a round of {}",
-                round.len()
-            ))));
-        };
+    for row in &refused {
+        let index = *rows::ordinal(row, 0, round)?;
         let request = &requests[index];
         let head: Option<i64> = row.try_get("head")?;
         let max_version: Option<i64> = row.try_get("max_version")?;

@@ -3,7 +3,7 @@
 use futures::{StreamExt, TryStreamExt};
 use sqlx::Row;
 
-use super::rows::{self, EVENT_COLUMNS};
+use super::rows::{self, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
 use super::PostgresStore;
 use crate::convert::{bound_to_sql, count_to_sql, version_from_sql};
 use crate::{id_str, ActorId, AppendRequest, BatchOutcome, Journal, StoreError, StoredEvent};
@@ -40,6 +40,39 @@ impl Journal for PostgresStore {
             .bind(count_to_sql(max))
             .fetch(&self.pool)
             .map(|row| rows::event(&row?, actor_id))
+            .try_collect()
+            .await
+    }
+
+    /// One query for every tail: the events are joined to the `(actor, after)` pairs, so each
+    /// actor's tail is an index range scan.
+    async fn read_after_many(
+        &self,
+        tails: &[(ActorId, u64)],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if tails.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = tails.iter().map(|(actor_id, _)| id_str(actor_id)).collect();
+        let after: Vec<i64> = tails
+            .iter()
+            .map(|&(_, after)| bound_to_sql(after))
+            .collect();
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, t.ord
+             FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS t(tail_actor, after, ord)
+             JOIN events ON events.actor_id = t.tail_actor AND events.version > t.after
+             ORDER BY t.ord, events.version"
+        );
+        sqlx::query(&sql)
+            .bind(&ids)
+            .bind(&after)
+            .fetch(&self.pool)
+            .map(|row| {
+                let row = row?;
+                let actor_id = rows::ordinal(&row, EVENT_COLUMN_COUNT, tails)?;
+                rows::event(&row, &actor_id.0)
+            })
             .try_collect()
             .await
     }

@@ -10,10 +10,10 @@
 //!
 //! Throughput comes from the server doing little per event: the registry keeps half of each page
 //! free so the per-append update of an actor's row is a HOT update (no index writes), payloads
-//! and metadata are stored as the text written (no JSON parsing), the pool does not ping
-//! connections before use, and a journal writer keeps two batches in flight
-//! ([`PostgresOptions::concurrent_batches`]): while one waits for its commit to reach the disk,
-//! the next executes, and the server flushes both commits together. Commits stay synchronous.
+//! and metadata are stored as the text written (no JSON parsing), and a journal writer keeps two
+//! batches in flight ([`PostgresOptions::concurrent_batches`]): while one waits for its commit to
+//! reach the disk, the next executes, and the server flushes both commits together. Commits stay
+//! synchronous.
 //!
 //! Tables live in a configurable schema (see [`PostgresOptions`]); connections put it first on
 //! their `search_path`, and the embedded migrations (`migrations/postgres`) run there.

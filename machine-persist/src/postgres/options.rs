@@ -52,7 +52,7 @@ impl PostgresOptions {
             min_connections: 1,
             acquire_timeout: Duration::from_secs(30),
             statement_timeout: Some(Duration::from_secs(30)),
-            test_before_acquire: false,
+            test_before_acquire: true,
             concurrent_batches: 2,
         }
     }
@@ -99,12 +99,11 @@ impl PostgresOptions {
         self
     }
 
-    /// Whether the pool pings a connection before handing it out (default `false`).
+    /// Whether the pool checks a connection with a ping before handing it out (default `true`).
     ///
-    /// A ping costs a round trip on every operation, the journal writer's batches included. Without
-    /// it, a connection the server dropped fails its next operation with a transient
-    /// [`StoreError`] (which a writer [`RetryPolicy`](crate::writer::RetryPolicy) may retry) and
-    /// is then discarded.
+    /// The check costs a round trip per operation. Without it, a connection the server dropped
+    /// fails its next operation with a transient [`StoreError`] (which a writer
+    /// [`RetryPolicy`](crate::writer::RetryPolicy) may retry) and is then discarded.
     pub fn test_before_acquire(mut self, test: bool) -> Self {
         self.test_before_acquire = test;
         self

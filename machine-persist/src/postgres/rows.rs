@@ -49,6 +49,9 @@ fn version(row: &PgRow, actor_id: &ActorId, name: &'static str) -> Result<u64, S
 pub(super) const EVENT_COLUMNS: &str =
     "version, machine_type, tag, schema_version, payload, metadata, recorded_at, position";
 
+/// How many columns [`EVENT_COLUMNS`] has.
+pub(super) const EVENT_COLUMN_COUNT: usize = 8;
+
 /// The stored text of empty metadata (what almost every event has), decoded without parsing.
 pub(super) const EMPTY_METADATA: &str = "{}";
 
@@ -81,9 +84,31 @@ pub(super) fn event(row: &PgRow, actor_id: &ActorId) -> Result<StoredEvent, Stor
     })
 }
 
+/// The input item a bulk-query row belongs to: column `index` holds its 1-based position in
+/// `items` (the `WITH ORDINALITY` of the `UNNEST` the query joined).
+pub(super) fn ordinal<'a, T>(
+    row: &PgRow,
+    index: usize,
+    items: &'a [T],
+) -> Result<&'a T, StoreError> {
+    let ord: i64 = row.try_get(index)?;
+    usize::try_from(ord - 1)
+        .ok()
+        .and_then(|at| items.get(at))
+        .ok_or_else(|| {
+            StoreError::Database(sqlx::Error::Protocol(format!(
+                "a bulk query returned item {ord} of {}",
+                items.len()
+            )))
+        })
+}
+
 /// The columns [`snapshot`] reads.
 pub(super) const SNAPSHOT_COLUMNS: &str =
     "version, state_tag, schema_version, payload, entered_at, created_at";
+
+/// How many columns [`SNAPSHOT_COLUMNS`] has.
+pub(super) const SNAPSHOT_COLUMN_COUNT: usize = 6;
 
 /// A snapshot row of `actor_id`.
 pub(super) fn snapshot(row: &PgRow, actor_id: &ActorId) -> Result<StoredSnapshot, StoreError> {

@@ -1,6 +1,8 @@
 //! [`SnapshotStore`] for [`PostgresStore`].
 
-use super::rows::{self, SNAPSHOT_COLUMNS};
+use futures::{StreamExt, TryStreamExt};
+
+use super::rows::{self, SNAPSHOT_COLUMNS, SNAPSHOT_COLUMN_COUNT};
 use super::PostgresStore;
 use crate::convert::{bound_to_sql, count_to_sql, version_to_sql};
 use crate::model::time;
@@ -46,6 +48,36 @@ impl SnapshotStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| rows::snapshot(&row, actor_id)).transpose()
+    }
+
+    /// One query for every actor: each actor's latest snapshot is one backward index probe.
+    async fn load_latest_many(
+        &self,
+        actor_ids: &[ActorId],
+    ) -> Result<Vec<StoredSnapshot>, StoreError> {
+        if actor_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = actor_ids.iter().map(id_str).collect();
+        let sql = format!(
+            "SELECT latest.*, t.ord
+             FROM unnest($1::text[]) WITH ORDINALITY AS t(wanted, ord)
+             CROSS JOIN LATERAL (
+                 SELECT {SNAPSHOT_COLUMNS} FROM snapshots
+                 WHERE snapshots.actor_id = t.wanted
+                 ORDER BY version DESC LIMIT 1) AS latest
+             ORDER BY t.ord"
+        );
+        sqlx::query(&sql)
+            .bind(&ids)
+            .fetch(&self.pool)
+            .map(|row| {
+                let row = row?;
+                let actor_id = rows::ordinal(&row, SNAPSHOT_COLUMN_COUNT, actor_ids)?;
+                rows::snapshot(&row, actor_id)
+            })
+            .try_collect()
+            .await
     }
 
     async fn delete_range(
