@@ -125,7 +125,7 @@ impl<J: Journal, R: RetryPolicy> Task<J, R> {
         } = self;
         let mut pending = Pending {
             waiting: VecDeque::with_capacity(max_batch),
-            busy: HashSet::with_capacity(max_batch * max_in_flight),
+            busy: HashSet::with_capacity(max_batch.saturating_mul(max_in_flight)),
         };
         let mut in_flight = FuturesUnordered::new();
         let mut received = Vec::with_capacity(max_batch);
