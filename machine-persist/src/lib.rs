@@ -25,6 +25,8 @@
 //! Payloads are opaque text produced by a [`Codec`] ([`JsonCodec`] by default) and stored
 //! verbatim; bad stored data surfaces as a typed error naming the actor and version.
 
+#![warn(missing_docs)]
+
 mod actor;
 mod codec;
 mod config;

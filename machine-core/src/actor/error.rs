@@ -87,7 +87,7 @@ pub enum StopReason {
     Shutdown,
     /// Another writer moved the actor's journal; this copy stopped rather than overwrite it.
     Conflict(CommitError),
-    /// The runtime was rewound and resumed into an unrecoverable situation, or every handle was
-    /// dropped.
+    /// The mailbox closed with no sender left. The actor keeps a handle to itself for its
+    /// effects, so this only happens if the runtime is torn down around it.
     Disconnected,
 }
