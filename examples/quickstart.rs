@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let gate = match turnstiles.restore("gate-1").await? {
         Some(gate) => {
-            let at = gate.snapshot().await?;
+            let at = gate.status().await?;
             println!(
                 "restored gate-1 from {path} at version {} in state {:?}",
                 at.version, at.state

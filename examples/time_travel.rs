@@ -116,7 +116,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let rewound = account.replay_to(2).await?;
-    let snapshot = account.snapshot().await?;
+    let snapshot = account.status().await?;
     println!(
         "replay_to(2): the live actor shows {rewound:?} (version {}, head {})",
         snapshot.version, snapshot.head

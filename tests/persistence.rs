@@ -55,7 +55,7 @@ async fn a_restarted_system_restores_state_and_version() {
     let paid = order.call(pay(30)).await.unwrap().into_state().unwrap();
     let other = app.orders.spawn("o-2", Order::new("o-2")).await.unwrap();
     assert!(other.call(pay(5)).await.unwrap().is_accepted());
-    let before = order.snapshot().await.unwrap();
+    let before = order.status().await.unwrap();
     assert_eq!((before.state.clone(), before.version), (paid.clone(), 1));
     app.system.shutdown().await;
     assert_eq!(app.shop.outbox().len(), 2, "one mail per payment");
@@ -67,7 +67,7 @@ async fn a_restarted_system_restores_state_and_version() {
         .await
         .unwrap()
         .expect("o-1 is stored");
-    let after = order.snapshot().await.unwrap();
+    let after = order.status().await.unwrap();
     assert_eq!((after.state, after.version), (before.state, before.version));
     // Restoring replays no effect: no mail is sent again.
     assert!(app.shop.outbox().is_empty());

@@ -23,8 +23,9 @@ pub mod schedule;
 pub mod testkit;
 
 pub use actor::{
-    ActorError, ActorRef, ActorSnapshot, ActorSystem, Changes, Commit, CommitError, Current,
+    ActorError, ActorRef, ActorStatus, ActorSystem, Changes, Commit, CommitError, Current,
     Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition, Transitions,
+    VersionConflict,
 };
 pub use effect::{Actions, Background, Ctx, EffectError, Effects, Scope};
 pub use inspect::{Observer, Record, RecordKind, Recorder};

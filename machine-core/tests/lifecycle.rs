@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use machine_core::{
     ActorError, ActorSystem, Commit, CommitError, Durability, Outcome, SpawnOptions, Start,
+    VersionConflict,
 };
 use support::order::{Env, Order, OrderEvent};
 use tokio::sync::Semaphore;
@@ -160,11 +161,11 @@ impl Durability<Order> for Failing {
         commit: Commit<'_, Order>,
     ) -> impl Future<Output = Result<(), CommitError>> + Send {
         let error = if self.conflict {
-            CommitError::VersionConflict {
+            CommitError::Conflict(VersionConflict {
                 actor_id: commit.id.clone(),
                 expected: commit.base_version,
                 actual: commit.base_version + 1,
-            }
+            })
         } else {
             CommitError::Storage {
                 actor_id: commit.id.clone(),
@@ -224,11 +225,11 @@ async fn a_version_conflict_stops_the_actor() {
     assert!(
         matches!(
             result,
-            Err(ActorError::Commit(CommitError::VersionConflict {
+            Err(ActorError::Commit(CommitError::Conflict(VersionConflict {
                 expected: 0,
                 actual: 1,
                 ..
-            }))
+            })))
         ),
         "{result:?}"
     );

@@ -67,7 +67,7 @@ async fn state_reads_its_own_writes() {
     for _ in 0..3 {
         order.send(OrderEvent::Note).await.unwrap();
     }
-    let snapshot = order.snapshot().await.unwrap();
+    let snapshot = order.status().await.unwrap();
     assert_eq!(snapshot.version, 4);
     assert_eq!(
         snapshot.state,

@@ -155,7 +155,7 @@ async fn a_rewound_actor_shows_the_old_state_and_refuses_events_until_resumed() 
         .unwrap()
         .is_accepted());
     order.rewind(Order::new("o-1"), 0).await.unwrap();
-    let snapshot = order.snapshot().await.unwrap();
+    let snapshot = order.status().await.unwrap();
     assert!(snapshot.is_rewound());
     assert_eq!((snapshot.version, snapshot.head), (0, 1));
     assert_eq!(snapshot.state, Order::new("o-1"));

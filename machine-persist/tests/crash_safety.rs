@@ -125,7 +125,7 @@ async fn acknowledged_events_survive_sigkill() {
             .unwrap();
         assert!(report.is_complete(), "round {round}: {:?}", report.failed);
         for account in &report.restored {
-            let snapshot = account.snapshot().await.unwrap();
+            let snapshot = account.status().await.unwrap();
             assert_eq!(snapshot.state.balance(), snapshot.version);
         }
         system.shutdown().await;

@@ -50,7 +50,7 @@ async fn a_restarted_system_continues_where_the_last_one_stopped<S: Store>(store
     let system = PersistentSystem::new(store);
     let accounts = system.repository(PersistConfig::<Account>::new(), Arc::clone(&ledger));
     let account = accounts.restore("acc-1").await.unwrap().expect("stored");
-    let snapshot = account.snapshot().await.unwrap();
+    let snapshot = account.status().await.unwrap();
     assert_eq!(snapshot.version, 2);
     assert_eq!(
         snapshot.state,

@@ -36,7 +36,7 @@ async fn check(events: Vec<AccountEvent>, every: u64) {
     let live = if account.is_stopped() {
         None
     } else {
-        account.snapshot().await.ok()
+        account.status().await.ok()
     };
     if let Some(live) = &live {
         assert_eq!(live.state, expected);
@@ -57,7 +57,7 @@ async fn check(events: Vec<AccountEvent>, every: u64) {
         );
     }
     let restored = accounts.restore("acc").await.unwrap().unwrap();
-    let snapshot = restored.snapshot().await;
+    let snapshot = restored.status().await;
     // A closed account restores into its final state and stops at once.
     if let Ok(snapshot) = snapshot {
         assert_eq!(snapshot.state, expected);

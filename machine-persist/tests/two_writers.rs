@@ -32,7 +32,7 @@ async fn two_systems_on_one_file_never_duplicate_or_lose_a_version() {
                         assert!(outcome.is_accepted());
                         won += 1;
                     }
-                    Err(ActorError::Commit(CommitError::VersionConflict { .. })) => conflicts += 1,
+                    Err(ActorError::Commit(CommitError::Conflict(_))) => conflicts += 1,
                     Err(ActorError::Stopped(_)) => break,
                     Err(other) => panic!("unexpected {other}"),
                 }

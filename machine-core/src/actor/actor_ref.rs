@@ -10,9 +10,12 @@ use super::mailbox::{CallReply, Control, Envelope, Message, Msg, Origin, View};
 use super::{ActorError, Changes, Transitions};
 use crate::model::{ActorId, Machine, Outcome};
 
-/// The state of an actor with its version, as returned by [`ActorRef::snapshot`].
+/// The live state of an actor with its version, as returned by [`ActorRef::status`].
+///
+/// Not to be confused with a *snapshot*, which is a state written to storage by a persistence
+/// layer: a status is only what the running actor shows right now.
 #[derive(Clone, Debug)]
-pub struct ActorSnapshot<M> {
+pub struct ActorStatus<M> {
     /// The state (the rewound one while the actor is rewound).
     pub state: M,
     /// The version of that state.
@@ -23,7 +26,7 @@ pub struct ActorSnapshot<M> {
     pub entered_at: SystemTime,
 }
 
-impl<M> ActorSnapshot<M> {
+impl<M> ActorStatus<M> {
     /// Whether the actor is rewound to an earlier version.
     pub fn is_rewound(&self) -> bool {
         self.version != self.head
@@ -132,18 +135,18 @@ impl<M: Machine> ActorRef<M> {
 
     /// The current state (after every message sent before this call).
     pub async fn state(&self) -> Result<M, ActorError> {
-        Ok(self.snapshot().await?.state)
+        Ok(self.status().await?.state)
     }
 
-    /// The current state with its version.
-    pub async fn snapshot(&self) -> Result<ActorSnapshot<M>, ActorError> {
+    /// The current state with its version (and head, and when the state was entered).
+    pub async fn status(&self) -> Result<ActorStatus<M>, ActorError> {
         let View {
             state,
             version,
             head,
             entered_at,
         } = self.control(Control::Snapshot).await?;
-        Ok(ActorSnapshot {
+        Ok(ActorStatus {
             state,
             version,
             head,
@@ -153,7 +156,7 @@ impl<M: Machine> ActorRef<M> {
 
     /// The number of events the actor has accepted (its version).
     pub async fn version(&self) -> Result<u64, ActorError> {
-        Ok(self.snapshot().await?.version)
+        Ok(self.status().await?.version)
     }
 
     /// Whether the current state has this tag.

@@ -4,20 +4,40 @@ use std::sync::Arc;
 
 use crate::model::ActorId;
 
+/// Another writer appended to an actor first: the stored head is not the version the writer
+/// expected to extend.
+///
+/// The one conflict type of the framework: a store refusing an append, the actor's failed
+/// commit and the caller's error all carry this same value.
+///
+/// ```
+/// use machine_core::VersionConflict;
+/// let conflict = VersionConflict { actor_id: "order-1".into(), expected: 3, actual: 4 };
+/// assert_eq!(
+///     conflict.to_string(),
+///     "version conflict on actor `order-1`: expected version 3, stored head is 4"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "version conflict on actor `{actor_id}`: expected version {expected}, stored head is {actual}"
+)]
+pub struct VersionConflict {
+    /// The actor whose journal moved.
+    pub actor_id: ActorId,
+    /// The version the writer expected to extend.
+    pub expected: u64,
+    /// The version actually stored.
+    pub actual: u64,
+}
+
 /// Why a step could not be made durable.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CommitError {
-    /// Another writer appended to this actor first: the stored head is not the version this
-    /// actor expected. The actor stops rather than overwrite; restore it to pick up the winner.
-    #[error("version conflict on actor `{actor_id}`: expected version {expected}, stored head is {actual}")]
-    VersionConflict {
-        /// The actor whose journal moved.
-        actor_id: ActorId,
-        /// The version the writer expected to extend.
-        expected: u64,
-        /// The version actually stored.
-        actual: u64,
-    },
+    /// Another writer appended to this actor first. The actor stops rather than overwrite;
+    /// restore it to pick up the winner.
+    #[error(transparent)]
+    Conflict(VersionConflict),
     /// The storage failed (after any retries the persistence layer made).
     #[error("storage failed for actor `{actor_id}`: {source}")]
     Storage {
@@ -29,9 +49,17 @@ pub enum CommitError {
 }
 
 impl CommitError {
-    /// Whether this is a [`CommitError::VersionConflict`].
+    /// Whether this is a [`CommitError::Conflict`].
     pub fn is_conflict(&self) -> bool {
-        matches!(self, CommitError::VersionConflict { .. })
+        matches!(self, CommitError::Conflict(_))
+    }
+
+    /// The conflict, if this is one.
+    pub fn conflict(&self) -> Option<&VersionConflict> {
+        match self {
+            CommitError::Conflict(conflict) => Some(conflict),
+            CommitError::Storage { .. } => None,
+        }
     }
 }
 

@@ -25,9 +25,9 @@ mod runtime;
 mod streams;
 mod system;
 
-pub use actor_ref::{ActorRef, ActorSnapshot};
+pub use actor_ref::{ActorRef, ActorStatus};
 pub use durability::{Commit, Current, Durability, Ephemeral, Start};
-pub use error::{ActorError, CommitError, SpawnError, StopReason};
+pub use error::{ActorError, CommitError, SpawnError, StopReason, VersionConflict};
 pub use options::SpawnOptions;
 pub use streams::{Changes, Transition, Transitions};
 pub use system::ActorSystem;

@@ -114,11 +114,11 @@ pub(crate) fn commit_error(actor_id: &ActorId, error: PersistError) -> CommitErr
             actor_id,
             expected,
             actual,
-        }) => CommitError::VersionConflict {
+        }) => CommitError::Conflict(machine_core::VersionConflict {
             actor_id,
             expected,
             actual,
-        },
+        }),
         other => CommitError::Storage {
             actor_id: actor_id.clone(),
             source: Arc::new(other),

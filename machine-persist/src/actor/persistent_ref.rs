@@ -4,7 +4,7 @@ use std::ops::{Deref, RangeInclusive};
 use std::sync::Arc;
 
 use futures::Stream;
-use machine_core::{ActorRef, ActorSnapshot};
+use machine_core::{ActorRef, ActorStatus};
 
 use super::repository::Shared;
 use super::snapshotter::Job;
@@ -55,12 +55,12 @@ impl<M: Persistable> PersistentRef<M> {
     /// Writes a snapshot of the current state now and waits until it is stored; returns its
     /// version.
     pub async fn persist(&self) -> Result<u64, PersistError> {
-        let ActorSnapshot {
+        let ActorStatus {
             state,
             version,
             entered_at,
             ..
-        } = self.actor.snapshot().await?;
+        } = self.actor.status().await?;
         let job = Job {
             actor_id: self.actor.id().clone(),
             snapshot: self.shared.payloads.snapshot(&state, version, entered_at)?,
@@ -92,7 +92,7 @@ impl<M: Persistable> PersistentRef<M> {
     /// effect runs, and new events are refused with `ActorError::Rewound` until
     /// [`resume`](Self::resume). The journal is not touched. Returns the rewound state.
     pub async fn replay_to(&self, version: u64) -> Result<M, PersistError> {
-        let head = self.actor.snapshot().await?.head;
+        let head = self.actor.status().await?.head;
         if version > head {
             return Err(PersistError::VersionOutOfRange {
                 actor_id: self.actor.id().clone(),
