@@ -99,6 +99,7 @@
 //! |---|---|---|
 //! | `sqlite` | yes | [`SqliteStore`](persist::SqliteStore), the embedded backend |
 //! | `postgres` | no | [`PostgresStore`](persist::PostgresStore) |
+//! | `msgpack` | no | [`MessagePackCodec`](persist::codec), a compact binary codec |
 //! | `test-util` | no | [`testkit::Harness`](core::testkit), real actors on tokio's paused clock |
 
 #![warn(missing_docs)]
@@ -107,24 +108,17 @@ pub use machine_core as core;
 pub use machine_macros as macros;
 pub use machine_persist as persist;
 
-pub use machine_core::testkit;
-
-/// Everything a typical program uses, in one import: `use machine::prelude::*;`.
+/// What a basic program uses, in one import: `use machine::prelude::*;`. Everything else has one
+/// path, in [`core`], [`macros`] or [`persist`].
 ///
 /// `Machine` and `Event` are each two items, a trait and its derive macro; Rust keeps them
 /// apart (traits and macros live in different namespaces), so the one import brings both.
 pub mod prelude {
-    pub use machine_core::{
-        Actions, ActorError, ActorId, ActorRef, ActorSystem, Background, Ctx, EffectError, Effects,
-        Event, Machine, Outcome, Schedule, Scope, SpawnOptions, StateTag, Step, Tag,
-    };
+    pub use machine_core::{ActorSystem, Event, Machine, Outcome, Schedule, StateTag, Tag};
     pub use machine_macros::{Event, Machine};
     #[cfg(feature = "postgres")]
     pub use machine_persist::PostgresStore;
     #[cfg(feature = "sqlite")]
     pub use machine_persist::SqliteStore;
-    pub use machine_persist::{
-        ActorFilter, MemoryStore, PersistConfig, PersistError, PersistentRef, PersistentSystem,
-        Repository, Retention, Upcasters,
-    };
+    pub use machine_persist::{MemoryStore, PersistConfig, PersistentSystem};
 }

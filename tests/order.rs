@@ -7,8 +7,8 @@ mod model;
 use std::sync::Arc;
 use std::time::Duration;
 
+use machine::core::testkit::{assert_path, Harness};
 use machine::prelude::*;
-use machine::testkit::{assert_path, Harness};
 use model::{Order, OrderError, OrderEvent, OrderTag, Shop};
 
 const PACKING: Duration = Duration::from_secs(2 * 3600);

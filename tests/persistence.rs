@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::TryStreamExt;
+use machine::persist::{ActorFilter, PersistError, Repository};
 use machine::prelude::*;
-use model::{Order, OrderError, OrderEvent, Shop};
+use model::{Order, OrderError, OrderEvent, OrderTag, Shop};
 
 /// Long enough that no packing finishes during a test.
 const PACKING: Duration = Duration::from_secs(24 * 3600);
@@ -131,15 +132,15 @@ async fn restore_all_brings_back_the_open_orders() {
     app.system.shutdown().await;
 
     let app = start(&db).await;
-    let open = ActorFilter::new().state_not_in(["Shipped", "Cancelled"]);
-    let listed = app.orders.list(open.clone()).await.unwrap();
+    let open = ActorFilter::new().state_not_in([OrderTag::Shipped, OrderTag::Cancelled]);
+    let listed = app.orders.list(open.clone()).await.unwrap().actors;
     let ids: Vec<&str> = listed.iter().map(|meta| meta.actor_id.as_str()).collect();
     assert_eq!(ids, ["o-1", "o-2"]);
     assert_eq!(listed[1].version, 1);
     assert_eq!(listed[1].state_tag, "Paid");
 
     let report = app.orders.restore_all(open).await.unwrap();
-    assert!(report.failed.is_empty());
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
     let mut restored: Vec<String> = report
         .restored
         .iter()
@@ -169,7 +170,7 @@ async fn time_travel_shows_history_and_refuses_events_while_rewound() {
     assert_eq!(rewound, Order::new("o-1"));
     let refused = order.call(ship.clone()).await.unwrap_err();
     assert!(
-        matches!(refused, ActorError::Rewound { at: 0, head: 1, .. }),
+        matches!(refused, PersistError::Rewound { at: 0, head: 1, .. }),
         "{refused}"
     );
     order.resume().await.unwrap();

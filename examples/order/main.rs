@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use machine::core::{ActorError, ActorRef};
 use machine::prelude::*;
 use model::{Order, OrderEvent, Shop};
 use tokio::task::JoinHandle;

@@ -10,10 +10,8 @@ mod fixture;
 use std::time::{Duration, Instant, SystemTime};
 
 use fixture::{Account, AccountEvent, Ledger};
-use machine_persist::{
-    ActorFilter, AppendRequest, Journal, NewEvent, NewSnapshot, PersistConfig, PersistentSystem,
-    SqliteStore,
-};
+use machine_persist::store::{AppendRequest, Journal, NewEvent, NewSnapshot};
+use machine_persist::{ActorFilter, PersistConfig, PersistentSystem, SqliteStore};
 
 fn deposit() -> AccountEvent {
     AccountEvent::Deposit { amount: 1 }
@@ -85,7 +83,7 @@ async fn hot_actor(store: SqliteStore, events: u64) -> f64 {
 }
 
 fn event() -> NewEvent {
-    NewEvent::new("Deposit", 1, r#"{"Deposit":{"amount":1}}"#)
+    NewEvent::new("Deposit", 1, "json", r#"{"Deposit":{"amount":1}}"#)
 }
 
 fn genesis() -> NewSnapshot {
@@ -93,6 +91,7 @@ fn genesis() -> NewSnapshot {
         0,
         "Open",
         1,
+        "json",
         r#"{"Open":{"balance":0,"ops":0}}"#,
         SystemTime::now().into(),
     )

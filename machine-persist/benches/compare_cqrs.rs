@@ -46,10 +46,9 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, DomainEvent};
 use machine_core::{Event, Machine, Outcome, StateTag, Tag};
-use machine_persist::{
-    AppendRequest, JournalWriter, NewEvent, PersistConfig, PersistentSystem, PostgresOptions,
-    PostgresStore, WriterConfig,
-};
+use machine_persist::store::{AppendRequest, NewEvent};
+use machine_persist::writer::{JournalWriter, WriterConfig};
+use machine_persist::{PersistConfig, PersistentSystem, PostgresOptions, PostgresStore};
 use postgres_es::{PostgresCqrs, PostgresEventRepository};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgPoolOptions;
@@ -405,7 +404,12 @@ async fn journal_writer(settings: &Settings, actors: u64) -> Figures {
                     "Counting",
                     Utc::now(),
                 )
-                .push_event(NewEvent::new("Add", 1, r#"{"Add":{"amount":1}}"#));
+                .push_event(NewEvent::new(
+                    "Add",
+                    1,
+                    "json",
+                    r#"{"Add":{"amount":1}}"#,
+                ));
                 if round == 0 {
                     request = request.create();
                 }

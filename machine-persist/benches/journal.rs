@@ -32,7 +32,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use machine_persist::{AppendRequest, Journal, JournalWriter, NewEvent, WriterConfig};
+use machine_persist::store::{AppendRequest, Journal, NewEvent};
+use machine_persist::writer::{JournalWriter, WriterConfig};
 
 /// Page size of the read workload.
 const READ_PAGE: usize = 4_096;
@@ -101,7 +102,7 @@ async fn append_loop(
     let mut create = true;
     while !stop.load(Ordering::Relaxed) {
         let batch = (0..events)
-            .map(|_| NewEvent::new("Tick", 1, r#"{"amount":1,"note":"bench"}"#))
+            .map(|_| NewEvent::new("Tick", 1, "json", r#"{"amount":1,"note":"bench"}"#))
             .collect();
         let mut request =
             AppendRequest::new(actor.as_str(), "Bench", version, "Running", Utc::now())
@@ -187,6 +188,7 @@ async fn run_read<J: Journal>(name: &str, journal: &J, total: u64) {
                 NewEvent::new(
                     "Tick",
                     1,
+                    "json",
                     format!(r#"{{"amount":{},"note":"bench"}}"#, head + n),
                 )
             })
@@ -248,8 +250,9 @@ async fn run_batches<J: Journal>(name: &str, journal: &J, actors: u64, seconds: 
         let requests: Vec<AppendRequest> = ids
             .iter()
             .map(|id| {
-                AppendRequest::new(id.as_str(), "Bench", version, "Running", Utc::now())
-                    .push_event(NewEvent::new("Tick", 1, r#"{"amount":1,"note":"bench"}"#))
+                AppendRequest::new(id.as_str(), "Bench", version, "Running", Utc::now()).push_event(
+                    NewEvent::new("Tick", 1, "json", r#"{"amount":1,"note":"bench"}"#),
+                )
             })
             .collect();
         let outcome = journal.append_batch(&requests).await.expect("batch");

@@ -3,13 +3,18 @@
 use std::fmt;
 use std::sync::Arc;
 
-use machine_core::{ActorId, Machine, Schedule, SpawnOptions};
+use machine_core::{ActorId, Schedule, SpawnOptions};
 
-use crate::{EventMetadata, PersistError, Upcasters};
+use crate::codec::{Codec, JsonCodec, SharedCodec};
+use crate::schema::Upcasters;
+use crate::{EventMetadata, PersistError, Persistable};
 
 /// A callback told about persistence failures that have no caller to return to (a snapshot
 /// that could not be written, a snapshot that could not be read during restore).
 pub type ErrorHook = Arc<dyn Fn(&ActorId, &PersistError) + Send + Sync>;
+
+/// Builds the state an actor's fold starts from when it has journaled events but no snapshot.
+pub(crate) type InitialState<M> = Arc<dyn Fn(&ActorId) -> M + Send + Sync>;
 
 /// What to keep once a snapshot is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,17 +30,21 @@ pub struct Retention {
 ///
 /// ```
 /// use machine_persist::{PersistConfig, Retention};
+/// use machine_persist::codec::JsonCodec;
 /// use machine_core::Schedule;
 /// use std::time::Duration;
-/// # fn f<M: machine_core::Machine>() -> PersistConfig<M> {
+/// # fn f<M: machine_persist::Persistable>() -> PersistConfig<M> {
 /// PersistConfig::<M>::new()
+///     .codec(JsonCodec)
 ///     // Snapshot every 100 events, and 5 s after the last event of a burst.
 ///     .snapshots(Schedule::every_events(100).union(Schedule::spaced(Duration::from_secs(5))))
 ///     .retention(Retention { keep_snapshots: 2, delete_covered_events: false })
 /// # }
 /// ```
-pub struct PersistConfig<M: Machine> {
+pub struct PersistConfig<M: Persistable> {
     pub(crate) machine_type: Arc<str>,
+    pub(crate) codec: SharedCodec<M>,
+    pub(crate) initial: Option<InitialState<M>>,
     pub(crate) snapshots: Schedule,
     pub(crate) snapshot_on_stop: bool,
     pub(crate) restore_on_spawn: bool,
@@ -49,10 +58,12 @@ pub struct PersistConfig<M: Machine> {
     pub(crate) spawn: SpawnOptions<M>,
 }
 
-impl<M: Machine> Clone for PersistConfig<M> {
+impl<M: Persistable> Clone for PersistConfig<M> {
     fn clone(&self) -> Self {
         Self {
             machine_type: Arc::clone(&self.machine_type),
+            codec: Arc::clone(&self.codec),
+            initial: self.initial.clone(),
             snapshots: self.snapshots.clone(),
             snapshot_on_stop: self.snapshot_on_stop,
             restore_on_spawn: self.restore_on_spawn,
@@ -68,10 +79,11 @@ impl<M: Machine> Clone for PersistConfig<M> {
     }
 }
 
-impl<M: Machine> fmt::Debug for PersistConfig<M> {
+impl<M: Persistable> fmt::Debug for PersistConfig<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PersistConfig")
             .field("machine_type", &self.machine_type)
+            .field("codec", &self.codec.name())
             .field("snapshots", &self.snapshots)
             .field("snapshot_on_stop", &self.snapshot_on_stop)
             .field("restore_on_spawn", &self.restore_on_spawn)
@@ -83,10 +95,12 @@ impl<M: Machine> fmt::Debug for PersistConfig<M> {
     }
 }
 
-impl<M: Machine> Default for PersistConfig<M> {
+impl<M: Persistable> Default for PersistConfig<M> {
     fn default() -> Self {
         Self {
             machine_type: M::NAME.into(),
+            codec: Arc::new(JsonCodec),
+            initial: None,
             snapshots: Schedule::every_events(100),
             snapshot_on_stop: true,
             restore_on_spawn: true,
@@ -102,11 +116,31 @@ impl<M: Machine> Default for PersistConfig<M> {
     }
 }
 
-impl<M: Machine> PersistConfig<M> {
-    /// The defaults: machine type = `M::NAME`, a snapshot every 100 events and on graceful stop,
-    /// restore on spawn, schema version 1 for events and states, no retention.
+impl<M: Persistable> PersistConfig<M> {
+    /// The defaults: machine type = `M::NAME`, JSON payloads, a snapshot every 100 events and on
+    /// graceful stop, restore on spawn, schema version 1 for events and states, no retention.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The codec of this machine type's events and snapshots (default [`JsonCodec`]). Every
+    /// payload records the codec's name; payloads of another codec are refused with a typed
+    /// error, so switch codecs only for new data (a new machine type name, or a fresh store).
+    pub fn codec(mut self, codec: impl Codec) -> Self {
+        self.codec = Arc::new(codec);
+        self
+    }
+
+    /// The state an actor's restore folds from when it has journaled events but no snapshot (its
+    /// data was written through the [`Journal`](crate::store::Journal) API, or its snapshots were
+    /// deleted). Without it, such an actor fails to restore with
+    /// [`PersistError::MissingGenesis`]; it is never reported as "nothing stored".
+    pub fn initial_state(
+        mut self,
+        initial: impl Fn(&ActorId) -> M + Send + Sync + 'static,
+    ) -> Self {
+        self.initial = Some(Arc::new(initial));
+        self
     }
 
     /// The machine type recorded in the registry (filters `restore_all` and `list_persisted`).

@@ -1,15 +1,19 @@
 //! A type-erased view of a [`Store`], so the actor layer is not generic over the backend.
 //!
 //! [`Store`]'s methods return `impl Future`, which keeps backends zero-cost but makes the trait
-//! unusable as `dyn`. Restore and time travel are not on the hot path, so they go through this
-//! boxed adapter; the journal writer, which is, stays generic.
+//! unusable as `dyn`. Restore, snapshots and time travel are not on the hot path, so they go
+//! through this boxed adapter; the journal writer, which is, stays generic.
 
 use futures::future::BoxFuture;
 
+use crate::store::RowResult;
 use crate::{
-    ActorFilter, ActorId, ActorMetadata, Journal, NewSnapshot, Registry, SnapshotStore, Store,
+    ActorId, ActorMetadata, Catalog, CatalogQuery, Journal, NewSnapshot, SnapshotStore, Store,
     StoreError, StoredEvent, StoredSnapshot,
 };
+
+/// The result of a boxed store call.
+type Call<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
 
 pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn read<'a>(
@@ -18,46 +22,38 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
         from: u64,
         to: u64,
         max: usize,
-    ) -> BoxFuture<'a, Result<Vec<StoredEvent>, StoreError>>;
+    ) -> Call<'a, Vec<StoredEvent>>;
+
+    fn read_after_many<'a>(
+        &'a self,
+        tails: &'a [(ActorId, u64)],
+    ) -> Call<'a, Vec<RowResult<Vec<StoredEvent>>>>;
 
     fn load_latest<'a>(
         &'a self,
         actor_id: &'a ActorId,
         at_most: Option<u64>,
-    ) -> BoxFuture<'a, Result<Option<StoredSnapshot>, StoreError>>;
-
-    fn save<'a>(
-        &'a self,
-        actor_id: &'a ActorId,
-        snapshot: NewSnapshot,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    ) -> Call<'a, Option<StoredSnapshot>>;
 
     fn load_latest_many<'a>(
         &'a self,
         actor_ids: &'a [ActorId],
-    ) -> BoxFuture<'a, Result<Vec<StoredSnapshot>, StoreError>>;
+    ) -> Call<'a, Vec<RowResult<Option<StoredSnapshot>>>>;
 
-    fn read_after_many<'a>(
-        &'a self,
-        tails: &'a [(ActorId, u64)],
-    ) -> BoxFuture<'a, Result<Vec<StoredEvent>, StoreError>>;
+    fn save_many<'a>(&'a self, snapshots: &'a [(ActorId, NewSnapshot)]) -> Call<'a, ()>;
 
-    fn keep_last<'a>(
-        &'a self,
-        actor_id: &'a ActorId,
-        keep: usize,
-    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn keep_last<'a>(&'a self, actor_id: &'a ActorId, keep: usize) -> Call<'a, u64>;
 
-    fn delete_up_to<'a>(
-        &'a self,
-        actor_id: &'a ActorId,
-        up_to: u64,
-    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+    fn delete_up_to<'a>(&'a self, actor_id: &'a ActorId, up_to: u64) -> Call<'a, u64>;
 
-    fn list<'a>(
+    fn get<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Option<ActorMetadata>>;
+
+    fn get_many<'a>(
         &'a self,
-        filter: &'a ActorFilter,
-    ) -> BoxFuture<'a, Result<Vec<ActorMetadata>, StoreError>>;
+        actor_ids: &'a [ActorId],
+    ) -> Call<'a, Vec<RowResult<Option<ActorMetadata>>>>;
+
+    fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>>;
 }
 
 impl<S: Store> ErasedStore for S {
@@ -67,60 +63,56 @@ impl<S: Store> ErasedStore for S {
         from: u64,
         to: u64,
         max: usize,
-    ) -> BoxFuture<'a, Result<Vec<StoredEvent>, StoreError>> {
+    ) -> Call<'a, Vec<StoredEvent>> {
         Box::pin(Journal::read(self, actor_id, from, to, max))
+    }
+
+    fn read_after_many<'a>(
+        &'a self,
+        tails: &'a [(ActorId, u64)],
+    ) -> Call<'a, Vec<RowResult<Vec<StoredEvent>>>> {
+        Box::pin(Journal::read_after_many(self, tails))
     }
 
     fn load_latest<'a>(
         &'a self,
         actor_id: &'a ActorId,
         at_most: Option<u64>,
-    ) -> BoxFuture<'a, Result<Option<StoredSnapshot>, StoreError>> {
+    ) -> Call<'a, Option<StoredSnapshot>> {
         Box::pin(SnapshotStore::load_latest(self, actor_id, at_most))
-    }
-
-    fn save<'a>(
-        &'a self,
-        actor_id: &'a ActorId,
-        snapshot: NewSnapshot,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(SnapshotStore::save(self, actor_id, snapshot))
-    }
-
-    fn keep_last<'a>(
-        &'a self,
-        actor_id: &'a ActorId,
-        keep: usize,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        Box::pin(SnapshotStore::keep_last(self, actor_id, keep))
     }
 
     fn load_latest_many<'a>(
         &'a self,
         actor_ids: &'a [ActorId],
-    ) -> BoxFuture<'a, Result<Vec<StoredSnapshot>, StoreError>> {
+    ) -> Call<'a, Vec<RowResult<Option<StoredSnapshot>>>> {
         Box::pin(SnapshotStore::load_latest_many(self, actor_ids))
     }
 
-    fn read_after_many<'a>(
-        &'a self,
-        tails: &'a [(ActorId, u64)],
-    ) -> BoxFuture<'a, Result<Vec<StoredEvent>, StoreError>> {
-        Box::pin(Journal::read_after_many(self, tails))
+    fn save_many<'a>(&'a self, snapshots: &'a [(ActorId, NewSnapshot)]) -> Call<'a, ()> {
+        Box::pin(SnapshotStore::save_many(self, snapshots))
     }
 
-    fn delete_up_to<'a>(
-        &'a self,
-        actor_id: &'a ActorId,
-        up_to: u64,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+    fn keep_last<'a>(&'a self, actor_id: &'a ActorId, keep: usize) -> Call<'a, u64> {
+        Box::pin(SnapshotStore::keep_last(self, actor_id, keep))
+    }
+
+    fn delete_up_to<'a>(&'a self, actor_id: &'a ActorId, up_to: u64) -> Call<'a, u64> {
         Box::pin(Journal::delete_up_to(self, actor_id, up_to))
     }
 
-    fn list<'a>(
+    fn get<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Option<ActorMetadata>> {
+        Box::pin(Catalog::get(self, actor_id))
+    }
+
+    fn get_many<'a>(
         &'a self,
-        filter: &'a ActorFilter,
-    ) -> BoxFuture<'a, Result<Vec<ActorMetadata>, StoreError>> {
-        Box::pin(Registry::list(self, filter))
+        actor_ids: &'a [ActorId],
+    ) -> Call<'a, Vec<RowResult<Option<ActorMetadata>>>> {
+        Box::pin(Catalog::get_many(self, actor_ids))
+    }
+
+    fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>> {
+        Box::pin(Catalog::list(self, query))
     }
 }

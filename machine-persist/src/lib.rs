@@ -1,37 +1,49 @@
 //! Event-sourced persistence for machine actors.
 //!
-//! This crate stores what durable actors need to survive restarts and to travel in time:
+//! A [`PersistentSystem`] runs typed state machines as actors whose every accepted event is
+//! journaled before anyone hears of it, restores them after a restart from a snapshot plus the
+//! journal after it, and replays their history to any version. Get a [`Repository`] per machine
+//! type to spawn, restore, list and inspect actors; each running actor is a [`PersistentRef`].
 //!
-//! - the **journal** ([`Journal`]): every accepted event of every actor, appended under an
-//!   optimistic version lock, in batches that commit many actors in one transaction;
-//! - **snapshots** ([`SnapshotStore`]): encoded states keyed by version, so restore can start
-//!   from the latest one instead of replaying everything;
-//! - the **registry** ([`Registry`]): one metadata row per actor (machine type, head version,
-//!   state tag, creation and last activity), kept in step with the journal by every append.
+//! # Modules
 //!
-//! A backend implements all three and is a [`Store`]: [`MemoryStore`] for tests,
+//! | module | what |
+//! |---|---|
+//! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
+//! | [`store`] | the storage traits ([`Journal`](store::Journal), [`SnapshotStore`](store::SnapshotStore), [`Catalog`](store::Catalog), [`Store`](store::Store)) and the rows they exchange, for tools and custom backends |
+//! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
+//! | [`schema`] | upcasters that migrate old payloads |
+//! | [`writer`] | the group-commit [`JournalWriter`](writer::JournalWriter) and its retry policies |
+//!
+//! # Backends
+//!
+//! [`MemoryStore`] for tests,
 #![cfg_attr(feature = "sqlite", doc = "[`SqliteStore`]")]
 #![cfg_attr(not(feature = "sqlite"), doc = "`SqliteStore`")]
 //! (feature `sqlite`, the default) and
 #![cfg_attr(feature = "postgres", doc = "[`PostgresStore`]")]
 #![cfg_attr(not(feature = "postgres"), doc = "`PostgresStore`")]
-//! (feature `postgres`). One conformance suite holds every backend to the same semantics.
+//! (feature `postgres`). One conformance suite holds every backend to the same semantics. Without
+//! either feature, sqlx is not compiled at all.
 //!
-//! Throughput comes from **group commit**: a [`JournalWriter`] gathers appends from many actors
-//! and hands them to [`Journal::append_batch`] together, so one durable commit serves hundreds
-//! of events. A refused append (a [`VersionConflict`](AppendError::VersionConflict) or an
-//! [`AlreadyExists`](AppendError::AlreadyExists)) never fails the others in its batch.
+//! # Names
 //!
-//! Payloads are opaque text produced by a [`Codec`] ([`JsonCodec`] by default) and stored
-//! verbatim; bad stored data surfaces as a typed error naming the actor and version.
+//! A *status* ([`ActorStatus`](machine_core::ActorStatus)) is what a running actor shows now:
+//! its state and version. A *snapshot* is a state written to the store
+//! ([`PersistentRef::save_snapshot`] writes one now; [`PersistConfig::snapshots`] says when they
+//! are written on their own). The *registry* is the store's table of actors, read through the
+//! [`Catalog`](store::Catalog) trait; a [`Repository`] is the typed entry point of one machine
+//! type.
+//!
+//! Throughput comes from **group commit**: a journal writer gathers appends from many actors and
+//! commits them in one transaction, so one durable commit serves hundreds of events. A refused
+//! append never fails the others in its batch, and a bad stored row never fails another actor.
 
 #![warn(missing_docs)]
 
 mod actor;
-mod codec;
+pub mod codec;
 mod config;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-mod convert;
 mod erased;
 mod error;
 mod memory;
@@ -39,8 +51,10 @@ mod model;
 mod persistable;
 mod plan;
 mod restore;
-mod schema;
-mod store;
+pub mod schema;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+pub mod store;
 mod time_travel;
 pub mod writer;
 
@@ -49,24 +63,30 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use actor::{PersistentRef, PersistentSystem, Repository};
-pub use codec::{Codec, DecodeError, EncodeError, JsonCodec, SharedError};
-pub use config::{ErrorHook, PersistConfig, Retention};
-pub use error::{AppendError, BoxError, PersistError, StoreError};
-pub use memory::MemoryStore;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) use model::{id_from, id_str};
-pub use model::{
-    ActorFilter, ActorId, ActorMetadata, AppendRequest, EventMetadata, NewEvent, NewSnapshot,
-    StoredEvent, StoredSnapshot,
+/// The date-time library of this crate's timestamps.
+pub use chrono;
+/// The JSON library upcasters work with.
+pub use serde_json;
+
+pub use actor::{
+    default_retry, ActorFilter, PersistentRef, PersistentSystem, Repository, ShutdownReport,
+    SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
+pub use config::{ErrorHook, PersistConfig, Retention};
+pub use error::{Inconsistency, PersistError, ReplayCause};
+pub use memory::MemoryStore;
 pub use persistable::Persistable;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore, MAX_SCHEMA_LEN};
-pub use restore::RestoreReport;
-pub use schema::{UpcastError, Upcasters};
+pub use restore::{Listing, RestoreReport};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
-pub use store::{BatchOutcome, Journal, Registry, SnapshotStore, Store, STREAM_PAGE};
 pub use time_travel::HistoryEntry;
-pub use writer::{JournalWriter, WriterConfig};
+
+// Crate-internal shorthands for the storage model.
+pub(crate) use error::{AppendError, StoreError};
+pub(crate) use model::{
+    ActorId, ActorMetadata, AppendRequest, CatalogQuery, EventMetadata, NewEvent, NewSnapshot,
+    StoredEvent, StoredSnapshot,
+};
+pub(crate) use store::{BatchOutcome, Catalog, Journal, SnapshotStore, Store};

@@ -1,11 +1,23 @@
-//! Deciding a batch: which requests pass their optimistic lock, given the heads found in the store.
+//! Deciding a batch: which requests pass their optimistic lock, given the heads found in the
+//! store.
 //!
 //! Backends that read the current heads under an exclusive write lock (memory, SQLite) decide the
 //! whole batch here, in request order, so several requests for one actor chain correctly and the
-//! same rules hold on every backend.
+//! same rules hold on every backend:
+//!
+//! 1. a request whose actor id or machine type breaks the storage rule is refused
+//!    ([`AppendError::Invalid`]) before anything else;
+//! 2. a `create` for a known actor is refused ([`AppendError::AlreadyExists`]);
+//! 3. a request whose expected version is not the head is a conflict, unless it is a retry of a
+//!    request already stored: [`Plan::conflicts`] lists the `(actor, version)` to look up, and
+//!    [`Plan::settle`] turns those whose stored request id matches into successes that write
+//!    nothing.
 
 use std::collections::HashMap;
 
+use machine_core::VersionConflict;
+
+use crate::model::{check_actor_id, check_machine_type};
 use crate::{ActorId, AppendError, AppendRequest};
 
 /// What the store holds for one actor before the batch.
@@ -13,7 +25,7 @@ use crate::{ActorId, AppendError, AppendRequest};
 pub(crate) struct Found {
     /// Whether the registry row exists.
     pub exists: bool,
-    /// The highest version the store knows of (registry head, or a higher stored event).
+    /// The highest version the store knows of.
     pub head: u64,
 }
 
@@ -31,18 +43,57 @@ pub(crate) struct RegistryWrite {
 pub(crate) struct Plan {
     /// One result per request, in order.
     pub outcome: Vec<Result<(), AppendError>>,
+    /// Whether each request is to be written (accepted, and not a retry already stored).
+    write: Vec<bool>,
     /// One write per actor that had an accepted request, in order of first acceptance.
     pub registry: Vec<RegistryWrite>,
 }
 
 impl Plan {
-    /// Indices of the accepted requests, in order.
+    /// Indices of the requests to write, in order.
     pub fn accepted(&self) -> impl Iterator<Item = usize> + '_ {
+        self.write
+            .iter()
+            .enumerate()
+            .filter_map(|(index, write)| write.then_some(index))
+    }
+
+    /// The conflicts that may be retries of stored requests: `(request index, actor, version)`
+    /// where the version is the first one the request would have written, already stored.
+    pub fn conflicts<'a>(
+        &'a self,
+        requests: &'a [AppendRequest],
+    ) -> impl Iterator<Item = (usize, &'a ActorId, u64)> + 'a {
         self.outcome
             .iter()
             .enumerate()
-            .filter_map(|(index, result)| result.is_ok().then_some(index))
+            .filter_map(move |(index, result)| match result {
+                Err(AppendError::Conflict(conflict)) if conflict.actual > conflict.expected => {
+                    let request = &requests[index];
+                    Some((index, &request.actor_id, request.expected_version + 1))
+                }
+                _ => None,
+            })
     }
+
+    /// Marks the conflicts whose stored request id (at the version [`conflicts`](Self::conflicts)
+    /// named) equals the request's own as successes: the request was stored by an earlier
+    /// attempt whose answer was lost.
+    pub fn settle(&mut self, requests: &[AppendRequest], stored: impl Fn(usize) -> Option<i64>) {
+        for (index, result) in self.outcome.iter_mut().enumerate() {
+            if matches!(result, Err(AppendError::Conflict(_)))
+                && stored(index) == Some(requests[index].request_id)
+            {
+                *result = Ok(());
+            }
+        }
+    }
+}
+
+/// Checks the storage rule on a request's names.
+pub(crate) fn validate(request: &AppendRequest) -> Result<(), AppendError> {
+    check_actor_id(request.actor_id.as_str()).map_err(AppendError::Invalid)?;
+    check_machine_type(&request.machine_type).map_err(AppendError::Invalid)
 }
 
 /// Decides `requests` in order against `found` (the state of each actor before the batch).
@@ -54,8 +105,14 @@ pub(crate) fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Fou
     }
     let mut running: HashMap<&ActorId, Running> = HashMap::with_capacity(requests.len());
     let mut outcome = Vec::with_capacity(requests.len());
+    let mut write = Vec::with_capacity(requests.len());
     let mut registry: Vec<RegistryWrite> = Vec::with_capacity(requests.len());
     for (index, request) in requests.iter().enumerate() {
+        if let Err(invalid) = validate(request) {
+            outcome.push(Err(invalid));
+            write.push(false);
+            continue;
+        }
         let state = running.entry(&request.actor_id).or_insert_with(|| {
             let found = found(&request.actor_id);
             Running {
@@ -69,11 +126,11 @@ pub(crate) fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Fou
                 actor_id: request.actor_id.clone(),
             })
         } else if state.found.head != request.expected_version {
-            Err(AppendError::VersionConflict {
+            Err(AppendError::Conflict(VersionConflict {
                 actor_id: request.actor_id.clone(),
                 expected: request.expected_version,
                 actual: state.found.head,
-            })
+            }))
         } else {
             state.found = Found {
                 exists: true,
@@ -91,9 +148,14 @@ pub(crate) fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Fou
             }
             Ok(())
         };
+        write.push(result.is_ok());
         outcome.push(result);
     }
-    Plan { outcome, registry }
+    Plan {
+        outcome,
+        write,
+        registry,
+    }
 }
 
 #[cfg(test)]
@@ -106,7 +168,10 @@ mod tests {
     fn request(id: &str, expected: u64, events: usize) -> AppendRequest {
         AppendRequest::new(id, "M", expected, "S", Utc::now()).with_events(vec![
             NewEvent::new(
-                "E", 1, "{}"
+                "E",
+                1,
+                "json",
+                b"{}".to_vec()
             );
             events
         ])
@@ -125,14 +190,11 @@ mod tests {
             head: if id.as_str() == "b" { 5 } else { 0 },
         });
         assert!(plan.outcome[0].is_ok() && plan.outcome[1].is_ok() && plan.outcome[3].is_ok());
-        assert_eq!(
-            plan.outcome[2],
-            Err(AppendError::VersionConflict {
-                actor_id: "a".into(),
-                expected: 2,
-                actual: 3
-            })
-        );
+        assert!(matches!(
+            &plan.outcome[2],
+            Err(AppendError::Conflict(VersionConflict { actor_id, expected: 2, actual: 3 }))
+                if actor_id == "a"
+        ));
         assert_eq!(
             plan.registry,
             [
@@ -154,11 +216,41 @@ mod tests {
         let requests = [request("a", 0, 0).create(), request("a", 0, 0).create()];
         let plan = decide(&requests, |_| Found::default());
         assert!(plan.outcome[0].is_ok());
-        assert_eq!(
-            plan.outcome[1],
-            Err(AppendError::AlreadyExists {
-                actor_id: "a".into()
-            })
-        );
+        assert!(matches!(
+            &plan.outcome[1],
+            Err(AppendError::AlreadyExists { actor_id }) if actor_id == "a"
+        ));
+    }
+
+    #[test]
+    fn invalid_names_are_refused_alone() {
+        let mut bad = request("x\0y", 0, 1);
+        bad.machine_type = "M".into();
+        let requests = [request("a", 0, 1), bad, request("b", 0, 1)];
+        let plan = decide(&requests, |_| Found::default());
+        assert!(matches!(plan.outcome[1], Err(AppendError::Invalid(_))));
+        assert_eq!(plan.accepted().collect::<Vec<_>>(), [0, 2]);
+    }
+
+    #[test]
+    fn a_retry_of_a_stored_request_settles_as_success_and_writes_nothing() {
+        let first = request("a", 0, 2);
+        let retry = first.clone();
+        let other = request("a", 0, 1);
+        let requests = [retry, other];
+        let mut plan = decide(&requests, |_| Found {
+            exists: true,
+            head: 2,
+        });
+        let conflicts: Vec<_> = plan
+            .conflicts(&requests)
+            .map(|(index, actor, version)| (index, actor.as_str().to_owned(), version))
+            .collect();
+        assert_eq!(conflicts, [(0, "a".to_owned(), 1), (1, "a".to_owned(), 1)]);
+        plan.settle(&requests, |_| Some(first.request_id));
+        assert!(plan.outcome[0].is_ok());
+        assert!(matches!(plan.outcome[1], Err(AppendError::Conflict(_))));
+        assert_eq!(plan.accepted().count(), 0);
+        assert!(plan.registry.is_empty());
     }
 }

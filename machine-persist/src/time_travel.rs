@@ -12,8 +12,8 @@ use futures::Stream;
 use machine_core::ActorId;
 
 use crate::actor::Shared;
-use crate::restore::{fold_events, load};
-use crate::{PersistError, Persistable};
+use crate::restore::fold_one;
+use crate::{EventMetadata, PersistError, Persistable};
 
 /// Events read per round trip while streaming history.
 const PAGE: usize = 1024;
@@ -29,8 +29,12 @@ pub struct HistoryEntry<M: Persistable> {
     pub state: M,
     /// When it was journaled.
     pub recorded_at: DateTime<Utc>,
+    /// Its correlation, causation and writer ids.
+    pub metadata: EventMetadata,
 }
 
+/// The entries of `versions`, in order. An event that cannot be read or replayed ends the stream
+/// with its error, after every entry before it.
 pub(crate) fn history<M: Persistable>(
     shared: Arc<Shared<M>>,
     actor_id: ActorId,
@@ -38,26 +42,29 @@ pub(crate) fn history<M: Persistable>(
 ) -> impl Stream<Item = Result<HistoryEntry<M>, PersistError>> + Send + 'static {
     async_stream::try_stream! {
         let (first, last) = (*versions.start().max(&1), *versions.end());
-        let store = shared.runtime.store.as_ref();
-        let mut folded = load::<M>(store, &shared.payloads, &shared.config, &actor_id, Some(first - 1))
-            .await?
-            .ok_or_else(|| PersistError::NotFound(actor_id.clone()))?;
-        while folded.version < last {
-            let page = store.read(&actor_id, folded.version + 1, last, PAGE).await?;
-            if page.is_empty() {
-                break;
-            }
-            let mut entries = Vec::with_capacity(page.len());
-            fold_events::<M>(&shared.payloads, &mut folded, &page, |stored, (event, state)| {
-                entries.push(HistoryEntry {
-                    version: stored.version,
-                    event: event.clone(),
-                    state: state.clone(),
-                    recorded_at: stored.recorded_at,
-                });
-            })?;
-            for entry in entries {
-                yield entry;
+        if first <= last {
+            let loader = shared.loader();
+            let mut folded = loader.state_at(&actor_id, first - 1).await?;
+            while folded.version < last {
+                let page = loader.store.read(&actor_id, folded.version + 1, last, PAGE).await?;
+                if page.is_empty() {
+                    break;
+                }
+                for stored in &page {
+                    let mut entry = None;
+                    fold_one(&shared.payloads, &mut folded, stored, &mut |stored, (event, state)| {
+                        entry = Some(HistoryEntry {
+                            version: stored.version,
+                            event: event.clone(),
+                            state: state.clone(),
+                            recorded_at: stored.recorded_at,
+                            metadata: stored.metadata.clone(),
+                        });
+                    })?;
+                    if let Some(entry) = entry {
+                        yield entry;
+                    }
+                }
             }
         }
     }

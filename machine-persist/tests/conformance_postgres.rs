@@ -10,7 +10,9 @@
 #[macro_use]
 mod support;
 
-use machine_persist::{Journal, PostgresOptions, PostgresStore, StoreError};
+use machine_core::VersionConflict;
+use machine_persist::store::{Journal, StoreError};
+use machine_persist::{PostgresOptions, PostgresStore};
 
 fn url() -> String {
     std::env::var("MACHINE_TEST_POSTGRES_URL")
@@ -90,8 +92,8 @@ async fn stray_rows_refuse_only_the_affected_request() {
     let store = backend.store().clone();
     let request = |id: &str, expected: u64| {
         let mut request =
-            machine_persist::AppendRequest::new(id, "M", expected, "S", chrono::Utc::now())
-                .push_event(machine_persist::NewEvent::new("E", 1, "{}"));
+            machine_persist::store::AppendRequest::new(id, "M", expected, "S", chrono::Utc::now())
+                .push_event(machine_persist::store::NewEvent::new("E", 1, "json", "{}"));
         request.expected_version = expected;
         request
     };
@@ -120,11 +122,13 @@ async fn stray_rows_refuse_only_the_affected_request() {
     let outcome = batch.await.unwrap().unwrap();
     assert_eq!(
         outcome[1],
-        Err(machine_persist::AppendError::VersionConflict {
-            actor_id: "a".into(),
-            expected: 1,
-            actual: 2
-        })
+        Err(machine_persist::store::AppendError::Conflict(
+            VersionConflict {
+                actor_id: "a".into(),
+                expected: 1,
+                actual: 2
+            }
+        ))
     );
     assert!(outcome[0].is_ok() && outcome[2].is_ok());
     assert_eq!(store.head(&"b".into()).await.unwrap(), 1);

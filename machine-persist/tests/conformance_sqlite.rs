@@ -5,7 +5,8 @@
 #[macro_use]
 mod support;
 
-use machine_persist::{Journal, SqliteOptions, SqliteStore, StoreError};
+use machine_persist::store::{Journal, StoreError};
+use machine_persist::{SqliteOptions, SqliteStore};
 use tempfile::TempDir;
 
 /// A temporary database file opened twice: two stores with their own connections, as two
@@ -68,10 +69,10 @@ async fn wrongly_typed_columns_are_typed_errors() {
     use support::Backend;
     let backend = Sqlite::open().await.unwrap();
     let store = backend.store();
-    let a = machine_persist::ActorId::from("a");
-    let request = machine_persist::AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
+    let a = machine_persist::store::ActorId::from("a");
+    let request = machine_persist::store::AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
         .create()
-        .push_event(machine_persist::NewEvent::new("E", 1, "{}"));
+        .push_event(machine_persist::store::NewEvent::new("E", 1, "json", "{}"));
     store.append(request).await.unwrap();
 
     for (sql, column) in [
@@ -84,10 +85,9 @@ async fn wrongly_typed_columns_are_typed_errors() {
             "UPDATE events SET recorded_at = '2024-01-01T00:00:00.000000Z', schema_version = -1",
             "schema_version",
         ),
-        (
-            "UPDATE events SET schema_version = 1, payload = x'ff'",
-            "payload",
-        ),
+        // Payloads are bytes, so a blob is a payload; a blob where text belongs is not.
+        ("UPDATE events SET schema_version = 1, tag = x'ff'", "tag"),
+        ("UPDATE events SET tag = 'E', codec = x'00'", "codec"),
     ] {
         sqlx::query(sql).execute(store.write_pool()).await.unwrap();
         match store.read(&a, 1, 1, 1).await.unwrap_err() {
@@ -102,7 +102,7 @@ async fn wrongly_typed_columns_are_typed_errors() {
             other => panic!("expected corrupt data in {column}, got {other}"),
         }
     }
-    sqlx::query("UPDATE events SET payload = '{}', version = -3")
+    sqlx::query("UPDATE events SET codec = 'json', version = -3")
         .execute(store.write_pool())
         .await
         .unwrap();
@@ -128,9 +128,9 @@ async fn reopening_keeps_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.db");
     let store = SqliteStore::open(&path).await.unwrap();
-    let request = machine_persist::AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
+    let request = machine_persist::store::AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
         .create()
-        .push_event(machine_persist::NewEvent::new("E", 1, "{}"));
+        .push_event(machine_persist::store::NewEvent::new("E", 1, "json", "{}"));
     store.append(request).await.unwrap();
     store.close().await;
 

@@ -6,15 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use machine_persist::writer::RetryPolicy;
-use machine_persist::{
-    ActorId, AppendError, AppendRequest, BatchOutcome, Journal, JournalWriter, MemoryStore,
-    NewEvent, PersistError, StoreError, StoredEvent, WriterConfig,
+use machine_core::VersionConflict;
+use machine_persist::store::{
+    ActorId, AppendRequest, BatchOutcome, Journal, NewEvent, StoreError, StoredEvent,
 };
+use machine_persist::writer::RetryPolicy;
+use machine_persist::writer::{JournalWriter, WriterConfig};
+use machine_persist::{MemoryStore, PersistError};
 
 fn request(actor: &str, expected: u64) -> AppendRequest {
     AppendRequest::new(actor, "M", expected, "S", Utc::now())
-        .push_event(NewEvent::new("E", 1, "{}"))
+        .push_event(NewEvent::new("E", 1, "json", "{}"))
 }
 
 /// Wraps a journal, counting batches and failing the first `fail_first` of them.
@@ -39,7 +41,10 @@ impl<J: Journal> Journal for Probe<J> {
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let seen = self.batches.fetch_add(1, Ordering::SeqCst);
         if seen < self.fail_first {
-            return Err(StoreError::Database(sqlx::Error::PoolTimedOut));
+            return Err(StoreError::Backend {
+                transient: true,
+                source: "connection lost".into(),
+            });
         }
         self.inner.append_batch(requests).await
     }
@@ -144,7 +149,7 @@ async fn a_conflicting_request_fails_alone() {
         match task.await.unwrap() {
             (true, result) => assert!(matches!(
                 result,
-                Err(PersistError::Append(AppendError::VersionConflict {
+                Err(PersistError::Conflict(VersionConflict {
                     expected: 0,
                     actual: 1,
                     ..

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use fixture::{Account, AccountEvent, Ledger};
-use machine_persist::{Journal, PersistConfig, PersistentSystem, SqliteStore};
+use machine_persist::store::Journal;
+use machine_persist::{PersistConfig, PersistentSystem, SqliteStore};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const CHILD_ENV: &str = "MACHINE_CRASH_CHILD_DB";

@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use fixture::{Account, AccountEvent, Ledger};
-use machine_core::{ActorError, ActorId, CommitError};
-use machine_persist::{
-    ActorFilter, ActorMetadata, AppendRequest, BatchOutcome, Journal, MemoryStore, NewSnapshot,
-    PersistConfig, PersistentSystem, Registry, SnapshotStore, StoreError, StoredEvent,
-    StoredSnapshot,
+use machine_core::ActorId;
+use machine_persist::store::{
+    ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal, NewSnapshot,
+    RowResult, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
 };
+use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
 /// A memory store whose appends fail while `broken` is set, like a full disk.
 #[derive(Clone, Default)]
@@ -32,7 +32,10 @@ impl Journal for Flaky {
         let requests = requests.to_vec();
         async move {
             if broken {
-                return Err(StoreError::Database(sqlx::Error::PoolTimedOut));
+                return Err(StoreError::Backend {
+                    transient: true,
+                    source: "the disk is full".into(),
+                });
             }
             inner.append_batch(&requests).await
         }
@@ -90,7 +93,7 @@ impl SnapshotStore for Flaky {
     }
 }
 
-impl Registry for Flaky {
+impl Catalog for Flaky {
     fn get(
         &self,
         id: &ActorId,
@@ -99,9 +102,9 @@ impl Registry for Flaky {
     }
     fn list(
         &self,
-        filter: &ActorFilter,
-    ) -> impl Future<Output = Result<Vec<ActorMetadata>, StoreError>> + Send {
-        self.inner.list(filter)
+        query: &CatalogQuery,
+    ) -> impl Future<Output = Result<Vec<RowResult<ActorMetadata>>, StoreError>> + Send {
+        self.inner.list(query)
     }
     fn delete_actor(&self, id: &ActorId) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.inner.delete_actor(id)
@@ -124,7 +127,7 @@ async fn an_effect_whose_event_failed_to_commit_never_runs() {
     store.broken.store(true, Ordering::SeqCst);
     let failed = account.call(AccountEvent::Withdraw { amount: 3 }).await;
     assert!(
-        matches!(failed, Err(ActorError::Commit(CommitError::Storage { .. }))),
+        matches!(failed, Err(PersistError::Store(ref error)) if error.is_transient()),
         "{failed:?}"
     );
     assert_eq!(account.state().await.unwrap().balance(), 10, "rolled back");

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use fixture::{Account, AccountError, AccountEvent, Ledger};
 use machine_core::{Machine, Outcome, Schedule};
+use machine_persist::store::{CatalogQuery, SnapshotStore, Store};
 use machine_persist::{
-    ActorFilter, AppendError, MemoryStore, PersistConfig, PersistError, PersistentSystem,
-    SnapshotStore, SqliteStore, Store,
+    ActorFilter, MemoryStore, PersistConfig, PersistError, PersistentSystem, SqliteStore,
 };
 
 fn deposit(amount: u64) -> AccountEvent {
@@ -111,10 +111,7 @@ async fn spawn_restores_existing_data_and_the_genesis_survives<S: Store>(store: 
     );
     let refused = strict.spawn("busy", Account::new()).await;
     assert!(
-        matches!(
-            refused,
-            Err(PersistError::Append(AppendError::AlreadyExists { .. }))
-        ),
+        matches!(refused, Err(PersistError::AlreadyExists(_))),
         "{refused:?}"
     );
     system.shutdown().await;
@@ -154,9 +151,14 @@ async fn the_restore_family_and_the_registry() {
 
     let system = PersistentSystem::new(store);
     let accounts = system.repository(PersistConfig::<Account>::new(), Ledger::default());
-    let listed = system.list_persisted(&ActorFilter::new()).await.unwrap();
-    assert_eq!(listed.len(), 10);
-    let acc3 = listed.iter().find(|m| m.actor_id == "acc-3").unwrap();
+    let listed = system.list_persisted(CatalogQuery::new()).await.unwrap();
+    assert!(listed.is_complete());
+    assert_eq!(listed.actors.len(), 10);
+    let acc3 = listed
+        .actors
+        .iter()
+        .find(|m| m.actor_id == "acc-3")
+        .unwrap();
     assert_eq!(
         (
             acc3.machine_type.as_str(),
@@ -172,7 +174,7 @@ async fn the_restore_family_and_the_registry() {
     assert!(matches!(&report.failed[0], (id, PersistError::NotFound(_)) if *id == "nobody"));
 
     let frozen = accounts
-        .restore_all(ActorFilter::new().state_in(["Frozen"]))
+        .restore_all(ActorFilter::new().state_in([fixture::AccountTag::Frozen]))
         .await
         .unwrap();
     let mut ids: Vec<String> = frozen.restored.iter().map(|a| a.id().to_string()).collect();
@@ -223,7 +225,7 @@ async fn snapshots_follow_the_schedule_and_persist_forces_one() {
             .version,
         3
     );
-    assert_eq!(account.persist().await.unwrap(), 7);
+    assert_eq!(account.save_snapshot().await.unwrap(), 7);
     assert_eq!(
         store.load_latest(&id, None).await.unwrap().unwrap().version,
         7

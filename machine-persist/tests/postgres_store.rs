@@ -10,10 +10,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use machine_persist::{
-    AppendRequest, Journal, JournalWriter, NewEvent, NewSnapshot, PostgresOptions, PostgresStore,
-    SnapshotStore, StoreError, WriterConfig,
+use machine_persist::store::{
+    AppendRequest, Journal, NewEvent, NewSnapshot, SnapshotStore, StoreError,
 };
+use machine_persist::writer::{JournalWriter, WriterConfig};
+use machine_persist::{PostgresOptions, PostgresStore};
 use sqlx::Row;
 
 fn url() -> String {
@@ -47,7 +48,7 @@ async fn teardown(store: PostgresStore) {
 fn request(actor: &str, expected: u64, events: usize) -> AppendRequest {
     let request = AppendRequest::new(actor, "M", expected, "S", Utc::now()).with_events(
         (0..events)
-            .map(|n| NewEvent::new("E", 1, format!("{{\"n\":{n}}}")))
+            .map(|n| NewEvent::new("E", 1, "json", format!("{{\"n\":{n}}}")))
             .collect(),
     );
     if expected == 0 {
@@ -114,7 +115,7 @@ async fn a_batch_is_one_transaction() {
     let batch = [
         request("new", 0, 3),
         request("old", 2, 1),
-        request("old", 3, 2).with_snapshot(NewSnapshot::new(5, "S", 1, "{}", Utc::now())),
+        request("old", 3, 2).with_snapshot(NewSnapshot::new(5, "S", 1, "json", "{}", Utc::now())),
         request("other", 0, 1),
     ];
     let outcome = store.append_batch(&batch).await.unwrap();

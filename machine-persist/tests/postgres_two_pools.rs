@@ -14,10 +14,11 @@ mod fixture;
 use std::sync::Arc;
 
 use fixture::{Account, AccountEvent, Ledger};
-use machine_core::{ActorError, CommitError};
+use machine_core::VersionConflict;
+use machine_persist::store::{AppendRequest, Journal, NewEvent};
+use machine_persist::writer::{JournalWriter, WriterConfig};
 use machine_persist::{
-    AppendError, AppendRequest, Journal, JournalWriter, NewEvent, PersistConfig, PersistError,
-    PersistentSystem, PostgresOptions, PostgresStore, WriterConfig,
+    PersistConfig, PersistError, PersistentSystem, PostgresOptions, PostgresStore,
 };
 
 fn url() -> String {
@@ -25,7 +26,7 @@ fn url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
-async fn open_schema(schema: &str) -> Result<PostgresStore, machine_persist::StoreError> {
+async fn open_schema(schema: &str) -> Result<PostgresStore, machine_persist::store::StoreError> {
     let options = PostgresOptions::url(&url())?
         .schema(schema)?
         .max_connections(4);
@@ -90,8 +91,8 @@ async fn two_systems_on_two_pools_never_duplicate_or_lose_a_version() {
                         assert!(outcome.is_accepted());
                         won += 1;
                     }
-                    Err(ActorError::Commit(CommitError::Conflict(_))) => conflicts += 1,
-                    Err(ActorError::Stopped(_)) => break,
+                    Err(PersistError::Conflict(_)) => conflicts += 1,
+                    Err(PersistError::Stopped(_)) => break,
                     Err(other) => panic!("unexpected {other}"),
                 }
             }
@@ -157,10 +158,10 @@ async fn pipelined_writers_on_two_pools_never_duplicate_or_gap() {
                         }
                         let request =
                             AppendRequest::new(id.as_str(), "M", head, "S", chrono::Utc::now())
-                                .push_event(NewEvent::new(writer_name, 1, "{}"));
+                                .push_event(NewEvent::new(writer_name, 1, "json", "{}"));
                         match writer.append(request).await {
                             Ok(()) => wins += 1,
-                            Err(PersistError::Append(AppendError::VersionConflict {
+                            Err(PersistError::Conflict(VersionConflict {
                                 expected,
                                 actual,
                                 ..

@@ -5,10 +5,9 @@ mod fixture;
 use std::time::SystemTime;
 
 use fixture::{Account, Ledger};
-use machine_persist::{
-    AppendRequest, Journal, MemoryStore, NewEvent, NewSnapshot, PersistConfig, PersistError,
-    PersistentSystem, UpcastError, Upcasters,
-};
+use machine_persist::schema::{UpcastError, Upcasters};
+use machine_persist::store::{AppendRequest, Journal, NewEvent, NewSnapshot};
+use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 use serde_json::json;
 
 /// What version 1 of the code wrote: deposits in `cents`, a state without `ops`.
@@ -17,12 +16,13 @@ async fn old_history(store: &MemoryStore) {
         0,
         "Open",
         1,
+        "json",
         r#"{"Open":{"balance":0}}"#,
         SystemTime::now().into(),
     );
     let events = vec![
-        NewEvent::new("Deposit", 1, r#"{"Deposit":{"cents":7}}"#),
-        NewEvent::new("Deposit", 1, r#"{"Deposit":{"cents":5}}"#),
+        NewEvent::new("Deposit", 1, "json", r#"{"Deposit":{"cents":7}}"#),
+        NewEvent::new("Deposit", 1, "json", r#"{"Deposit":{"cents":5}}"#),
     ];
     let request = AppendRequest::new("old", "Account", 0, "Open", SystemTime::now().into())
         .create()

@@ -7,16 +7,17 @@ use std::path::Path;
 
 use chrono::Utc;
 use futures::TryStreamExt;
-use machine_persist::{
-    ActorId, AppendError, AppendRequest, Journal, NewEvent, PersistError, Registry, SqliteOptions,
-    SqliteStore, StoreError, StoredEvent,
+use machine_core::VersionConflict;
+use machine_persist::store::{
+    ActorId, AppendError, AppendRequest, Catalog, Journal, NewEvent, StoreError, StoredEvent,
 };
+use machine_persist::{PersistError, SqliteOptions, SqliteStore};
 
 /// A request appending `count` events (tags `E<version>`) after `expected`.
 fn request(actor: &str, expected: u64, count: u64) -> AppendRequest {
     AppendRequest::new(actor, "Order", expected, "S", Utc::now()).with_events(
         (expected + 1..=expected + count)
-            .map(|n| NewEvent::new(format!("E{n}"), 1, format!(r#"{{"n":{n}}}"#)))
+            .map(|n| NewEvent::new(format!("E{n}"), 1, "json", format!(r#"{{"n":{n}}}"#)))
             .collect(),
     )
 }
@@ -71,7 +72,7 @@ async fn reads_span_both_levels_with_the_same_bounds_and_order() {
     let all = read_all(&store, "a").await;
     assert_eq!(versions(&all), [1, 2, 3, 4, 5]);
     assert_eq!(all[4].tag, "E5");
-    assert_eq!(all[4].payload, r#"{"n":5}"#);
+    assert_eq!(all[4].payload, br#"{"n":5}"#);
     assert_eq!(
         versions(&store.read(&a, 2, 4, 100).await.unwrap()),
         [2, 3, 4]
@@ -107,7 +108,7 @@ async fn optimistic_lock_uses_the_head_of_unmerged_events() {
     let stale = store.append(request("a", 1, 1)).await.unwrap_err();
     assert!(matches!(
         stale,
-        PersistError::Append(AppendError::VersionConflict {
+        PersistError::Conflict(VersionConflict {
             expected: 1,
             actual: 2,
             ..
@@ -228,7 +229,7 @@ async fn two_stores_racing_through_the_recent_level_never_duplicate_or_gap() {
                 let actor = format!("actor-{n}");
                 let head = store.head(&ActorId::from(actor.as_str())).await.unwrap();
                 let mut attempt = request(&actor, head, 1);
-                attempt.events[0].tag = writer.to_string();
+                attempt.events[0].tag = writer.into();
                 batch.push(attempt);
             }
             match store.append_batch(&batch).await {
@@ -236,9 +237,11 @@ async fn two_stores_racing_through_the_recent_level_never_duplicate_or_gap() {
                     for result in outcome {
                         match result {
                             Ok(()) => wins += 1,
-                            Err(AppendError::VersionConflict {
-                                expected, actual, ..
-                            }) => assert!(actual > expected),
+                            Err(AppendError::Conflict(VersionConflict {
+                                expected,
+                                actual,
+                                ..
+                            })) => assert!(actual > expected),
                             Err(other) => panic!("unexpected refusal: {other}"),
                         }
                     }

@@ -4,8 +4,7 @@ mod fixture;
 
 use fixture::{Account, AccountEvent, Ledger};
 use futures::TryStreamExt;
-use machine_core::ActorError;
-use machine_persist::Journal;
+use machine_persist::store::Journal;
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
 const EVENTS: [AccountEvent; 6] = [
@@ -83,7 +82,7 @@ async fn state_at_history_and_replay_to() {
     assert_eq!(account.state().await.unwrap(), rewound);
     let refused = account.call(AccountEvent::Deposit { amount: 1 }).await;
     assert!(
-        matches!(refused, Err(ActorError::Rewound { at: 2, head: 6, .. })),
+        matches!(refused, Err(PersistError::Rewound { at: 2, head: 6, .. })),
         "{refused:?}"
     );
     assert!(matches!(

@@ -7,8 +7,9 @@ mod fixture;
 use std::sync::Arc;
 
 use fixture::{Account, AccountEvent, Ledger};
-use machine_core::{ActorError, CommitError};
-use machine_persist::{Journal, PersistConfig, PersistentSystem, SqliteStore};
+
+use machine_persist::store::Journal;
+use machine_persist::{PersistConfig, PersistError, PersistentSystem, SqliteStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_systems_on_one_file_never_duplicate_or_lose_a_version() {
@@ -32,8 +33,8 @@ async fn two_systems_on_one_file_never_duplicate_or_lose_a_version() {
                         assert!(outcome.is_accepted());
                         won += 1;
                     }
-                    Err(ActorError::Commit(CommitError::Conflict(_))) => conflicts += 1,
-                    Err(ActorError::Stopped(_)) => break,
+                    Err(PersistError::Conflict(_)) => conflicts += 1,
+                    Err(PersistError::Stopped(_)) => break,
                     Err(other) => panic!("unexpected {other}"),
                 }
             }

@@ -12,7 +12,8 @@ use tokio::time::Instant;
 
 use super::repository::Shared;
 use super::snapshotter::Job;
-use crate::{AppendError, AppendRequest, PersistError, Persistable};
+use crate::model::new_request_id;
+use crate::{AppendRequest, PersistError, Persistable};
 
 /// Per-actor persistence state, living inside the actor's task.
 pub(crate) struct Journaled<M: Persistable> {
@@ -40,17 +41,18 @@ impl<M: Persistable> Journaled<M> {
         let events = commit
             .events
             .iter()
-            .map(|event| shared.payloads.event::<M>(event, &shared.config.metadata))
+            .map(|event| shared.payloads.event(event, &shared.config.metadata))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(AppendRequest {
             actor_id: commit.id.clone(),
-            machine_type: shared.config.machine_type.to_string(),
+            machine_type: Arc::clone(&shared.config.machine_type),
             expected_version: commit.base_version,
             events,
-            state_tag: commit.state.tag().name().to_owned(),
+            state_tag: commit.state.tag().name().into(),
             entered_at: commit.entered_at.into(),
             create: false,
             snapshot: None,
+            request_id: new_request_id(),
         })
     }
 
@@ -82,8 +84,6 @@ impl<M: Persistable> Journaled<M> {
             Ok(job) => {
                 if self.shared.runtime.snapshotter.offer(job) {
                     self.saved = version;
-                } else {
-                    tracing::warn!(actor = %id, version, "snapshot queue full; snapshot skipped");
                 }
             }
             Err(error) => self.shared.config.report(id, &error),
@@ -102,27 +102,7 @@ impl<M: Persistable> Journaled<M> {
             snapshot: self.shared.payloads.snapshot(state, version, entered_at)?,
             retention: self.shared.config.retention,
             on_error: self.shared.config.on_error.clone(),
-            ack: None,
         })
-    }
-}
-
-/// The runtime's view of a persistence failure.
-pub(crate) fn commit_error(actor_id: &ActorId, error: PersistError) -> CommitError {
-    match error {
-        PersistError::Append(AppendError::VersionConflict {
-            actor_id,
-            expected,
-            actual,
-        }) => CommitError::Conflict(machine_core::VersionConflict {
-            actor_id,
-            expected,
-            actual,
-        }),
-        other => CommitError::Storage {
-            actor_id: actor_id.clone(),
-            source: Arc::new(other),
-        },
     }
 }
 
@@ -133,13 +113,13 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
     ) -> impl Future<Output = Result<(), CommitError>> + Send {
         let request = self.request(&commit);
         async move {
-            let request = request.map_err(|error| commit_error(commit.id, error))?;
+            let request = request.map_err(|error| error.into_commit_error(commit.id))?;
             self.shared
                 .runtime
                 .writer
                 .append(request)
                 .await
-                .map_err(|error| commit_error(commit.id, error))?;
+                .map_err(|error| error.into_commit_error(commit.id))?;
             let events = commit.events.len() as u64;
             self.schedule_snapshot(
                 commit.id,
@@ -171,6 +151,7 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         current: Current<'_, M>,
         reason: &StopReason,
     ) -> impl Future<Output = ()> + Send {
+        self.shared.runtime.rewinds.clear(current.id);
         // A conflicted copy is stale: the other writer's history wins, so write nothing.
         let wanted = self.shared.config.snapshot_on_stop
             && !matches!(reason, StopReason::Conflict(_))
@@ -183,12 +164,19 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
                 current.entered_at,
             )
         });
+        // On shutdown the system flushes the snapshot writer under its own deadline: hand the
+        // snapshot over and go. Any other stop waits until the snapshot is stored.
+        let wait = !matches!(reason, StopReason::Shutdown);
         let shared = Arc::clone(&self.shared);
         let id = current.id.clone();
         async move {
             let result = match job {
                 None => return,
-                Some(Ok(job)) => shared.runtime.snapshotter.save(job).await,
+                Some(Ok(job)) if wait => shared.runtime.snapshotter.save(job).await,
+                Some(Ok(job)) => {
+                    shared.runtime.snapshotter.offer(job);
+                    Ok(())
+                }
                 Some(Err(error)) => Err(error),
             };
             if let Err(error) = result {

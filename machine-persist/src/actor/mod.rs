@@ -1,20 +1,25 @@
 //! Persistent actors: the machine-core runtime with a journal behind every commit.
 //!
-//! A [`PersistentSystem`] binds an actor system to a [`Store`](crate::Store). Each actor it
-//! starts gets a [`Durability`](machine_core::Durability) that turns the runtime's batches into
-//! journal appends (expected version = the actor's version before the batch) through the shared
-//! group-commit writer. Because the runtime makes nothing of a batch visible before that commit
-//! returns, `call` answers only once the events are durable, and effects run only for committed
-//! events — with no change to the machine's code.
+//! A [`PersistentSystem`] binds an actor system to a [`Store`](crate::store::Store). Each actor
+//! it starts gets a [`Durability`](machine_core::Durability) that turns the runtime's batches
+//! into journal appends (expected version = the actor's version before the batch) through the
+//! shared group-commit writer. Because the runtime makes nothing of a batch visible before that
+//! commit returns, `call` answers only once the events are durable, and effects run only for
+//! committed events — with no change to the machine's code.
 
+mod filter;
 mod journaled;
 mod persistent_ref;
 mod repository;
+mod rewound;
 mod snapshotter;
 mod system;
 
+pub use filter::ActorFilter;
 pub use persistent_ref::PersistentRef;
 pub use repository::Repository;
-pub use system::PersistentSystem;
+pub use system::{
+    default_retry, PersistentSystem, ShutdownReport, SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
+};
 
 pub(crate) use repository::Shared;

@@ -1,14 +1,21 @@
 //! The persistent system: an actor system bound to one store.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use machine_core::{ActorSystem, Machine};
+use machine_core::{ActorId, ActorSystem, Schedule};
+use tokio::time::Instant;
 
-use super::repository::Repository;
+use super::repository::{listing, Repository};
+use super::rewound::Rewinds;
 use super::snapshotter::Snapshotter;
 use crate::erased::ErasedStore;
-use crate::writer::{JournalWriter, RetryPolicy, WriterConfig};
-use crate::{ActorFilter, ActorMetadata, PersistConfig, PersistError, Persistable, Store};
+use crate::restore::Listing;
+use crate::writer::{JournalWriter, RetryPolicy, ScheduleRetry, WriterConfig};
+use crate::{CatalogQuery, PersistConfig, PersistError, Persistable, Store};
+
+/// The default bound of [`PersistentSystem::shutdown`].
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every repository of a system shares.
 pub(crate) struct Runtime {
@@ -16,7 +23,9 @@ pub(crate) struct Runtime {
     pub(crate) store: Arc<dyn ErasedStore>,
     pub(crate) writer: JournalWriter,
     pub(crate) snapshotter: Snapshotter,
+    pub(crate) rewinds: Rewinds,
     snapshot_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    shutdown_timeout: Duration,
 }
 
 /// An [`ActorSystem`] whose actors journal to one [`Store`].
@@ -26,13 +35,14 @@ pub(crate) struct Runtime {
 /// restore and inspect actors.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), machine_persist::PersistError> {
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use machine_persist::{PersistentSystem, SqliteStore};
 /// let store = SqliteStore::open("orders.db").await?;
 /// let system = PersistentSystem::new(store);
 /// // let orders = system.repository(PersistConfig::<Order>::new(), env);
 /// // let order = orders.spawn("order-1", Order::new("order-1")).await?;
-/// system.shutdown().await;
+/// let report = system.shutdown().await;
+/// assert!(report.is_complete());
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -49,37 +59,124 @@ impl std::fmt::Debug for PersistentSystem {
     }
 }
 
-impl PersistentSystem {
-    /// A system on `store` with the default writer settings. Must be called within a tokio
-    /// runtime (it starts the writer tasks).
-    pub fn new<S: Store>(store: S) -> Self {
-        Self::with_writer(store, WriterConfig::default())
-    }
+/// Builds a [`PersistentSystem`]: writer sizing, retry policy, shutdown bound.
+///
+/// ```
+/// use std::time::Duration;
+/// use machine_persist::writer::WriterConfig;
+/// use machine_persist::{MemoryStore, PersistentSystem};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let system = PersistentSystem::builder(MemoryStore::new())
+///     .writer(WriterConfig::default().max_batch(4_096))
+///     .shutdown_timeout(Duration::from_secs(10))
+///     .build();
+/// system.shutdown().await;
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct SystemBuilder<S, R = ScheduleRetry> {
+    store: S,
+    writer: WriterConfig,
+    retry: R,
+    shutdown_timeout: Duration,
+}
 
-    /// A system on `store` with explicit writer settings.
-    pub fn with_writer<S: Store>(store: S, config: WriterConfig) -> Self {
-        let writer = JournalWriter::spawn(store.clone(), config);
-        Self::assemble(store, writer)
-    }
+/// The default retry policy of the journal writer: transient store errors are retried after
+/// 10 ms, 20 ms, 40 ms … (jittered), at most 5 times. Appends are idempotent, so a retry after a
+/// commit whose answer was lost reports the stored event as stored.
+pub fn default_retry() -> ScheduleRetry {
+    ScheduleRetry::new(
+        Schedule::exponential(Duration::from_millis(10))
+            .jittered()
+            .intersect(Schedule::recurs(5)),
+    )
+}
 
-    /// A system on `store` whose writer retries transient storage errors per `retry`.
-    pub fn with_retry<S: Store, R: RetryPolicy>(store: S, config: WriterConfig, retry: R) -> Self {
-        let writer = JournalWriter::spawn_with_retry(store.clone(), config, retry);
-        Self::assemble(store, writer)
-    }
-
-    fn assemble<S: Store>(store: S, writer: JournalWriter) -> Self {
-        let store: Arc<dyn ErasedStore> = Arc::new(store);
-        let (snapshotter, snapshot_task) = Snapshotter::spawn(Arc::clone(&store));
+impl<S: Store> SystemBuilder<S> {
+    fn new(store: S) -> Self {
         Self {
+            store,
+            writer: WriterConfig::default(),
+            retry: default_retry(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
+    /// How the journal writer queues and batches appends.
+    pub fn writer(mut self, config: WriterConfig) -> Self {
+        self.writer = config;
+        self
+    }
+
+    /// How the journal writer retries a batch that failed with a transient store error
+    /// (default: [`default_retry`]; [`NoRetry`](crate::writer::NoRetry) reports at once).
+    pub fn retry<P: RetryPolicy>(self, retry: P) -> SystemBuilder<S, P> {
+        SystemBuilder {
+            store: self.store,
+            writer: self.writer,
+            retry,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+
+    /// The bound of [`PersistentSystem::shutdown`] (default 30 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Starts the system's writers. Must be called within a tokio runtime.
+    pub fn build(self) -> PersistentSystem {
+        let writer = JournalWriter::spawn_with_retry(self.store.clone(), self.writer, self.retry);
+        let store: Arc<dyn ErasedStore> = Arc::new(self.store);
+        let (snapshotter, snapshot_task) = Snapshotter::spawn(Arc::clone(&store));
+        PersistentSystem {
             runtime: Arc::new(Runtime {
                 actors: ActorSystem::new(),
                 store,
                 writer,
                 snapshotter,
+                rewinds: Rewinds::default(),
                 snapshot_task: Mutex::new(Some(snapshot_task)),
+                shutdown_timeout: self.shutdown_timeout,
             }),
         }
+    }
+}
+
+/// What [`PersistentSystem::shutdown`] could not finish within its bound.
+#[derive(Clone, Debug, Default)]
+pub struct ShutdownReport {
+    /// The actors whose final snapshot was not written (their events are journaled: they restore
+    /// from an older snapshot and the journal).
+    pub unsaved_snapshots: Vec<ActorId>,
+    /// Appends still queued or committing when the bound ran out; their callers were told the
+    /// writer shut down.
+    pub unwritten_appends: usize,
+    /// Whether the bound ran out.
+    pub timed_out: bool,
+}
+
+impl ShutdownReport {
+    /// Whether everything was flushed.
+    pub fn is_complete(&self) -> bool {
+        !self.timed_out && self.unsaved_snapshots.is_empty() && self.unwritten_appends == 0
+    }
+}
+
+impl PersistentSystem {
+    /// A system on `store` with the default settings (see [`SystemBuilder`]). Must be called
+    /// within a tokio runtime (it starts the writer tasks).
+    pub fn new<S: Store>(store: S) -> Self {
+        Self::builder(store).build()
+    }
+
+    /// Starts building a system on `store`.
+    pub fn builder<S: Store>(store: S) -> SystemBuilder<S> {
+        SystemBuilder::new(store)
     }
 
     /// The typed entry point for one machine type: spawn, restore, time travel. `env` is given
@@ -92,12 +189,10 @@ impl PersistentSystem {
         Repository::new(Arc::clone(&self.runtime), config, env.into())
     }
 
-    /// The metadata of every stored actor matching `filter`, whatever its machine type.
-    pub async fn list_persisted(
-        &self,
-        filter: &ActorFilter,
-    ) -> Result<Vec<ActorMetadata>, PersistError> {
-        Ok(self.runtime.store.list(filter).await?)
+    /// The registry rows of every stored actor matching `query`, whatever its machine type; a
+    /// row that cannot be read is listed among the unreadable ones.
+    pub async fn list_persisted(&self, query: CatalogQuery) -> Result<Listing, PersistError> {
+        Ok(listing(self.runtime.store.list(&query).await?))
     }
 
     /// The underlying actor system (lookup, counts).
@@ -105,30 +200,49 @@ impl PersistentSystem {
         &self.runtime.actors
     }
 
-    /// The running actor `id` of machine `M`, without persistence extras.
-    pub fn get<M: Machine>(&self, id: &str) -> Option<machine_core::ActorRef<M>> {
-        self.runtime.actors.get(id)
-    }
-
     /// Group-commit statistics of the journal writer.
     pub fn writer_stats(&self) -> crate::writer::WriterStats {
         self.runtime.writer.stats()
     }
 
-    /// Stops every actor (each snapshots its latest state if configured), then flushes and stops
-    /// the snapshot and journal writers. Idempotent.
-    pub async fn shutdown(&self) {
-        self.runtime.actors.shutdown().await;
+    /// Stops every actor, then flushes the snapshot and journal writers, all within the
+    /// system's shutdown bound ([`SystemBuilder::shutdown_timeout`]), even when the store is
+    /// unreachable. Each actor hands its final snapshot over (if configured) without waiting;
+    /// snapshots are written many per transaction. What could not be written in time is
+    /// reported. Idempotent.
+    pub async fn shutdown(&self) -> ShutdownReport {
+        let deadline = Instant::now() + self.runtime.shutdown_timeout;
+        let mut report = ShutdownReport::default();
+        if tokio::time::timeout_at(deadline, self.runtime.actors.shutdown())
+            .await
+            .is_err()
+        {
+            report.timed_out = true;
+        }
         let task = self
             .runtime
             .snapshot_task
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
-        if let Some(task) = task {
-            self.runtime.snapshotter.close().await;
-            let _ = task.await;
+        if let Some(mut task) = task {
+            self.runtime.snapshotter.close();
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                report.timed_out = true;
+            }
         }
-        self.runtime.writer.shutdown().await;
+        report.unsaved_snapshots = self.runtime.snapshotter.unwritten();
+        if tokio::time::timeout_at(deadline, self.runtime.writer.shutdown())
+            .await
+            .is_err()
+        {
+            report.timed_out = true;
+            report.unwritten_appends = self.runtime.writer.abandon().await;
+        }
+        if !report.is_complete() {
+            tracing::warn!(?report, "shutdown did not flush everything");
+        }
+        report
     }
 }

@@ -1,42 +1,69 @@
-//! Codecs turn events and states into the text payloads the store keeps, and back.
+//! Codecs: how events and states become the bytes the store keeps, and back.
 //!
-//! The store never interprets payloads; a [`Codec`] is chosen by the layer above (persistent
-//! actors) and used for both events and states. [`JsonCodec`] is the default. Decoding takes the
-//! actor id and version of the payload so that a bad payload is reported precisely.
+//! The store never interprets payloads. A [`Codec`] is chosen per machine type with
+//! [`PersistConfig::codec`](crate::PersistConfig::codec) and used for both its events and its
+//! snapshots; [`JsonCodec`] is the default. Every stored payload records the
+//! [name](Codec::name) of the codec that wrote it, so reading it with another codec is a typed
+//! [`DecodeProblem::WrongCodec`], never garbage.
+//!
+//! # Schema evolution with any codec
+//!
+//! [`Upcasters`](crate::schema::Upcasters) migrate old payloads as JSON values. A payload whose
+//! schema version is current is decoded straight into the Rust type by the codec (the fast path).
+//! An older one is first turned into a [`serde_json::Value`] with [`Codec::to_json`], migrated
+//! step by step, then deserialised from the value. That works for every *self-describing* format
+//! (JSON, MessagePack with named fields as [`MessagePackCodec`] writes it); a codec whose
+//! payloads cannot be read without the type (bincode, postcard) keeps the default
+//! [`Codec::to_json`], which reports [`DecodeProblem::NotUpcastable`].
+//!
+//! | codec | name | payload | upcasting |
+//! |---|---|---|---|
+//! | [`JsonCodec`] | `json` | compact JSON text | yes |
+//! | [`MessagePackCodec`] (feature `msgpack`) | `msgpack` | MessagePack, structs as maps | yes |
 
 mod error;
 mod json;
+mod machine;
+#[cfg(feature = "msgpack")]
+mod msgpack;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use error::{DecodeError, EncodeError, SharedError};
+pub use error::{CodecError, DecodeError, DecodeProblem, EncodeError, PayloadKind, SharedError};
 pub use json::JsonCodec;
+pub(crate) use machine::SharedCodec;
+#[cfg(feature = "msgpack")]
+pub use msgpack::MessagePackCodec;
 
-use crate::ActorId;
-
-/// Encodes serde values to payload text and decodes them back.
+/// Encodes serde values to payload bytes and decodes them back.
 ///
 /// ```
-/// use machine_persist::{Codec, JsonCodec};
+/// use machine_persist::codec::{Codec, JsonCodec};
 ///
 /// let codec = JsonCodec;
 /// let payload = codec.encode(&vec![1, 2, 3]).unwrap();
-/// let back: Vec<u32> = codec.decode(&payload, &"a-1".into(), 3).unwrap();
+/// assert_eq!(payload, b"[1,2,3]");
+/// let back: Vec<u32> = codec.decode(&payload).unwrap();
 /// assert_eq!(back, [1, 2, 3]);
-///
-/// let error = codec.decode::<Vec<u32>>("not json", &"a-1".into(), 4).unwrap_err();
-/// assert_eq!(error.version, 4);
+/// assert!(codec.decode::<Vec<u32>>(b"not json").is_err());
 /// ```
-pub trait Codec: Clone + Send + Sync + 'static {
-    /// Encodes `value` into payload text.
-    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<String, EncodeError>;
+pub trait Codec: Send + Sync + 'static {
+    /// The name recorded with every payload this codec writes: 1 to 16 ASCII characters, stable
+    /// for the life of the data (changing it makes every stored payload unreadable).
+    fn name(&self) -> &'static str;
 
-    /// Decodes `payload`, the payload of `actor_id` at `version`.
-    fn decode<T: DeserializeOwned>(
-        &self,
-        payload: &str,
-        actor_id: &ActorId,
-        version: u64,
-    ) -> Result<T, DecodeError>;
+    /// Encodes `value`.
+    fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, CodecError>;
+
+    /// Decodes `bytes` into a `T`.
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, CodecError>;
+
+    /// Turns a payload into a JSON value (for upcasters, the inspector and export), or `None`
+    /// if this format cannot be read without knowing its type. Self-describing formats return
+    /// `Some(self.decode(bytes))`.
+    fn to_json(&self, bytes: &[u8]) -> Option<Result<serde_json::Value, CodecError>> {
+        let _ = bytes;
+        None
+    }
 }

@@ -1,37 +1,74 @@
-//! Per-actor append failures.
+//! Per-request append refusals.
 
+use std::sync::Arc;
+
+use machine_core::VersionConflict;
 use thiserror::Error;
 
+use super::StoreError;
+use crate::model::InvalidId;
 use crate::ActorId;
 
-/// Why one actor's append was refused. Refusals are per request: inside a batch, the other
+/// Why one request of a batch was refused. Refusals are per request: inside a batch, the other
 /// requests are unaffected.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, Error)]
+#[non_exhaustive]
 pub enum AppendError {
     /// The actor's stored head differs from the version the writer expected: someone else wrote
     /// first. The writer must not overwrite; it reloads (restores) and re-decides.
-    #[error("version conflict for actor `{actor_id}`: expected head {expected}, found {actual}")]
-    VersionConflict {
-        /// The actor written to.
-        actor_id: ActorId,
-        /// The head the writer expected.
-        expected: u64,
-        /// The head found in the store.
-        actual: u64,
-    },
+    #[error(transparent)]
+    Conflict(VersionConflict),
     /// The request declared a new actor, but the actor is already known.
     #[error("actor `{actor_id}` already exists")]
     AlreadyExists {
         /// The actor that exists.
         actor_id: ActorId,
     },
+    /// The request's actor id or machine type breaks the storage rule; it never reached the
+    /// database.
+    #[error(transparent)]
+    Invalid(InvalidId),
+    /// The database refused this request's data (a value it cannot store); the rest of the batch
+    /// was applied without it.
+    #[error("the store refused the append of actor `{actor_id}`: {source}")]
+    Refused {
+        /// The actor written to.
+        actor_id: ActorId,
+        /// The database's error.
+        #[source]
+        source: Arc<StoreError>,
+    },
+}
+
+/// Refusals are equal when they say the same thing: a refusal by the database compares its
+/// actor and its message.
+impl PartialEq for AppendError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Conflict(a), Self::Conflict(b)) => a == b,
+            (Self::AlreadyExists { actor_id: a }, Self::AlreadyExists { actor_id: b }) => a == b,
+            (Self::Invalid(a), Self::Invalid(b)) => a == b,
+            (
+                Self::Refused {
+                    actor_id: a,
+                    source: x,
+                },
+                Self::Refused {
+                    actor_id: b,
+                    source: y,
+                },
+            ) => a == b && x.to_string() == y.to_string(),
+            _ => false,
+        }
+    }
 }
 
 impl AppendError {
-    /// The actor the refusal is about.
-    pub fn actor_id(&self) -> &ActorId {
+    /// The conflict, if this is one.
+    pub fn conflict(&self) -> Option<&VersionConflict> {
         match self {
-            Self::VersionConflict { actor_id, .. } | Self::AlreadyExists { actor_id } => actor_id,
+            Self::Conflict(conflict) => Some(conflict),
+            _ => None,
         }
     }
 }

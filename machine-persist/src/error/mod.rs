@@ -1,11 +1,11 @@
-//! Typed errors, in three layers: [`AppendError`] refuses one actor's append (and nothing else in
-//! its batch), [`StoreError`] is a failure of the backend, [`PersistError`] wraps both plus codec
-//! failures for callers that handle everything in one place.
+//! Typed errors, in three layers: [`AppendError`] refuses one request of a batch (and nothing
+//! else in it), [`StoreError`] is a failure of the backend, [`PersistError`] is what persistent
+//! actors and repositories return: every failure a caller can meet, flattened into one type.
 
 mod append;
 mod persist;
 mod store;
 
 pub use append::AppendError;
-pub use persist::PersistError;
+pub use persist::{Inconsistency, PersistError, ReplayCause};
 pub use store::{BoxError, StoreError};

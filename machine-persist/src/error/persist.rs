@@ -1,36 +1,53 @@
-//! The umbrella error of the persistence layer.
+//! The error of persistent actors and repositories.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use machine_core::{ActorError, SpawnError};
+use machine_core::{ActorError, CommitError, SpawnError, VersionConflict};
 
 use super::{AppendError, StoreError};
-use crate::codec::{DecodeError, EncodeError};
+use crate::codec::{DecodeError, EncodeError, SharedError};
+use crate::model::InvalidId;
 use crate::schema::UpcastError;
 use crate::ActorId;
 
-/// Any failure of the persistence layer. Cheap to clone, so one failure can be reported to every
-/// caller waiting on the same batch.
+/// Everything that can go wrong talking to a persistent actor or its repository, in one flat
+/// type: the actor's own refusals (stopped, rewound, a panicking handler), the journal's
+/// (conflicts), the store's (typed [`StoreError`]) and the data's (undecodable payloads,
+/// inconsistent heads). Cheap to clone, so one failure can be reported to every caller waiting
+/// on the same batch.
 #[derive(Clone, Debug, Error)]
 #[non_exhaustive]
 pub enum PersistError {
-    /// The append was refused for this actor (version conflict, already exists).
+    /// Another writer appended to the actor first. A live actor that meets this stops rather than
+    /// overwrite; restore it to pick up the winner's history.
     #[error(transparent)]
-    Append(#[from] AppendError),
+    Conflict(VersionConflict),
+    /// A new actor was declared, but the actor is already stored.
+    #[error("actor `{0}` already exists")]
+    AlreadyExists(ActorId),
+    /// The store refused this actor's data (a value it cannot store).
+    #[error("the store refused the append of actor `{actor_id}`: {source}")]
+    Refused {
+        /// The actor.
+        actor_id: ActorId,
+        /// The database's error.
+        #[source]
+        source: Arc<StoreError>,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(Arc<StoreError>),
+    /// An actor id or machine type breaks the storage rule.
+    #[error(transparent)]
+    InvalidId(#[from] InvalidId),
     /// A value could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
     /// A stored payload could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    /// The journal writer has shut down and accepts no more appends.
-    #[error("the journal writer has shut down")]
-    WriterClosed,
     /// A stored payload could not be migrated to the current schema.
     #[error("cannot migrate the payload of actor `{actor_id}` at version {version}: {reason}")]
     Upcast {
@@ -39,6 +56,7 @@ pub enum PersistError {
         /// The version of the event or snapshot.
         version: u64,
         /// Why.
+        #[source]
         reason: UpcastError,
     },
     /// The journal skips a version: stored data is damaged or was deleted.
@@ -53,15 +71,42 @@ pub enum PersistError {
     },
     /// A journaled event is no longer accepted by the machine's handlers, so replay cannot
     /// reproduce the recorded history (handlers must stay compatible with stored events).
-    #[error("replaying actor `{actor_id}` failed at version {version}: {reason}")]
+    #[error("replaying actor `{actor_id}` failed at version {version}: event `{event}` in state `{state}` is {cause}")]
     ReplayRefused {
         /// The actor.
         actor_id: ActorId,
         /// The version of the refused event.
         version: u64,
-        /// Which event, in which state, and why.
-        reason: String,
+        /// The event's tag.
+        event: String,
+        /// The tag of the state that refused it.
+        state: String,
+        /// Unhandled, or rejected with the machine's error.
+        cause: ReplayCause,
     },
+    /// The registry, the snapshots and the journal of an actor disagree; restoring it would
+    /// start an actor that conflicts on every call.
+    #[error("the stored data of actor `{actor_id}` is inconsistent: {problem}")]
+    Inconsistent {
+        /// The actor.
+        actor_id: ActorId,
+        /// What disagrees.
+        problem: Inconsistency,
+    },
+    /// The actor is stored under another machine type.
+    #[error("actor `{actor_id}` is stored as a `{stored}`, not a `{expected}`")]
+    WrongMachineType {
+        /// The actor.
+        actor_id: ActorId,
+        /// The machine type in the registry.
+        stored: String,
+        /// The machine type of the repository.
+        expected: String,
+    },
+    /// The actor has journaled events but no snapshot to fold them from, and the configuration
+    /// names no initial state (see [`PersistConfig::initial_state`](crate::PersistConfig::initial_state)).
+    #[error("actor `{0}` has events but no snapshot to start the fold from, and no initial state is configured")]
+    MissingGenesis(ActorId),
     /// A version past the actor's head was asked for.
     #[error("actor `{actor_id}` has no version {requested} (its head is {head})")]
     VersionOutOfRange {
@@ -75,24 +120,99 @@ pub enum PersistError {
     /// Nothing is stored for this actor.
     #[error("nothing is stored for actor `{0}`")]
     NotFound(ActorId),
+    /// The actor has stopped (or stopped before answering).
+    #[error("actor `{0}` is stopped")]
+    Stopped(ActorId),
+    /// The mailbox is full (only from the non-waiting `try_send`).
+    #[error("the mailbox of actor `{0}` is full")]
+    MailboxFull(ActorId),
+    /// The actor is rewound to an earlier version for inspection and refuses new events (and
+    /// snapshots) until it is resumed at its head.
+    #[error(
+        "actor `{actor_id}` is rewound to version {at} (head is {head}); resume it before sending events"
+    )]
+    Rewound {
+        /// The actor.
+        actor_id: ActorId,
+        /// The version it is rewound to.
+        at: u64,
+        /// Its real head version.
+        head: u64,
+    },
+    /// A transition handler (or other machine code run by the actor) panicked; the batch was
+    /// rolled back and the actor stopped.
+    #[error("a handler of actor `{actor_id}` panicked: {message}")]
+    HandlerPanicked {
+        /// The actor.
+        actor_id: ActorId,
+        /// The panic message.
+        message: String,
+    },
     /// The actor could not be started.
     #[error(transparent)]
     Spawn(#[from] SpawnError),
-    /// The running actor could not be reached.
-    #[error(transparent)]
-    Actor(#[from] ActorError),
+    /// The journal or snapshot writer has shut down and accepts no more work.
+    #[error("the journal writer has shut down")]
+    WriterClosed,
+}
+
+/// Why replay could not apply a journaled event.
+#[derive(Clone, Debug, Error)]
+pub enum ReplayCause {
+    /// No transition is declared for it in that state any more.
+    #[error("unhandled")]
+    Unhandled,
+    /// A guard rejected it; the source is the machine's own error.
+    #[error("rejected: {0}")]
+    Rejected(SharedError),
+}
+
+/// What disagrees in an actor's stored data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Inconsistency {
+    /// The registry's head and the last journaled version differ.
+    #[error("the registry says version {registry}, the journal ends at version {journal}")]
+    Head {
+        /// The registry's head.
+        registry: u64,
+        /// The last version found in the journal (or the snapshot it starts from).
+        journal: u64,
+    },
+    /// A snapshot claims a version the registry has not reached.
+    #[error("a snapshot at version {snapshot} is above the registry's head {registry}")]
+    SnapshotAhead {
+        /// The snapshot's version.
+        snapshot: u64,
+        /// The registry's head.
+        registry: u64,
+    },
+    /// Snapshots or events exist, but the registry has no row for the actor.
+    #[error("snapshots or events exist but the registry has no row")]
+    Unregistered,
 }
 
 impl PersistError {
     /// Whether retrying may succeed (see [`StoreError::is_transient`]).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Store(error) if error.is_transient())
+        match self {
+            Self::Store(error) => error.is_transient(),
+            _ => false,
+        }
     }
 
-    /// The append refusal, if this is one.
-    pub fn as_append(&self) -> Option<&AppendError> {
+    /// The conflict, if this is one.
+    pub fn conflict(&self) -> Option<&VersionConflict> {
         match self {
-            Self::Append(error) => Some(error),
+            Self::Conflict(conflict) => Some(conflict),
+            _ => None,
+        }
+    }
+
+    /// The store's error, if this is one.
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            Self::Store(error) | Self::Refused { source: error, .. } => Some(error),
             _ => None,
         }
     }
@@ -107,5 +227,62 @@ impl From<StoreError> for PersistError {
 impl From<Arc<StoreError>> for PersistError {
     fn from(error: Arc<StoreError>) -> Self {
         Self::Store(error)
+    }
+}
+
+impl From<AppendError> for PersistError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict(conflict) => Self::Conflict(conflict),
+            AppendError::AlreadyExists { actor_id } => Self::AlreadyExists(actor_id),
+            AppendError::Invalid(invalid) => Self::InvalidId(invalid),
+            AppendError::Refused { actor_id, source } => Self::Refused { actor_id, source },
+        }
+    }
+}
+
+impl From<ActorError> for PersistError {
+    fn from(error: ActorError) -> Self {
+        match error {
+            ActorError::Stopped(id) => Self::Stopped(id),
+            ActorError::MailboxFull(id) => Self::MailboxFull(id),
+            ActorError::Rewound { id, at, head } => Self::Rewound {
+                actor_id: id,
+                at,
+                head,
+            },
+            ActorError::Commit(commit) => commit.into(),
+        }
+    }
+}
+
+impl From<CommitError> for PersistError {
+    /// A failed commit of a persistent actor: its conflict, or the persistence error the
+    /// durability layer reported (recovered as it was, never as an opaque source).
+    fn from(error: CommitError) -> Self {
+        match error {
+            CommitError::Conflict(conflict) => Self::Conflict(conflict),
+            CommitError::Storage { source, .. } => match source.downcast_ref::<PersistError>() {
+                Some(persist) => persist.clone(),
+                None => Self::Store(Arc::new(StoreError::Backend {
+                    transient: false,
+                    source: source.to_string().into(),
+                })),
+            },
+        }
+    }
+}
+
+impl PersistError {
+    /// The runtime's view of a failed commit: conflicts stop the actor, everything else rolls the
+    /// batch back.
+    pub(crate) fn into_commit_error(self, actor_id: &ActorId) -> CommitError {
+        match self {
+            Self::Conflict(conflict) => CommitError::Conflict(conflict),
+            other => CommitError::Storage {
+                actor_id: actor_id.clone(),
+                source: Arc::new(other),
+            },
+        }
     }
 }

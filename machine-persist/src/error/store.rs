@@ -2,27 +2,57 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::model::InvalidId;
 use crate::ActorId;
 
 /// A boxed error source, shareable between threads.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
-/// A failure of the store (connection, SQL, I/O, timeouts, configuration) or data found in it that
-/// the store cannot read. Unlike [`AppendError`](crate::AppendError), a `StoreError` from
-/// [`Journal::append_batch`](crate::Journal::append_batch) fails the whole batch.
+/// A failure of the store (connection, SQL, I/O, deadline, configuration) or data found in it
+/// that the store cannot read.
+///
+/// Unlike [`AppendError`](crate::store::AppendError), a `StoreError` from
+/// [`Journal::append_batch`](crate::store::Journal::append_batch) fails the whole batch. The
+/// driver's own error is kept as the [`source`](std::error::Error::source) of
+/// [`StoreError::Backend`], so the variants name no driver type.
+///
+/// A transient error of an append leaves its outcome unknown (the connection may have been lost
+/// after the commit was sent); appends are idempotent, so retrying the same request is safe and
+/// reports success if the first attempt was stored.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The database driver reported an error (connection, I/O, SQL, pool timeout, ...).
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    /// The database or its driver failed (connection, I/O, SQL, pool exhausted, ...).
+    #[error("database error: {source}")]
+    Backend {
+        /// Whether retrying the operation later may succeed.
+        transient: bool,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+    /// An operation did not end within the store's client-side deadline (a stalled network, an
+    /// overloaded server). Transient.
+    #[error("{operation} did not finish within {after:?}")]
+    Timeout {
+        /// What was being done.
+        operation: &'static str,
+        /// The deadline.
+        after: Duration,
+    },
     /// Applying the embedded schema migrations failed.
-    #[error("schema migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A stored value could not be read back (malformed JSON, a negative version, a bad timestamp).
+    #[error("schema migration failed: {source}")]
+    Migrate {
+        /// The migrator's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A stored value could not be read back (malformed JSON, a negative version, a bad
+    /// timestamp, a value of the wrong type).
     #[error("corrupt stored data for actor `{actor_id}` {}: column `{column}`: {source}", AtVersion(*.version))]
     Corrupt {
         /// The actor whose row is corrupt.
@@ -51,27 +81,38 @@ pub enum StoreError {
         /// Why it was rejected.
         reason: &'static str,
     },
+    /// An actor id or machine type breaks the storage rule (see [`crate::store::check_actor_id`]).
+    #[error(transparent)]
+    InvalidId(#[from] InvalidId),
     /// Encoding a batch for the database failed.
     #[error("encoding a batch failed: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The store broke its own contract, e.g. answered a batch with fewer outcomes than it had
+    /// requests. Nothing of the operation can be trusted.
+    #[error("the store broke its contract: {0}")]
+    Contract(String),
 }
 
 impl StoreError {
     /// Whether retrying the same operation later may succeed (connection loss, I/O errors, pool or
-    /// statement timeouts, lock contention, serialization failures, deadlocks).
+    /// statement timeouts, client-side deadlines, lock contention, serialization failures,
+    /// deadlocks).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Database(error) => is_transient_sqlx(error),
-            Self::Migrate(_)
+            Self::Backend { transient, .. } => *transient,
+            Self::Timeout { .. } => true,
+            Self::Migrate { .. }
             | Self::Corrupt { .. }
             | Self::VersionOutOfRange { .. }
             | Self::InvalidName { .. }
-            | Self::Encode(_) => false,
+            | Self::InvalidId(_)
+            | Self::Encode(_)
+            | Self::Contract(_) => false,
         }
     }
 
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    pub(crate) fn corrupt(
+    /// A [`StoreError::Corrupt`] for `column` of the row of `actor_id` at `version`.
+    pub fn corrupt(
         actor_id: &ActorId,
         version: Option<u64>,
         column: &'static str,
@@ -84,37 +125,16 @@ impl StoreError {
             source: source.into(),
         }
     }
-}
 
-fn is_transient_sqlx(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
-        sqlx::Error::Database(db) => is_transient_database(db.as_ref()),
-        _ => false,
+    /// The actor a [`StoreError::Corrupt`] or [`StoreError::VersionOutOfRange`] is about.
+    pub fn actor_id(&self) -> Option<&ActorId> {
+        match self {
+            Self::Corrupt { actor_id, .. } | Self::VersionOutOfRange { actor_id, .. } => {
+                Some(actor_id)
+            }
+            _ => None,
+        }
     }
-}
-
-#[allow(unused_variables)]
-fn is_transient_database(db: &dyn sqlx::error::DatabaseError) -> bool {
-    #[cfg(feature = "sqlite")]
-    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-        return db
-            .code()
-            .and_then(|code| code.parse::<i32>().ok())
-            // SQLITE_BUSY and SQLITE_LOCKED, with any extended code.
-            .is_some_and(|code| matches!(code & 0xff, 5 | 6));
-    }
-    #[cfg(feature = "postgres")]
-    if let Some(error) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        let code = error.code();
-        // Connection exceptions, insufficient resources, operator intervention (incl. statement
-        // timeout), serialization failure, deadlock, lock not available.
-        return code.starts_with("08")
-            || code.starts_with("53")
-            || code.starts_with("57")
-            || matches!(code, "40001" | "40P01" | "55P03");
-    }
-    false
 }
 
 /// Displays an optional version as `at version N` or `at an unreadable version`.
@@ -133,7 +153,6 @@ impl fmt::Display for AtVersion {
 mod tests {
     use super::*;
 
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[test]
     fn corrupt_error_names_actor_version_and_column() {
         let error = StoreError::corrupt(&"a-1".into(), Some(7), "metadata", "expected an object");
@@ -142,13 +161,21 @@ mod tests {
             "corrupt stored data for actor `a-1` at version 7: column `metadata`: expected an object"
         );
         assert!(!error.is_transient());
+        assert_eq!(error.actor_id().map(ActorId::as_str), Some("a-1"));
     }
 
     #[test]
-    fn pool_timeouts_and_io_are_transient() {
-        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_transient());
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        assert!(StoreError::from(sqlx::Error::Io(io)).is_transient());
-        assert!(!StoreError::from(sqlx::Error::RowNotFound).is_transient());
+    fn deadlines_and_transient_backend_errors_are_transient() {
+        let timeout = StoreError::Timeout {
+            operation: "append",
+            after: Duration::from_secs(1),
+        };
+        assert!(timeout.is_transient());
+        let backend = StoreError::Backend {
+            transient: true,
+            source: "reset".into(),
+        };
+        assert!(backend.is_transient());
+        assert!(!StoreError::Contract("two outcomes for three requests".into()).is_transient());
     }
 }

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::MemoryStore;
+use super::{MemoryStore, Row};
 use crate::model::time;
 use crate::plan::{self, Found};
+use crate::store::RowResult;
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Journal, StoreError, StoredEvent,
     StoredSnapshot,
@@ -14,7 +15,7 @@ impl Journal for MemoryStore {
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let now = time::now();
         let mut state = self.lock();
-        let plan = plan::decide(requests, |id| {
+        let mut plan = plan::decide(requests, |id| {
             state
                 .registry
                 .get(id)
@@ -23,24 +24,46 @@ impl Journal for MemoryStore {
                     head: meta.version,
                 })
         });
+        let stored: Vec<(usize, Option<i64>)> = plan
+            .conflicts(requests)
+            .map(|(index, actor_id, version)| {
+                let request_id = state
+                    .events
+                    .get(actor_id)
+                    .and_then(|events| events.get(&version))
+                    .map(|row| row.request_id);
+                (index, request_id)
+            })
+            .collect();
+        plan.settle(requests, |index| {
+            stored
+                .iter()
+                .find(|(at, _)| *at == index)
+                .and_then(|(_, request_id)| *request_id)
+        });
         for index in plan.accepted() {
             let request = &requests[index];
             let mut position = state.last_position;
             let events = state.events.entry(request.actor_id.clone()).or_default();
             for (version, event) in (request.expected_version + 1..).zip(&request.events) {
                 position += 1;
+                let event = StoredEvent {
+                    actor_id: request.actor_id.clone(),
+                    version,
+                    machine_type: request.machine_type.to_string(),
+                    tag: event.tag.to_string(),
+                    schema_version: event.schema_version,
+                    codec: event.codec.clone(),
+                    payload: event.payload.clone(),
+                    metadata: event.metadata.clone(),
+                    recorded_at: now,
+                    position,
+                };
                 events.insert(
                     version,
-                    StoredEvent {
-                        actor_id: request.actor_id.clone(),
-                        version,
-                        machine_type: request.machine_type.clone(),
-                        tag: event.tag.clone(),
-                        schema_version: event.schema_version,
-                        payload: event.payload.clone(),
-                        metadata: event.metadata.clone(),
-                        recorded_at: now,
-                        position,
+                    Row {
+                        event,
+                        request_id: request.request_id,
                     },
                 );
             }
@@ -55,8 +78,9 @@ impl Journal for MemoryStore {
                         StoredSnapshot {
                             actor_id: request.actor_id.clone(),
                             version: snapshot.version,
-                            state_tag: snapshot.state_tag.clone(),
+                            state_tag: snapshot.state_tag.to_string(),
                             schema_version: snapshot.schema_version,
+                            codec: snapshot.codec.clone(),
                             payload: snapshot.payload.clone(),
                             entered_at: time::to_micros(snapshot.entered_at),
                             created_at: now,
@@ -66,21 +90,19 @@ impl Journal for MemoryStore {
         }
         for write in &plan.registry {
             let request = &requests[write.request];
-            let created_at = state
-                .registry
-                .get(&request.actor_id)
-                .map_or(now, |meta| meta.created_at);
-            let machine_type = state
-                .registry
-                .get(&request.actor_id)
-                .map_or_else(|| request.machine_type.clone(), |m| m.machine_type.clone());
+            let known = state.registry.get(&request.actor_id);
+            let created_at = known.map_or(now, |meta| meta.created_at);
+            let machine_type = known.map_or_else(
+                || request.machine_type.to_string(),
+                |m| m.machine_type.clone(),
+            );
             state.registry.insert(
                 request.actor_id.clone(),
                 ActorMetadata {
                     actor_id: request.actor_id.clone(),
                     machine_type,
                     version: request.next_version(),
-                    state_tag: request.state_tag.clone(),
+                    state_tag: request.state_tag.to_string(),
                     entered_at: time::to_micros(request.entered_at),
                     created_at,
                     last_activity: now,
@@ -105,9 +127,28 @@ impl Journal for MemoryStore {
             events
                 .range(from..=to)
                 .take(max)
-                .map(|(_, event)| event.clone())
+                .map(|(_, row)| row.event.clone())
                 .collect()
         }))
+    }
+
+    async fn read_after_many(
+        &self,
+        tails: &[(ActorId, u64)],
+    ) -> Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError> {
+        let state = self.lock();
+        Ok(tails
+            .iter()
+            .map(|(actor_id, after)| {
+                Ok(match (state.events.get(actor_id), after.checked_add(1)) {
+                    (Some(events), Some(from)) => events
+                        .range(from..)
+                        .map(|(_, row)| row.event.clone())
+                        .collect(),
+                    _ => Vec::new(),
+                })
+            })
+            .collect())
     }
 
     async fn head(&self, actor_id: &ActorId) -> Result<u64, StoreError> {

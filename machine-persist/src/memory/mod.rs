@@ -3,8 +3,8 @@
 //! All state sits behind one mutex, so every operation is atomic; clones share the same state.
 //! Nothing survives the process.
 
+mod catalog;
 mod journal;
-mod registry;
 mod snapshots;
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,14 +15,15 @@ use crate::{ActorId, ActorMetadata, StoredEvent, StoredSnapshot};
 /// A [`Store`](crate::Store) kept in memory.
 ///
 /// ```
-/// use chrono::Utc;
-/// use machine_persist::{AppendRequest, Journal, MemoryStore, NewEvent};
+/// use machine_persist::chrono::Utc;
+/// use machine_persist::store::{AppendRequest, Journal, NewEvent};
+/// use machine_persist::MemoryStore;
 ///
 /// # tokio_test_block_on(async {
 /// let store = MemoryStore::new();
 /// let request = AppendRequest::new("order-1", "Order", 0, "Paid", Utc::now())
 ///     .create()
-///     .push_event(NewEvent::new("Pay", 1, "{}"));
+///     .push_event(NewEvent::new("Pay", 1, "json", b"{}".to_vec()));
 /// store.append(request).await.unwrap();
 /// assert_eq!(store.head(&"order-1".into()).await.unwrap(), 1);
 /// # });
@@ -35,10 +36,17 @@ pub struct MemoryStore {
     state: Arc<Mutex<State>>,
 }
 
+/// One journaled event with the id of the request that wrote it.
+#[derive(Debug)]
+struct Row {
+    event: StoredEvent,
+    request_id: i64,
+}
+
 #[derive(Debug, Default)]
 struct State {
     registry: BTreeMap<ActorId, ActorMetadata>,
-    events: HashMap<ActorId, BTreeMap<u64, StoredEvent>>,
+    events: HashMap<ActorId, BTreeMap<u64, Row>>,
     snapshots: HashMap<ActorId, BTreeMap<u64, StoredSnapshot>>,
     last_position: i64,
 }

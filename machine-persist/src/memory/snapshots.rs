@@ -10,8 +10,9 @@ impl SnapshotStore for MemoryStore {
         let stored = StoredSnapshot {
             actor_id: actor_id.clone(),
             version: snapshot.version,
-            state_tag: snapshot.state_tag,
+            state_tag: snapshot.state_tag.into_owned(),
             schema_version: snapshot.schema_version,
+            codec: snapshot.codec,
             payload: snapshot.payload,
             entered_at: time::to_micros(snapshot.entered_at),
             created_at: time::now(),

@@ -3,6 +3,9 @@
 //! An [`AppendRequest`] carries everything a backend needs to apply one actor's events under an
 //! optimistic lock and keep the registry in step, in the same transaction.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::{ActorId, NewEvent, NewSnapshot};
@@ -12,16 +15,23 @@ use super::{ActorId, NewEvent, NewSnapshot};
 /// On success the actor's head becomes `expected_version + events.len()`, and its registry row
 /// records `state_tag`, `entered_at` and the time of the append as last activity (its creation
 /// time is never changed). `create` declares the actor new: the append then fails with
-/// [`AppendError::AlreadyExists`](crate::AppendError::AlreadyExists) if the actor is known. The
-/// optional `snapshot` is saved in the same transaction (e.g. the genesis snapshot at version 0).
+/// [`AppendError::AlreadyExists`](crate::store::AppendError::AlreadyExists) if the actor is
+/// known. The optional `snapshot` is saved in the same transaction (e.g. the genesis snapshot at
+/// version 0).
+///
+/// **Idempotent.** Every request carries a random `request_id`, stored with its events. A request
+/// sent again (by a retry after a connection was lost during the commit, whose outcome is
+/// unknown) that finds its own id at `expected_version + 1` reports success instead of a
+/// conflict: a stored event is always reported as stored. Clone the request to retry it; build a
+/// new one for new events.
 ///
 /// ```
-/// use chrono::Utc;
-/// use machine_persist::{AppendRequest, NewEvent};
+/// use machine_persist::chrono::Utc;
+/// use machine_persist::store::{AppendRequest, NewEvent};
 ///
 /// let request = AppendRequest::new("order-1", "Order", 0, "Paid", Utc::now())
 ///     .create()
-///     .with_events(vec![NewEvent::new("Pay", 1, r#"{"amount":10}"#)]);
+///     .with_events(vec![NewEvent::new("Pay", 1, "json", br#"{"amount":10}"#.to_vec())]);
 /// assert_eq!(request.next_version(), 1);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,28 +39,40 @@ pub struct AppendRequest {
     /// The actor being written.
     pub actor_id: ActorId,
     /// The actor's machine type (recorded in the registry on creation and on every event).
-    pub machine_type: String,
+    pub machine_type: Arc<str>,
     /// The head the caller believes the actor has.
     pub expected_version: u64,
     /// The events to append, in order; version `expected_version + 1` first.
     pub events: Vec<NewEvent>,
     /// Tag of the actor's state after these events.
-    pub state_tag: String,
+    pub state_tag: Cow<'static, str>,
     /// Wall time at which the actor entered that state.
     pub entered_at: DateTime<Utc>,
     /// `true` if the actor is new and must not exist yet.
     pub create: bool,
     /// A snapshot to save atomically with the append.
     pub snapshot: Option<NewSnapshot>,
+    /// Identifies this request among retries of it (random, never 0).
+    pub request_id: i64,
+}
+
+/// A random request id: never 0, which stored rows without one hold.
+pub(crate) fn new_request_id() -> i64 {
+    loop {
+        let id = fastrand::i64(..);
+        if id != 0 {
+            return id;
+        }
+    }
 }
 
 impl AppendRequest {
-    /// A request with no events, no snapshot and `create == false`.
+    /// A request with no events, no snapshot, `create == false` and a fresh request id.
     pub fn new(
         actor_id: impl Into<ActorId>,
-        machine_type: impl Into<String>,
+        machine_type: impl Into<Arc<str>>,
         expected_version: u64,
-        state_tag: impl Into<String>,
+        state_tag: impl Into<Cow<'static, str>>,
         entered_at: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -62,6 +84,7 @@ impl AppendRequest {
             entered_at,
             create: false,
             snapshot: None,
+            request_id: new_request_id(),
         }
     }
 

@@ -1,8 +1,11 @@
 //! Journal entries: what is appended ([`NewEvent`]) and what is read back ([`StoredEvent`]).
 //!
-//! Payloads are opaque text produced by a [`Codec`](crate::Codec) (JSON by default); the store
-//! never parses them, so they round-trip byte for byte. The variant tag and schema version are kept
-//! next to the payload so readers can pick an upcaster without decoding first.
+//! Payloads are opaque bytes produced by a [`Codec`](crate::codec::Codec) (JSON by default); the
+//! store never parses them, so they round-trip byte for byte. The variant tag, the schema version
+//! and the codec's name are kept next to the payload, so readers can pick an upcaster, and refuse
+//! a payload of another codec, without decoding first.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +15,7 @@ use super::ActorId;
 /// Tracing metadata stored with each event (as a JSON object).
 ///
 /// ```
-/// use machine_persist::EventMetadata;
+/// use machine_persist::store::EventMetadata;
 ///
 /// let meta = EventMetadata::default().with_correlation_id("req-42");
 /// assert_eq!(meta.correlation_id.as_deref(), Some("req-42"));
@@ -53,29 +56,37 @@ impl EventMetadata {
 /// An event to append: the encoded payload plus what readers need to decode it.
 ///
 /// ```
-/// use machine_persist::NewEvent;
+/// use machine_persist::store::NewEvent;
 ///
-/// let event = NewEvent::new("Paid", 1, r#"{"amount":10}"#);
+/// let event = NewEvent::new("Paid", 1, "json", br#"{"amount":10}"#.to_vec());
 /// assert_eq!(event.tag, "Paid");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEvent {
     /// The event's variant tag (e.g. `"Paid"`).
-    pub tag: String,
+    pub tag: Cow<'static, str>,
     /// Version of the payload's shape, for upcasting on read.
     pub schema_version: u32,
+    /// The name of the codec that wrote the payload.
+    pub codec: Cow<'static, str>,
     /// The encoded event, stored verbatim.
-    pub payload: String,
+    pub payload: Vec<u8>,
     /// Correlation, causation and writer ids.
     pub metadata: EventMetadata,
 }
 
 impl NewEvent {
     /// An event with empty metadata.
-    pub fn new(tag: impl Into<String>, schema_version: u32, payload: impl Into<String>) -> Self {
+    pub fn new(
+        tag: impl Into<Cow<'static, str>>,
+        schema_version: u32,
+        codec: impl Into<Cow<'static, str>>,
+        payload: impl Into<Vec<u8>>,
+    ) -> Self {
         Self {
             tag: tag.into(),
             schema_version,
+            codec: codec.into(),
             payload: payload.into(),
             metadata: EventMetadata::default(),
         }
@@ -101,13 +112,14 @@ pub struct StoredEvent {
     pub tag: String,
     /// Version of the payload's shape.
     pub schema_version: u32,
+    /// The name of the codec that wrote the payload.
+    pub codec: Cow<'static, str>,
     /// The encoded event, exactly as appended.
-    pub payload: String,
+    pub payload: Vec<u8>,
     /// Correlation, causation and writer ids.
     pub metadata: EventMetadata,
     /// When the store committed the event.
     pub recorded_at: DateTime<Utc>,
-    /// Position in the store-wide journal: strictly increasing across all actors, in the order
-    /// events were assigned one (on Postgres, concurrent transactions may commit out of that order).
+    /// Position in the store-wide journal: unique across all actors and never reused.
     pub position: i64,
 }

@@ -1,17 +1,19 @@
 //! The storage model shared by every backend: ids, events, snapshots, append requests and
-//! registry metadata. Plain data, no I/O.
+//! catalog metadata. Plain data, no I/O.
 
 mod actor_id;
 mod append;
+mod catalog;
 mod event;
-mod registry;
 mod snapshot;
 pub(crate) mod time;
 
-pub use actor_id::ActorId;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) use actor_id::{id_from, id_str};
+pub use actor_id::{
+    check_actor_id, check_machine_type, ActorId, IdKind, IdProblem, InvalidId, MAX_ACTOR_ID_BYTES,
+    MAX_MACHINE_TYPE_BYTES,
+};
+pub(crate) use append::new_request_id;
 pub use append::AppendRequest;
+pub use catalog::{ActorMetadata, CatalogQuery};
 pub use event::{EventMetadata, NewEvent, StoredEvent};
-pub use registry::{ActorFilter, ActorMetadata};
 pub use snapshot::{NewSnapshot, StoredSnapshot};

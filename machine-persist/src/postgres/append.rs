@@ -1,27 +1,37 @@
 //! The group-commit append: one statement per batch (see the module docs of
 //! [`postgres`](super)).
 //!
-//! The registry head is the lock; the `(actor_id, version)` primary key is the backstop. Rows
-//! written around the registry (by hand, or by a foreign writer) make the batch's insert hit the
-//! key; the batch is then re-applied with one savepoint per request, so only the affected request
-//! is refused (with the highest stored version as the actual head) and the rest commit.
+//! The registry head is the lock; the `(actor_id, version)` primary key is the backstop.
+//!
+//! **Isolation.** A request whose id or machine type breaks the storage rule never reaches the
+//! statement. A request the database refuses for its own data (a value an index cannot hold, a
+//! row written around the registry that makes the insert hit the key) fails the whole statement;
+//! the batch is then re-applied with one savepoint per request, so only the offending request is
+//! refused and the rest commit. Only a failure of the connection or the server fails the batch.
+//!
+//! **Idempotency.** Each refused request comes back with the request id stored at the version it
+//! would have written first; a retry of a request that was stored (its answer lost with the
+//! connection) finds its own id there and reports success.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use machine_core::VersionConflict;
 use sqlx::{Acquire, PgConnection, Row};
 
-use super::rows::{self, EMPTY_METADATA};
 use super::PostgresStore;
-use crate::convert::version_to_sql;
 use crate::model::time;
-use crate::{id_str, ActorId, AppendError, AppendRequest, BatchOutcome, EventMetadata, StoreError};
+use crate::plan;
+use crate::sql::convert::version_to_sql;
+use crate::sql::decode;
+use crate::sql::text::metadata_text;
+use crate::{ActorId, AppendError, AppendRequest, BatchOutcome, StoreError};
 
 /// Applies one round (at most one request per actor) and returns one row per REFUSED request:
-/// its 1-based position in the round, the registry head and the highest stored version as of the
-/// statement's snapshot. Accepted requests return nothing, so the common case reads no rows and
-/// touches no row twice.
+/// its 1-based position in the round, the registry head, the highest stored version and the
+/// request id stored at the version the request would have written first, as of the statement's
+/// snapshot. Accepted requests return nothing, so the common case reads no rows and touches no
+/// row twice.
 const APPEND_ROUND: &str = r#"
 WITH req AS MATERIALIZED (
     SELECT *
@@ -56,59 +66,63 @@ accepted AS MATERIALIZED (
 ),
 new_events AS (
     INSERT INTO events
-        (actor_id, version, machine_type, tag, schema_version, payload, metadata, recorded_at)
-    SELECT ev.actor_id, ev.version, ev.machine_type, ev.tag, ev.schema_version, ev.payload,
-           ev.metadata, now()
+        (actor_id, version, machine_type, tag, schema_version, codec, payload, metadata,
+         request_id, recorded_at)
+    SELECT ev.actor_id, ev.version, ev.machine_type, ev.tag, ev.schema_version, ev.codec,
+           ev.payload, ev.metadata, ev.request_id, now()
     FROM unnest($8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[],
-                $14::text[])
-        WITH ORDINALITY AS ev(actor_id, version, machine_type, tag, schema_version, payload,
-                              metadata, ord)
+                $14::bytea[], $15::text[], $16::bigint[])
+        WITH ORDINALITY AS ev(actor_id, version, machine_type, tag, schema_version, codec,
+                              payload, metadata, request_id, ord)
     WHERE ev.actor_id IN (SELECT actor_id FROM accepted)
     ORDER BY ev.ord
 ),
 new_snapshots AS (
     INSERT INTO snapshots AS s
-        (actor_id, version, state_tag, schema_version, payload, entered_at, created_at)
-    SELECT sn.actor_id, sn.version, sn.state_tag, sn.schema_version, sn.payload, sn.entered_at,
-           now()
-    FROM unnest($15::text[], $16::bigint[], $17::text[], $18::bigint[], $19::text[],
-                $20::timestamptz[])
-        AS sn(actor_id, version, state_tag, schema_version, payload, entered_at)
+        (actor_id, version, state_tag, schema_version, codec, payload, entered_at, created_at)
+    SELECT sn.actor_id, sn.version, sn.state_tag, sn.schema_version, sn.codec, sn.payload,
+           sn.entered_at, now()
+    FROM unnest($17::text[], $18::bigint[], $19::text[], $20::bigint[], $21::text[],
+                $22::bytea[], $23::timestamptz[])
+        AS sn(actor_id, version, state_tag, schema_version, codec, payload, entered_at)
     WHERE sn.actor_id IN (SELECT actor_id FROM accepted)
     ON CONFLICT (actor_id, version) DO UPDATE SET
         state_tag = excluded.state_tag,
         schema_version = excluded.schema_version,
+        codec = excluded.codec,
         payload = excluded.payload,
         entered_at = excluded.entered_at,
         created_at = excluded.created_at
 )
 SELECT req.ord,
        (SELECT a.head_version FROM actors a WHERE a.actor_id = req.actor_id) AS head,
-       (SELECT max(e.version) FROM events e WHERE e.actor_id = req.actor_id) AS max_version
+       (SELECT max(e.version) FROM events e WHERE e.actor_id = req.actor_id) AS max_version,
+       (SELECT e.request_id FROM events e
+        WHERE e.actor_id = req.actor_id AND e.version = req.expected + 1) AS stored_request
 FROM req
 WHERE NOT EXISTS (SELECT 1 FROM accepted WHERE accepted.actor_id = req.actor_id)
 ORDER BY req.ord
 "#;
 
-/// The head of one actor, read afresh.
+/// The head of one actor, and the request id at one version, read afresh.
 const CURRENT_HEAD: &str = "
     SELECT (SELECT head_version FROM actors WHERE actor_id = $1) AS head,
-           (SELECT max(version) FROM events WHERE actor_id = $1) AS max_version";
-
-/// Postgres' code for a unique violation.
-const UNIQUE_VIOLATION: &str = "23505";
+           (SELECT max(version) FROM events WHERE actor_id = $1) AS max_version,
+           (SELECT request_id FROM events WHERE actor_id = $1 AND version = $2) AS stored_request";
 
 impl PostgresStore {
     pub(super) async fn append_batch_impl(
         &self,
         requests: &[AppendRequest],
     ) -> Result<BatchOutcome, StoreError> {
-        if requests.is_empty() {
-            return Ok(Vec::new());
+        let mut outcome: BatchOutcome = requests.iter().map(plan::validate).collect();
+        let valid: Vec<usize> = (0..requests.len())
+            .filter(|&index| outcome[index].is_ok())
+            .collect();
+        if valid.is_empty() {
+            return Ok(outcome);
         }
-        let rounds = rounds(requests);
-        let mut outcome = Vec::with_capacity(requests.len());
-        outcome.resize(requests.len(), Ok(()));
+        let rounds = rounds(requests, &valid);
         let mut conn = self.pool.acquire().await?;
         let applied = if let [round] = rounds.as_slice() {
             // One statement is its own transaction: one round trip for the whole batch.
@@ -118,21 +132,24 @@ impl PostgresStore {
         };
         match applied {
             Ok(()) => Ok(outcome),
-            Err(error) if is_unique_violation(&error) => {
-                tracing::warn!(%error, "batch hit the unique key; applying it request by request");
-                one_by_one(&mut conn, requests).await
+            // Something in the batch's data was refused (nothing was applied): find out whose.
+            Err(error) if !error.is_transient() => {
+                tracing::warn!(%error, "a batch was refused; applying it request by request");
+                one_by_one(&mut conn, requests, &valid, &mut outcome).await?;
+                Ok(outcome)
             }
             Err(error) => Err(error),
         }
     }
 }
 
-/// Splits the batch so that each round holds at most one request per actor, keeping order.
-fn rounds(requests: &[AppendRequest]) -> Vec<Vec<usize>> {
-    let mut seen: HashMap<&ActorId, usize> = HashMap::with_capacity(requests.len());
-    let mut rounds: Vec<Vec<usize>> = vec![Vec::with_capacity(requests.len())];
-    for (index, request) in requests.iter().enumerate() {
-        let round = seen.entry(&request.actor_id).or_insert(0);
+/// Splits the valid requests so that each round holds at most one request per actor, keeping
+/// order.
+fn rounds(requests: &[AppendRequest], valid: &[usize]) -> Vec<Vec<usize>> {
+    let mut seen: HashMap<&ActorId, usize> = HashMap::with_capacity(valid.len());
+    let mut rounds: Vec<Vec<usize>> = vec![Vec::with_capacity(valid.len())];
+    for &index in valid {
+        let round = seen.entry(&requests[index].actor_id).or_insert(0);
         if *round == rounds.len() {
             rounds.push(Vec::new());
         }
@@ -157,35 +174,51 @@ async fn run_in_transaction(
     Ok(())
 }
 
-/// Applies each request under its own savepoint, so a unique violation refuses only its request.
+/// Applies each valid request under its own savepoint, so a request the database refuses fails
+/// alone.
 async fn one_by_one(
     conn: &mut PgConnection,
     requests: &[AppendRequest],
-) -> Result<BatchOutcome, StoreError> {
-    let mut outcome = Vec::with_capacity(requests.len());
-    outcome.resize(requests.len(), Ok(()));
+    valid: &[usize],
+    outcome: &mut BatchOutcome,
+) -> Result<(), StoreError> {
     let mut tx = conn.begin().await?;
-    for index in 0..requests.len() {
+    for &index in valid {
+        let request = &requests[index];
+        // Forget what a rolled-back first attempt may have recorded.
+        outcome[index] = Ok(());
         let mut savepoint = tx.begin().await?;
-        match run_round(&mut savepoint, requests, &[index], &mut outcome).await {
+        match run_round(&mut savepoint, requests, &[index], outcome).await {
             Ok(()) => savepoint.commit().await?,
             Err(error) if is_unique_violation(&error) => {
+                // Rows written around the registry: the highest stored version is the head.
                 savepoint.rollback().await?;
-                let request = &requests[index];
-                outcome[index] = Err(conflict(
-                    request,
-                    current_head(&mut tx, &request.actor_id).await?,
-                ));
+                let found = current_head(&mut tx, request).await?;
+                outcome[index] = Err(conflict(request, found.actual()));
+            }
+            Err(error) if !error.is_transient() => {
+                savepoint.rollback().await?;
+                outcome[index] = Err(AppendError::Refused {
+                    actor_id: request.actor_id.clone(),
+                    source: error.into(),
+                });
             }
             Err(error) => return Err(error),
         }
     }
     tx.commit().await?;
-    Ok(outcome)
+    Ok(())
 }
 
+/// Postgres' code for a unique violation.
+const UNIQUE_VIOLATION: &str = "23505";
+
 fn is_unique_violation(error: &StoreError) -> bool {
-    matches!(error, StoreError::Database(sqlx::Error::Database(db))
+    let source = match error {
+        StoreError::Backend { source, .. } => source,
+        _ => return false,
+    };
+    matches!(source.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::Database(db))
         if db.code().as_deref() == Some(UNIQUE_VIOLATION))
 }
 
@@ -204,19 +237,22 @@ struct RoundArrays<'a> {
     event_machine_types: Vec<&'a str>,
     event_tags: Vec<&'a str>,
     event_schemas: Vec<i64>,
-    event_payloads: Vec<&'a str>,
-    event_metadata: Vec<Cow<'a, str>>,
+    event_codecs: Vec<&'a str>,
+    event_payloads: Vec<&'a [u8]>,
+    event_metadata: Vec<std::borrow::Cow<'a, str>>,
+    event_requests: Vec<i64>,
     snapshot_actor_ids: Vec<&'a str>,
     snapshot_versions: Vec<i64>,
     snapshot_tags: Vec<&'a str>,
     snapshot_schemas: Vec<i64>,
-    snapshot_payloads: Vec<&'a str>,
+    snapshot_codecs: Vec<&'a str>,
+    snapshot_payloads: Vec<&'a [u8]>,
     snapshot_entered_at: Vec<DateTime<Utc>>,
 }
 
 impl<'a> RoundArrays<'a> {
     fn push(&mut self, request: &'a AppendRequest) -> Result<(), StoreError> {
-        let id = id_str(&request.actor_id);
+        let id = request.actor_id.as_str();
         let actor_id = &request.actor_id;
         self.actor_ids.push(id);
         self.expected
@@ -233,8 +269,10 @@ impl<'a> RoundArrays<'a> {
             self.event_machine_types.push(&request.machine_type);
             self.event_tags.push(&event.tag);
             self.event_schemas.push(i64::from(event.schema_version));
+            self.event_codecs.push(&event.codec);
             self.event_payloads.push(&event.payload);
             self.event_metadata.push(metadata_text(&event.metadata)?);
+            self.event_requests.push(request.request_id);
         }
         if let Some(snapshot) = &request.snapshot {
             self.snapshot_actor_ids.push(id);
@@ -243,11 +281,36 @@ impl<'a> RoundArrays<'a> {
             self.snapshot_tags.push(&snapshot.state_tag);
             self.snapshot_schemas
                 .push(i64::from(snapshot.schema_version));
+            self.snapshot_codecs.push(&snapshot.codec);
             self.snapshot_payloads.push(&snapshot.payload);
             self.snapshot_entered_at
                 .push(time::to_micros(snapshot.entered_at));
         }
         Ok(())
+    }
+}
+
+/// What the store held for a refused request.
+struct Refusal {
+    head: Option<i64>,
+    max_version: Option<i64>,
+    stored_request: Option<i64>,
+}
+
+impl Refusal {
+    fn read(row: &sqlx::postgres::PgRow, first: usize) -> Result<Self, StoreError> {
+        Ok(Self {
+            head: row.try_get(first)?,
+            max_version: row.try_get(first + 1)?,
+            stored_request: row.try_get(first + 2)?,
+        })
+    }
+
+    /// The greater of the registry head and the highest stored version; a negative value is
+    /// damaged data that no expected version matches.
+    fn actual(&self) -> u64 {
+        let highest = self.head.unwrap_or(0).max(self.max_version.unwrap_or(0));
+        u64::try_from(highest).unwrap_or(u64::MAX)
     }
 }
 
@@ -275,29 +338,33 @@ async fn run_round(
         .bind(&arrays.event_machine_types)
         .bind(&arrays.event_tags)
         .bind(&arrays.event_schemas)
+        .bind(&arrays.event_codecs)
         .bind(&arrays.event_payloads)
         .bind(&arrays.event_metadata)
+        .bind(&arrays.event_requests)
         .bind(&arrays.snapshot_actor_ids)
         .bind(&arrays.snapshot_versions)
         .bind(&arrays.snapshot_tags)
         .bind(&arrays.snapshot_schemas)
+        .bind(&arrays.snapshot_codecs)
         .bind(&arrays.snapshot_payloads)
         .bind(&arrays.snapshot_entered_at)
         .fetch_all(&mut *conn)
         .await?;
     let mut recheck = Vec::new();
     for row in &refused {
-        let index = *rows::ordinal(row, 0, round)?;
+        let index = round[decode::ordinal::<sqlx::Postgres>(row, 0, round.len())?];
         let request = &requests[index];
-        let head: Option<i64> = row.try_get("head")?;
-        let max_version: Option<i64> = row.try_get("max_version")?;
-        let actual = highest(head, max_version);
-        outcome[index] = if request.create && head.is_some() {
+        let found = Refusal::read(row, 1)?;
+        outcome[index] = if found.stored_request == Some(request.request_id) {
+            // A retry of this very request, stored by an earlier attempt.
+            Ok(())
+        } else if request.create && found.head.is_some() {
             Err(AppendError::AlreadyExists {
                 actor_id: request.actor_id.clone(),
             })
-        } else if actual != request.expected_version {
-            Err(conflict(request, actual))
+        } else if found.actual() != request.expected_version {
+            Err(conflict(request, found.actual()))
         } else if request.create {
             // Created by a concurrent writer after this statement's snapshot was taken.
             Err(AppendError::AlreadyExists {
@@ -306,47 +373,42 @@ async fn run_round(
         } else {
             // Advanced by a concurrent writer after this statement's snapshot was taken.
             recheck.push(index);
-            Err(conflict(request, actual))
+            Err(conflict(request, found.actual()))
         };
     }
     for index in recheck {
         let request = &requests[index];
-        outcome[index] = Err(conflict(
-            request,
-            current_head(conn, &request.actor_id).await?,
-        ));
+        let found = current_head(conn, request).await?;
+        outcome[index] = if found.stored_request == Some(request.request_id) {
+            Ok(())
+        } else {
+            Err(conflict(request, found.actual()))
+        };
     }
     Ok(())
 }
 
-/// The stored text of `metadata`; the common empty metadata costs no encoding.
-fn metadata_text(metadata: &EventMetadata) -> Result<Cow<'static, str>, StoreError> {
-    if *metadata == EventMetadata::default() {
-        Ok(Cow::Borrowed(EMPTY_METADATA))
-    } else {
-        Ok(Cow::Owned(serde_json::to_string(metadata)?))
-    }
-}
-
 fn conflict(request: &AppendRequest, actual: u64) -> AppendError {
-    AppendError::VersionConflict {
+    AppendError::Conflict(VersionConflict {
         actor_id: request.actor_id.clone(),
         expected: request.expected_version,
         actual,
-    }
+    })
 }
 
-/// The greater of the registry head and the highest stored version (negative values read as 0).
-fn highest(head: Option<i64>, max_version: Option<i64>) -> u64 {
-    u64::try_from(head.unwrap_or(0).max(max_version.unwrap_or(0))).unwrap_or(0)
-}
-
-async fn current_head(conn: &mut PgConnection, actor_id: &ActorId) -> Result<u64, StoreError> {
+async fn current_head(
+    conn: &mut PgConnection,
+    request: &AppendRequest,
+) -> Result<Refusal, StoreError> {
     let row = sqlx::query(CURRENT_HEAD)
-        .bind(id_str(actor_id))
+        .bind(request.actor_id.as_str())
+        .bind(version_to_sql(
+            &request.actor_id,
+            request.expected_version.saturating_add(1),
+        )?)
         .fetch_one(&mut *conn)
         .await?;
-    Ok(highest(row.try_get("head")?, row.try_get("max_version")?))
+    Refusal::read(&row, 0)
 }
 
 #[cfg(test)]
@@ -363,6 +425,10 @@ mod tests {
             request("a"),
             request("c"),
         ];
-        assert_eq!(rounds(&batch), vec![vec![0, 1, 4], vec![2], vec![3]]);
+        assert_eq!(
+            rounds(&batch, &[0, 1, 2, 3, 4]),
+            vec![vec![0, 1, 4], vec![2], vec![3]]
+        );
+        assert_eq!(rounds(&batch, &[1, 3]), vec![vec![1, 3]]);
     }
 }

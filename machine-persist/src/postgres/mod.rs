@@ -16,14 +16,16 @@
 //! synchronous.
 //!
 //! Tables live in a configurable schema (see [`PostgresOptions`]); connections put it first on
-//! their `search_path`, and the embedded migrations (`migrations/postgres`) run there.
+//! their `search_path`, and the embedded migrations (`migrations/postgres`) run there. Every
+//! operation runs under a client-side deadline ([`PostgresOptions::operation_timeout`]) as well
+//! as the server's `statement_timeout`: only the client's ends a call during a network stall.
+//! The queries this backend shares with SQLite live in `crate::sql`.
 
 mod append;
-mod journal;
+mod backend;
+mod dialect;
 mod options;
-mod registry;
-mod rows;
-mod snapshots;
+mod reads;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -31,6 +33,7 @@ use sqlx::{Connection, Executor, PgConnection};
 
 pub use options::{PostgresOptions, MAX_SCHEMA_LEN};
 
+use crate::sql::deadline::Deadline;
 use crate::StoreError;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -40,9 +43,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 /// Clones share the same pool.
 ///
 /// ```no_run
-/// use machine_persist::{Journal, PostgresOptions, PostgresStore};
+/// use machine_persist::store::Journal;
+/// use machine_persist::{PostgresOptions, PostgresStore};
 ///
-/// # async fn example() -> Result<(), machine_persist::StoreError> {
+/// # async fn example() -> Result<(), machine_persist::store::StoreError> {
 /// let options = PostgresOptions::url("postgres://postgres@127.0.0.1:5432/app")?.schema("orders")?;
 /// let store = PostgresStore::with_options(options).await?;
 /// let head = store.head(&"order-1".into()).await?;
@@ -55,6 +59,7 @@ pub struct PostgresStore {
     pool: PgPool,
     schema: String,
     concurrent_batches: usize,
+    deadline: Deadline,
 }
 
 impl PostgresStore {
@@ -84,6 +89,7 @@ impl PostgresStore {
             pool,
             schema: options.schema,
             concurrent_batches: options.concurrent_batches,
+            deadline: options.deadline,
         })
     }
 

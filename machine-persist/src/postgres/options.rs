@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
 
+use crate::sql::deadline::Deadline;
 use crate::StoreError;
 
 /// The longest schema name accepted (Postgres truncates identifiers beyond 63 bytes).
@@ -23,7 +24,7 @@ pub const MAX_SCHEMA_LEN: usize = 63;
 ///     .schema("orders")?
 ///     .max_connections(8)
 ///     .statement_timeout(Some(Duration::from_secs(10)));
-/// # Ok::<(), machine_persist::StoreError>(())
+/// # Ok::<(), machine_persist::store::StoreError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct PostgresOptions {
@@ -35,6 +36,7 @@ pub struct PostgresOptions {
     pub(super) statement_timeout: Option<Duration>,
     pub(super) test_before_acquire: bool,
     pub(super) concurrent_batches: usize,
+    pub(super) deadline: Deadline,
 }
 
 impl PostgresOptions {
@@ -50,10 +52,11 @@ impl PostgresOptions {
             schema: "public".to_string(),
             max_connections: 10,
             min_connections: 1,
-            acquire_timeout: Duration::from_secs(30),
-            statement_timeout: Some(Duration::from_secs(30)),
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Some(Duration::from_secs(25)),
             test_before_acquire: true,
             concurrent_batches: 2,
+            deadline: Deadline::default(),
         }
     }
 
@@ -77,16 +80,27 @@ impl PostgresOptions {
         self
     }
 
-    /// How long an operation waits for a pooled connection (default 30s).
+    /// How long an operation waits for a pooled connection (default 10 s).
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
         self
     }
 
-    /// Server-side limit on each statement (default 30s; `None` for no limit). A statement that
-    /// exceeds it fails with a transient [`StoreError`].
+    /// Server-side limit on each statement (default 25 s; `None` for no limit). A statement that
+    /// exceeds it fails with a transient [`StoreError`]. Keep it below
+    /// [`operation_timeout`](Self::operation_timeout), so the server cancels a slow statement
+    /// before the client gives up on it.
     pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// The client-side deadline of every store operation (default 30 s), connection acquisition
+    /// included. Unlike the server-side statement timeout it also ends an operation when the
+    /// network stalls (the server unreachable, the connection still open): the operation fails
+    /// with a transient [`StoreError::Timeout`], and its connection is dropped.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = Deadline(timeout);
         self
     }
 

@@ -1,12 +1,15 @@
-//! Loading the base snapshot and folding the journal tail onto it.
+//! Loading the base state and folding the journal tail onto it, and checking that what was
+//! stored agrees with itself.
 
 use std::time::SystemTime;
 
 use machine_core::{ActorId, Machine, Outcome, Step, Tag};
 
+use crate::codec::SharedError;
 use crate::erased::ErasedStore;
+use crate::error::{Inconsistency, ReplayCause};
 use crate::schema::Payloads;
-use crate::{PersistConfig, PersistError, Persistable, StoredEvent};
+use crate::{ActorMetadata, PersistConfig, PersistError, Persistable, StoredEvent, StoredSnapshot};
 
 /// Events read per round trip while folding.
 const PAGE: usize = 4096;
@@ -21,122 +24,259 @@ pub(crate) struct Folded<M> {
     pub(crate) snapshot_version: u64,
 }
 
-/// Rebuilds the state of `actor_id` at version `up_to` (the head when `None`), or `None` when the
-/// actor has no stored data.
-pub(crate) async fn load<M: Persistable>(
-    store: &dyn ErasedStore,
-    payloads: &Payloads,
-    config: &PersistConfig<M>,
-    actor_id: &ActorId,
-    up_to: Option<u64>,
-) -> Result<Option<Folded<M>>, PersistError> {
-    let Some(mut folded) = base_snapshot(store, payloads, config, actor_id, up_to).await? else {
-        return Ok(None);
-    };
-    let end = up_to.unwrap_or(u64::MAX);
-    loop {
-        if folded.version >= end {
-            break;
-        }
-        let page = store.read(actor_id, folded.version + 1, end, PAGE).await?;
-        let complete = page.len() < PAGE;
-        fold_events::<M>(payloads, &mut folded, &page, |_, _| {})?;
-        if complete {
-            break;
-        }
+/// What restoring one actor needs besides the store: how to decode, what to expect.
+pub(crate) struct Loader<'a, M: Persistable> {
+    pub(crate) store: &'a dyn ErasedStore,
+    pub(crate) payloads: &'a Payloads<M>,
+    pub(crate) config: &'a PersistConfig<M>,
+}
+
+impl<M: Persistable> Loader<'_, M> {
+    /// Rebuilds the state of `actor_id` at its head, or `None` when nothing at all is stored for
+    /// it. The registry, the snapshots and the journal must agree (see [`check`](Self::check)).
+    pub(crate) async fn restore(
+        &self,
+        actor_id: &ActorId,
+    ) -> Result<Option<Folded<M>>, PersistError> {
+        let Some(meta) = self.store.get(actor_id).await? else {
+            // No registry row: nothing is stored, unless snapshots or events say otherwise.
+            let stored = self.store.load_latest(actor_id, None).await?.is_some()
+                || !self.store.read(actor_id, 1, u64::MAX, 1).await?.is_empty();
+            return if stored {
+                Err(inconsistent(actor_id, Inconsistency::Unregistered))
+            } else {
+                Ok(None)
+            };
+        };
+        let mut folded = self
+            .base(actor_id, Some(&meta), None)
+            .await?
+            .ok_or_else(|| PersistError::MissingGenesis(actor_id.clone()))?;
+        self.fold_to(actor_id, &mut folded, u64::MAX).await?;
+        self.check(actor_id, &meta, &folded)?;
+        Ok(Some(folded))
     }
-    if let Some(requested) = up_to {
-        if folded.version < requested {
+
+    /// The state of `actor_id` after its first `version` events (time travel).
+    pub(crate) async fn state_at(
+        &self,
+        actor_id: &ActorId,
+        version: u64,
+    ) -> Result<Folded<M>, PersistError> {
+        let meta = self
+            .store
+            .get(actor_id)
+            .await?
+            .ok_or_else(|| PersistError::NotFound(actor_id.clone()))?;
+        if version > meta.version {
             return Err(PersistError::VersionOutOfRange {
                 actor_id: actor_id.clone(),
-                requested,
-                head: folded.version,
+                requested: version,
+                head: meta.version,
             });
         }
+        let mut folded = self
+            .base(actor_id, Some(&meta), Some(version))
+            .await?
+            .ok_or_else(|| PersistError::MissingGenesis(actor_id.clone()))?;
+        self.fold_to(actor_id, &mut folded, version).await?;
+        if folded.version < version {
+            return Err(inconsistent(
+                actor_id,
+                Inconsistency::Head {
+                    registry: meta.version,
+                    journal: folded.version,
+                },
+            ));
+        }
+        Ok(folded)
     }
-    Ok(Some(folded))
+
+    /// Checks what a restore found: the stored machine type is this repository's, no snapshot is
+    /// above the registry's head, and the journal ends exactly at that head.
+    pub(crate) fn check(
+        &self,
+        actor_id: &ActorId,
+        meta: &ActorMetadata,
+        folded: &Folded<M>,
+    ) -> Result<(), PersistError> {
+        self.check_type(actor_id, meta)?;
+        if folded.snapshot_version > meta.version {
+            return Err(inconsistent(
+                actor_id,
+                Inconsistency::SnapshotAhead {
+                    snapshot: folded.snapshot_version,
+                    registry: meta.version,
+                },
+            ));
+        }
+        if folded.version != meta.version {
+            return Err(inconsistent(
+                actor_id,
+                Inconsistency::Head {
+                    registry: meta.version,
+                    journal: folded.version,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_type(&self, actor_id: &ActorId, meta: &ActorMetadata) -> Result<(), PersistError> {
+        if *meta.machine_type != *self.config.machine_type {
+            return Err(PersistError::WrongMachineType {
+                actor_id: actor_id.clone(),
+                stored: meta.machine_type.clone(),
+                expected: self.config.machine_type.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Folds the journal after `folded` onto it, up to version `end`.
+    pub(crate) async fn fold_to(
+        &self,
+        actor_id: &ActorId,
+        folded: &mut Folded<M>,
+        end: u64,
+    ) -> Result<(), PersistError> {
+        while folded.version < end {
+            let page = self
+                .store
+                .read(actor_id, folded.version + 1, end, PAGE)
+                .await?;
+            let complete = page.len() < PAGE;
+            fold_events::<M>(self.payloads, folded, &page, |_, _| {})?;
+            if complete {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The state the fold starts from: the latest decodable snapshot at or below `up_to` (with
+    /// `replay_on_bad_snapshot`, an undecodable one is reported and an older one tried), or, for an
+    /// actor with no snapshot at all, the configured initial state at version 0.
+    pub(crate) async fn base(
+        &self,
+        actor_id: &ActorId,
+        meta: Option<&ActorMetadata>,
+        up_to: Option<u64>,
+    ) -> Result<Option<Folded<M>>, PersistError> {
+        if let Some(meta) = meta {
+            self.check_type(actor_id, meta)?;
+        }
+        let mut at_most = up_to;
+        loop {
+            let Some(snapshot) = self.store.load_latest(actor_id, at_most).await? else {
+                return Ok(self.initial(actor_id, meta));
+            };
+            match self.fold_from(&snapshot) {
+                Ok(folded) => return Ok(Some(folded)),
+                Err(error) if self.config.replay_on_bad_snapshot && snapshot.version > 0 => {
+                    self.config.report(actor_id, &error);
+                    at_most = Some(snapshot.version - 1);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// A fold starting at `snapshot`.
+    pub(crate) fn fold_from(
+        &self,
+        snapshot: &StoredSnapshot,
+    ) -> Result<Folded<M>, PersistError> {
+        Ok(Folded {
+            state: self.payloads.decode_state(snapshot)?,
+            version: snapshot.version,
+            entered_at: snapshot.entered_at.into(),
+            snapshot_version: snapshot.version,
+        })
+    }
+
+    /// The configured initial state at version 0, for an actor with no snapshot; the registry's
+    /// creation time anchors its timeouts.
+    pub(crate) fn initial(
+        &self,
+        actor_id: &ActorId,
+        meta: Option<&ActorMetadata>,
+    ) -> Option<Folded<M>> {
+        let initial = self.config.initial.as_ref()?;
+        Some(Folded {
+            state: initial(actor_id),
+            version: 0,
+            entered_at: meta.map_or_else(SystemTime::now, |meta| meta.created_at.into()),
+            snapshot_version: 0,
+        })
+    }
+}
+
+fn inconsistent(actor_id: &ActorId, problem: Inconsistency) -> PersistError {
+    PersistError::Inconsistent {
+        actor_id: actor_id.clone(),
+        problem,
+    }
 }
 
 /// Applies `events` (contiguous, ascending) to `folded`, calling `each` with every event and
 /// the state after it.
 pub(crate) fn fold_events<M: Persistable>(
-    payloads: &Payloads,
+    payloads: &Payloads<M>,
     folded: &mut Folded<M>,
     events: &[StoredEvent],
     mut each: impl FnMut(&StoredEvent, (&M::Event, &M)),
 ) -> Result<(), PersistError> {
     for stored in events {
-        let expected = folded.version + 1;
-        if stored.version != expected {
-            return Err(PersistError::VersionGap {
-                actor_id: stored.actor_id.clone(),
-                expected,
-                found: stored.version,
-            });
-        }
-        let event: M::Event = payloads.decode_event::<M>(stored)?;
-        let next = match folded.state.transition(&event) {
-            Outcome::Next(next) => next,
-            Outcome::Unhandled => return Err(refused(stored, &folded.state, "unhandled")),
-            Outcome::Rejected(error) => {
-                return Err(refused(stored, &folded.state, &error.to_string()))
-            }
-        };
-        let step = Step {
-            from: &folded.state,
-            event: &event,
-            to: &next,
-        };
-        if M::is_entry(&step) {
-            folded.entered_at = stored.recorded_at.into();
-        }
-        each(stored, (&event, &next));
-        folded.state = next;
-        folded.version = expected;
+        fold_one(payloads, folded, stored, &mut each)?;
     }
     Ok(())
 }
 
-fn refused<M: Machine>(stored: &StoredEvent, state: &M, why: &str) -> PersistError {
+/// Applies one event to `folded`.
+pub(crate) fn fold_one<M: Persistable>(
+    payloads: &Payloads<M>,
+    folded: &mut Folded<M>,
+    stored: &StoredEvent,
+    each: &mut impl FnMut(&StoredEvent, (&M::Event, &M)),
+) -> Result<(), PersistError> {
+    let expected = folded.version + 1;
+    if stored.version != expected {
+        return Err(PersistError::VersionGap {
+            actor_id: stored.actor_id.clone(),
+            expected,
+            found: stored.version,
+        });
+    }
+    let event: M::Event = payloads.decode_event(stored)?;
+    let next = match folded.state.transition(&event) {
+        Outcome::Next(next) => next,
+        Outcome::Unhandled => return Err(refused(stored, &folded.state, ReplayCause::Unhandled)),
+        Outcome::Rejected(error) => {
+            let cause = ReplayCause::Rejected(SharedError::from(Box::new(error) as Box<_>));
+            return Err(refused(stored, &folded.state, cause));
+        }
+    };
+    let step = Step {
+        from: &folded.state,
+        event: &event,
+        to: &next,
+    };
+    if M::is_entry(&step) {
+        folded.entered_at = stored.recorded_at.into();
+    }
+    each(stored, (&event, &next));
+    folded.state = next;
+    folded.version = expected;
+    Ok(())
+}
+
+fn refused<M: Machine>(stored: &StoredEvent, state: &M, cause: ReplayCause) -> PersistError {
     PersistError::ReplayRefused {
         actor_id: stored.actor_id.clone(),
         version: stored.version,
-        reason: format!(
-            "event `{}` in state `{}`: {why}",
-            stored.tag,
-            state.tag().name()
-        ),
-    }
-}
-
-/// The latest decodable snapshot at or below `up_to`; with `replay_on_bad_snapshot`, an
-/// undecodable one is reported and an older one tried, down to the genesis snapshot.
-async fn base_snapshot<M: Persistable>(
-    store: &dyn ErasedStore,
-    payloads: &Payloads,
-    config: &PersistConfig<M>,
-    actor_id: &ActorId,
-    up_to: Option<u64>,
-) -> Result<Option<Folded<M>>, PersistError> {
-    let mut at_most = up_to;
-    loop {
-        let Some(snapshot) = store.load_latest(actor_id, at_most).await? else {
-            return Ok(None);
-        };
-        match payloads.decode_state::<M>(&snapshot) {
-            Ok(state) => {
-                return Ok(Some(Folded {
-                    state,
-                    version: snapshot.version,
-                    entered_at: snapshot.entered_at.into(),
-                    snapshot_version: snapshot.version,
-                }))
-            }
-            Err(error) if config.replay_on_bad_snapshot && snapshot.version > 0 => {
-                config.report(actor_id, &error);
-                at_most = Some(snapshot.version - 1);
-            }
-            Err(error) => return Err(error),
-        }
+        event: stored.tag.clone(),
+        state: state.tag().name().to_owned(),
+        cause,
     }
 }

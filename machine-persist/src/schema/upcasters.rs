@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::codec::SharedError;
+use crate::error::BoxError;
+
 /// Why a stored payload could not be brought to the current schema.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum UpcastError {
@@ -26,21 +29,21 @@ pub enum UpcastError {
         from: u32,
     },
     /// A step refused the payload.
-    #[error("upcaster from schema version {from} failed: {reason}")]
+    #[error("upcaster from schema version {from} failed: {source}")]
     Failed {
         /// The version of the failing step.
         from: u32,
-        /// Its message.
-        reason: String,
+        /// The step's error.
+        source: SharedError,
     },
 }
 
-type Step = Arc<dyn Fn(Value) -> Result<Value, String> + Send + Sync>;
+type Step = Arc<dyn Fn(Value) -> Result<Value, BoxError> + Send + Sync>;
 
 /// Migration steps, each from one schema version to the next.
 ///
 /// ```
-/// use machine_persist::Upcasters;
+/// use machine_persist::schema::Upcasters;
 /// use serde_json::json;
 ///
 /// // Version 1 of `Pay` stored `cents`; version 2 stores `amount`.
@@ -85,7 +88,7 @@ impl Upcasters {
         mut self,
         tag: &str,
         from: u32,
-        step: impl Fn(Value) -> Result<Value, String> + Send + Sync + 'static,
+        step: impl Fn(Value) -> Result<Value, BoxError> + Send + Sync + 'static,
     ) -> Self {
         self.events.insert((tag.to_owned(), from), Arc::new(step));
         self
@@ -95,7 +98,7 @@ impl Upcasters {
     pub fn any_event(
         mut self,
         from: u32,
-        step: impl Fn(Value) -> Result<Value, String> + Send + Sync + 'static,
+        step: impl Fn(Value) -> Result<Value, BoxError> + Send + Sync + 'static,
     ) -> Self {
         self.events_any.insert(from, Arc::new(step));
         self
@@ -105,7 +108,7 @@ impl Upcasters {
     pub fn state(
         mut self,
         from: u32,
-        step: impl Fn(Value) -> Result<Value, String> + Send + Sync + 'static,
+        step: impl Fn(Value) -> Result<Value, BoxError> + Send + Sync + 'static,
     ) -> Self {
         self.states.insert(from, Arc::new(step));
         self
@@ -155,7 +158,10 @@ fn chain<'a>(
             tag: tag.map(str::to_owned),
             from,
         })?;
-        value = step(value).map_err(|reason| UpcastError::Failed { from, reason })?;
+        value = step(value).map_err(|error| UpcastError::Failed {
+            from,
+            source: error.into(),
+        })?;
     }
     Ok(value)
 }

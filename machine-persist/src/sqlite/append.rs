@@ -4,11 +4,13 @@
 //! 1. read the registry heads of every actor in the batch, and the journal's position counter
 //!    (one statement, ids as a JSON array);
 //! 2. decide every request in order ([`plan::decide`]); the write lock is held, so the heads
-//!    cannot change underneath, in this process or another;
+//!    cannot change underneath, in this process or another; a conflicting request that is a
+//!    retry of one already stored (its request id is found at the version it would have
+//!    written) settles as a success;
 //! 3. insert all accepted events at fresh positions, into `recent_events` or, for a narrow batch
 //!    when nothing waits to be merged, straight into `events` (the [`MergePolicy`] decides), and
-//!    upsert the registry rows, with multi-row `VALUES` statements (see [`values`]); upsert the
-//!    snapshots (one `INSERT ... SELECT FROM json_each(?)`, they are rare);
+//!    upsert the registry rows and the snapshots, with multi-row `VALUES` statements (see
+//!    [`values`]);
 //! 4. advance the position counter and, when due, [merge](super::merge) `recent_events` into
 //!    `events`;
 //! 5. commit.
@@ -30,16 +32,18 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use sqlx::SqliteConnection;
+use sqlx::{Sqlite, SqliteConnection};
 
+use super::dialect::time_text;
 use super::merge::{self, BatchShape, Route};
-use super::rows::time_text;
 use super::values::{self, Statement};
 use super::SqliteStore;
-use crate::convert::version_to_sql;
 use crate::model::time;
 use crate::plan::{self, Found, Plan};
-use crate::{id_str, ActorId, AppendRequest, BatchOutcome, EventMetadata, NewSnapshot, StoreError};
+use crate::sql::convert::version_to_sql;
+use crate::sql::text::metadata_text;
+use crate::sql::Dialect;
+use crate::{ActorId, AppendRequest, BatchOutcome, NewSnapshot, StoreError};
 
 /// The position counter, the merge watermark, and the registry heads of the batch's actors as one
 /// JSON array of `[actor_id, head_version]` (`null` for an unknown actor): fetching one row per
@@ -54,9 +58,9 @@ const SELECT_STATE: &str = "
 /// The events of a batch, in the column order of [`EventRow`] then the commit time.
 const INSERT_RECENT: Statement = Statement {
     head: "INSERT OR FAIL INTO recent_events
-               (position, actor_id, version, machine_type, tag, schema_version, payload, metadata,
-                recorded_at)",
-    columns: 9,
+               (position, actor_id, version, machine_type, tag, schema_version, codec, payload,
+                metadata, request_id, recorded_at)",
+    columns: 11,
     tail: "",
 };
 
@@ -64,11 +68,23 @@ const INSERT_RECENT: Statement = Statement {
 /// waiting to be merged).
 const INSERT_MERGED: Statement = Statement {
     head: "INSERT OR FAIL INTO events
-               (position, actor_id, version, machine_type, tag, schema_version, payload, metadata,
-                recorded_at)",
-    columns: 9,
+               (position, actor_id, version, machine_type, tag, schema_version, codec, payload,
+                metadata, request_id, recorded_at)",
+    columns: 11,
     tail: "",
 };
+
+/// The request id stored at each `[actor_id, version]` of a JSON array, in either level (`NULL`
+/// where there is no such event): how a conflicting request recognises a retry of itself.
+const SELECT_REQUESTS: &str = "
+    SELECT asked.key, coalesce(
+        (SELECT e.request_id FROM events AS e
+         WHERE e.actor_id = asked.value ->> 0 AND e.version = asked.value ->> 1),
+        (SELECT r.request_id FROM recent_events AS r
+         WHERE r.actor_id = asked.value ->> 0 AND r.version = asked.value ->> 1
+           AND r.position >= coalesce((
+               SELECT a.recent_from FROM actors AS a WHERE a.actor_id = asked.value ->> 0), 0)))
+    FROM json_each(?1) AS asked";
 
 /// The registry rows of a batch, in the column order of [`ActorRow`] then the commit time (as
 /// creation and last activity); the last parameter is the merge watermark. `recent_from` is the
@@ -91,19 +107,20 @@ const UPSERT_ACTORS: Statement = Statement {
         END",
 };
 
-/// Rows: `[actor_id, version, state_tag, schema_version, payload, entered_at]`.
-pub(super) const UPSERT_SNAPSHOTS: &str = "
-    INSERT INTO snapshots
-        (actor_id, version, state_tag, schema_version, payload, entered_at, created_at)
-    SELECT s.value ->> 0, s.value ->> 1, s.value ->> 2, s.value ->> 3, s.value ->> 4,
-           s.value ->> 5, ?2
-    FROM json_each(?1) AS s WHERE true
-    ON CONFLICT (actor_id, version) DO UPDATE SET
+/// The snapshots of a batch, in the column order of [`SnapshotRow`] then the commit time.
+const UPSERT_SNAPSHOTS: Statement = Statement {
+    head: "INSERT INTO snapshots
+               (actor_id, version, state_tag, schema_version, codec, payload, entered_at,
+                created_at)",
+    columns: 8,
+    tail: " ON CONFLICT (actor_id, version) DO UPDATE SET
         state_tag = excluded.state_tag,
         schema_version = excluded.schema_version,
+        codec = excluded.codec,
         payload = excluded.payload,
         entered_at = excluded.entered_at,
-        created_at = excluded.created_at";
+        created_at = excluded.created_at",
+};
 
 /// Records the last position assigned.
 const ADVANCE_POSITION: &str = "UPDATE journal_state SET last_position = ?1";
@@ -120,8 +137,10 @@ struct EventRow<'a> {
     machine_type: &'a str,
     tag: &'a str,
     schema_version: u32,
-    payload: &'a str,
+    codec: &'a str,
+    payload: &'a [u8],
     metadata: Cow<'a, str>,
+    request_id: i64,
 }
 
 /// A registry row, in the column order of [`UPSERT_ACTORS`].
@@ -134,8 +153,13 @@ struct ActorRow<'a> {
     first_position: Option<i64>,
 }
 
-/// A snapshot as a JSON row for [`UPSERT_SNAPSHOTS`].
-pub(super) type SnapshotRow<'a> = (&'a str, i64, &'a str, u32, &'a str, String);
+/// A snapshot row, in the column order of [`UPSERT_SNAPSHOTS`].
+struct SnapshotRow<'a> {
+    actor_id: &'a str,
+    version: i64,
+    snapshot: &'a NewSnapshot,
+    entered_at: String,
+}
 
 /// The journal's counters as the batch found them.
 #[derive(Clone, Copy, Debug)]
@@ -154,9 +178,10 @@ impl SqliteStore {
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (counters, found) = read_state(&mut tx, requests).await?;
-        let plan = plan::decide(requests, |id| {
-            found.get(id_str(id)).copied().unwrap_or_default()
+        let mut plan = plan::decide(requests, |id| {
+            found.get(id.as_str()).copied().unwrap_or_default()
         });
+        settle_retries(&mut tx, requests, &mut plan).await?;
         let now = time_text(time::now());
         let rows = Rows::collect(requests, &plan, counters)?;
         let route = self.merge_policy.route(
@@ -173,12 +198,41 @@ impl SqliteStore {
     }
 }
 
+/// Turns the conflicts of `plan` that are retries of stored requests into successes.
+async fn settle_retries(
+    conn: &mut SqliteConnection,
+    requests: &[AppendRequest],
+    plan: &mut Plan,
+) -> Result<(), StoreError> {
+    let asked: Vec<(usize, (&str, u64))> = plan
+        .conflicts(requests)
+        .map(|(index, actor_id, version)| (index, (actor_id.as_str(), version)))
+        .collect();
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<(&str, u64)> = asked.iter().map(|(_, pair)| *pair).collect();
+    let stored: Vec<(i64, Option<i64>)> = sqlx::query_as(SELECT_REQUESTS)
+        .bind(serde_json::to_string(&pairs)?)
+        .fetch_all(&mut *conn)
+        .await?;
+    let by_request: HashMap<usize, i64> = stored
+        .into_iter()
+        .filter_map(|(key, request_id)| {
+            let (index, _) = asked.get(usize::try_from(key).ok()?)?;
+            Some((*index, request_id?))
+        })
+        .collect();
+    plan.settle(requests, |index| by_request.get(&index).copied());
+    Ok(())
+}
+
 /// The counters, and what the registry holds for each actor of the batch.
 async fn read_state(
     conn: &mut SqliteConnection,
     requests: &[AppendRequest],
 ) -> Result<(Counters, HashMap<String, Found>), StoreError> {
-    let mut ids: Vec<&str> = requests.iter().map(|r| id_str(&r.actor_id)).collect();
+    let mut ids: Vec<&str> = requests.iter().map(|r| r.actor_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
     let (last_position, merged_through, heads): (Option<i64>, Option<i64>, String) =
@@ -193,8 +247,8 @@ async fn read_state(
             id,
             Found {
                 exists: head.is_some(),
-                // A negative stored head reads as 0; the append then conflicts or repairs it.
-                head: head.map_or(0, |head| u64::try_from(head).unwrap_or(0)),
+                // A negative stored head is damaged data: no expected version can match it.
+                head: head.map_or(0, |head| u64::try_from(head).unwrap_or(u64::MAX)),
             },
         );
     }
@@ -229,7 +283,7 @@ impl<'a> Rows<'a> {
         let mut position = counters.last_position;
         for index in plan.accepted() {
             let request = &requests[index];
-            let id = id_str(&request.actor_id);
+            let id = request.actor_id.as_str();
             if !request.events.is_empty() {
                 first_positions
                     .entry(&request.actor_id)
@@ -244,19 +298,26 @@ impl<'a> Rows<'a> {
                     machine_type: &request.machine_type,
                     tag: &event.tag,
                     schema_version: event.schema_version,
+                    codec: &event.codec,
                     payload: &event.payload,
                     metadata: metadata_text(&event.metadata)?,
+                    request_id: request.request_id,
                 });
             }
             if let Some(snapshot) = &request.snapshot {
-                snapshots.push(snapshot_row(id, &request.actor_id, snapshot)?);
+                snapshots.push(SnapshotRow {
+                    actor_id: id,
+                    version: version_to_sql(&request.actor_id, snapshot.version)?,
+                    snapshot,
+                    entered_at: time_text(time::to_micros(snapshot.entered_at)),
+                });
             }
         }
         let mut actors: Vec<ActorRow<'_>> = Vec::with_capacity(plan.registry.len());
         for write in &plan.registry {
             let request = &requests[write.request];
             actors.push(ActorRow {
-                actor_id: id_str(&request.actor_id),
+                actor_id: request.actor_id.as_str(),
                 machine_type: &request.machine_type,
                 head_version: version_to_sql(&request.actor_id, request.next_version())?,
                 state_tag: &request.state_tag,
@@ -296,8 +357,10 @@ impl<'a> Rows<'a> {
                     .bind(row.machine_type)
                     .bind(row.tag)
                     .bind(row.schema_version)
-                    .bind(row.payload)
+                    .bind(row.codec);
+                query = Sqlite::bind_payload(query, row.payload)
                     .bind(row.metadata.as_ref())
+                    .bind(row.request_id)
                     .bind(now);
             }
             query.execute(&mut *conn).await?;
@@ -321,12 +384,21 @@ impl<'a> Rows<'a> {
                 .execute(&mut *conn)
                 .await?;
         }
-        if !self.snapshots.is_empty() {
-            sqlx::query(UPSERT_SNAPSHOTS)
-                .bind(serde_json::to_string(&self.snapshots)?)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+        for chunk in values::chunks(&self.snapshots) {
+            let sql = UPSERT_SNAPSHOTS.sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.actor_id)
+                    .bind(row.version)
+                    .bind(row.snapshot.state_tag.as_ref())
+                    .bind(row.snapshot.schema_version)
+                    .bind(row.snapshot.codec.as_ref());
+                query = Sqlite::bind_payload(query, &row.snapshot.payload)
+                    .bind(row.entered_at.as_str())
+                    .bind(now);
+            }
+            query.execute(&mut *conn).await?;
         }
         if self.events.is_empty() {
             return Ok(());
@@ -344,29 +416,4 @@ impl<'a> Rows<'a> {
         }
         Ok(())
     }
-}
-
-/// Event metadata as stored: a JSON object (`{}` for the common empty one, without encoding it).
-fn metadata_text(metadata: &EventMetadata) -> Result<Cow<'static, str>, StoreError> {
-    if *metadata == EventMetadata::default() {
-        Ok(Cow::Borrowed("{}"))
-    } else {
-        Ok(Cow::Owned(serde_json::to_string(metadata)?))
-    }
-}
-
-/// One snapshot as a JSON row for [`UPSERT_SNAPSHOTS`].
-pub(super) fn snapshot_row<'a>(
-    id: &'a str,
-    actor_id: &ActorId,
-    snapshot: &'a NewSnapshot,
-) -> Result<SnapshotRow<'a>, StoreError> {
-    Ok((
-        id,
-        version_to_sql(actor_id, snapshot.version)?,
-        &snapshot.state_tag,
-        snapshot.schema_version,
-        &snapshot.payload,
-        time_text(time::to_micros(snapshot.entered_at)),
-    ))
 }

@@ -85,10 +85,10 @@ impl MergePolicy {
 /// Moves every row of `recent_events` whose `(actor_id, version)` is free into `events`.
 const MOVE: &str = "
     INSERT OR FAIL INTO events
-        (actor_id, version, position, machine_type, tag, schema_version, payload, metadata,
-         recorded_at)
-    SELECT actor_id, version, position, machine_type, tag, schema_version, payload, metadata,
-           recorded_at
+        (actor_id, version, position, machine_type, tag, schema_version, codec, payload,
+         metadata, request_id, recorded_at)
+    SELECT actor_id, version, position, machine_type, tag, schema_version, codec, payload,
+           metadata, request_id, recorded_at
     FROM recent_events WHERE true
     ORDER BY actor_id, version, position
     ON CONFLICT DO NOTHING";

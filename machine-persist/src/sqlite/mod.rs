@@ -11,20 +11,22 @@
 //! so appends go to `recent_events`, ordered by position, where they fill a few fresh pages
 //! ([`append`]). A [merge](merge) later moves them, sorted by actor, into `events`, clustered by
 //! `(actor_id, version)`, touching each actor's last page once for many batches. Reads see both
-//! levels in one statement ([`journal`]); a batch of few actors skips the first level when
+//! levels in one statement ([`reads`]); a batch of few actors skips the first level when
 //! nothing waits to be merged. The registry head is the authority for the optimistic lock; the
 //! primary key of `events` is the backstop against a duplicate version written behind its back.
 //!
-//! Timestamps are stored as fixed-width RFC 3339 text (UTC, microseconds), payloads as the exact
-//! text the codec produced. The schema is created by embedded migrations (`migrations/sqlite`).
+//! Timestamps are stored as fixed-width RFC 3339 text (UTC, microseconds); payloads as the exact
+//! bytes the codec produced (as text when they are UTF-8, so JSON stays readable with plain SQL).
+//! Every operation runs under a client-side deadline ([`SqliteOptions::operation_timeout`]). The
+//! schema is created by embedded migrations (`migrations/sqlite`); the queries this backend
+//! shares with Postgres live in `crate::sql`.
 
 mod append;
-mod journal;
+mod backend;
+mod dialect;
 mod merge;
 mod options;
-mod registry;
-mod rows;
-mod snapshots;
+mod reads;
 mod values;
 
 use std::path::Path;
@@ -36,6 +38,7 @@ use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use merge::{MergePolicy, NarrowStreak};
 pub use options::{SqliteOptions, Synchronous};
 
+use crate::sql::deadline::Deadline;
 use crate::StoreError;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -45,9 +48,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// Clones share the same connections.
 ///
 /// ```no_run
-/// use machine_persist::{Journal, SqliteStore};
+/// use machine_persist::store::Journal;
+/// use machine_persist::SqliteStore;
 ///
-/// # async fn example() -> Result<(), machine_persist::StoreError> {
+/// # async fn example() -> Result<(), machine_persist::store::StoreError> {
 /// let store = SqliteStore::open("app.db").await?;
 /// let head = store.head(&"order-1".into()).await?;
 /// # let _ = head;
@@ -60,6 +64,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     merge_policy: MergePolicy,
     narrow_streak: Arc<NarrowStreak>,
+    deadline: Deadline,
 }
 
 impl SqliteStore {
@@ -95,6 +100,7 @@ impl SqliteStore {
             reader,
             merge_policy: options.merge,
             narrow_streak: Arc::new(NarrowStreak::default()),
+            deadline: options.deadline,
         };
         // Events left unmerged by the previous run: reads of their actors are fastest merged.
         store.merge().await?;
@@ -105,10 +111,14 @@ impl SqliteStore {
     /// transaction. Appends do this on their own (see [`SqliteOptions::merge_after`]); reads see
     /// every event whether merged or not, so this is never needed for correctness.
     pub async fn merge(&self) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        merge::merge(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.deadline
+            .run("merge", async {
+                let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+                merge::merge(&mut tx).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+            .await
     }
 
     /// Closes every connection, waiting for those in use to be returned.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use super::merge::MergePolicy;
+use crate::sql::deadline::Deadline;
 use crate::StoreError;
 
 /// When SQLite flushes commits to disk.
@@ -45,6 +46,7 @@ pub struct SqliteOptions {
     pub(super) cache_kib: u32,
     pub(super) merge: MergePolicy,
     pub(super) checkpoint_pages: u32,
+    pub(super) deadline: Deadline,
 }
 
 impl SqliteOptions {
@@ -73,7 +75,17 @@ impl SqliteOptions {
                 pending_events: 32_768,
                 narrow_batch_actors: 8,
             },
+            deadline: Deadline::default(),
         }
+    }
+
+    /// The client-side deadline of every store operation (default 30 s): an operation still
+    /// running then (waiting for a lock another process holds, or for a stalled disk) fails with
+    /// a transient [`StoreError::Timeout`]. Keep it above
+    /// [`busy_timeout`](Self::busy_timeout).
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = Deadline(timeout);
+        self
     }
 
     /// Durability of commits (default [`Synchronous::Full`]).

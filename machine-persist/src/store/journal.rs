@@ -4,6 +4,7 @@ use std::future::Future;
 
 use futures::Stream;
 
+use super::RowResult;
 use crate::{ActorId, AppendError, AppendRequest, PersistError, StoreError, StoredEvent};
 
 /// Page size [`Journal::stream`] reads with.
@@ -45,10 +46,14 @@ pub trait Journal: Send + Sync {
     ) -> impl Future<Output = Result<(), PersistError>> + Send {
         async move {
             let outcome = self.append_batch(std::slice::from_ref(&request)).await?;
-            outcome
-                .into_iter()
-                .next()
-                .map_or(Ok(()), |result| result.map_err(PersistError::from))
+            match <[_; 1]>::try_from(outcome) {
+                Ok([result]) => result.map_err(PersistError::from),
+                Err(outcome) => Err(StoreError::Contract(format!(
+                    "a batch of one request was answered with {} outcomes",
+                    outcome.len()
+                ))
+                .into()),
+            }
         }
     }
 
@@ -61,21 +66,27 @@ pub trait Journal: Send + Sync {
         max: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
-    /// Every event after the given version of each actor (`(actor, after)` pairs), ascending
-    /// by version within each actor, actors in input order: the tails bulk restores fold. The
-    /// default reads actor by actor; backends override it with one query.
+    /// Every event after the given version of each actor (`(actor, after)` pairs): one result
+    /// per pair, in input order, each ascending by version (the tails bulk restores fold). An
+    /// event that cannot be read fails its actor alone. The default reads actor by actor;
+    /// backends override it with one query.
     fn read_after_many(
         &self,
         tails: &[(ActorId, u64)],
-    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError>> + Send {
         async move {
-            let mut events = Vec::new();
+            let mut found = Vec::with_capacity(tails.len());
             for (actor_id, after) in tails {
-                if let Some(from) = after.checked_add(1) {
-                    events.extend(self.read(actor_id, from, u64::MAX, usize::MAX).await?);
+                let Some(from) = after.checked_add(1) else {
+                    found.push(Ok(Vec::new()));
+                    continue;
+                };
+                match self.read(actor_id, from, u64::MAX, usize::MAX).await {
+                    Err(error) if error.is_transient() => return Err(error),
+                    row => found.push(row),
                 }
             }
-            Ok(events)
+            Ok(found)
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use super::RowResult;
 use crate::{ActorId, NewSnapshot, StoreError, StoredSnapshot};
 
 /// Keeps snapshots per actor, keyed by version: saving at an existing version overwrites it, and
@@ -15,6 +16,20 @@ pub trait SnapshotStore: Send + Sync {
         snapshot: NewSnapshot,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Saves several snapshots in one transaction (all or none). The default saves them one by
+    /// one; backends override it.
+    fn save_many(
+        &self,
+        snapshots: &[(ActorId, NewSnapshot)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            for (actor_id, snapshot) in snapshots {
+                self.save(actor_id, snapshot.clone()).await?;
+            }
+            Ok(())
+        }
+    }
+
     /// The snapshot with the greatest version, or with the greatest version `<= at_most`.
     fn load_latest(
         &self,
@@ -22,17 +37,22 @@ pub trait SnapshotStore: Send + Sync {
         at_most: Option<u64>,
     ) -> impl Future<Output = Result<Option<StoredSnapshot>, StoreError>> + Send;
 
-    /// The latest snapshot of each of `actor_ids` (actors without one are left out), for bulk
-    /// restores. The default asks [`load_latest`](Self::load_latest) once per actor; backends
-    /// override it with one query.
+    /// The latest snapshot of each of `actor_ids`, one result per id in input order (`None` for
+    /// an actor without one; an error for a snapshot that cannot be read, which fails that actor
+    /// alone), for bulk restores. The default asks [`load_latest`](Self::load_latest) once per
+    /// actor; backends override it with one query.
     fn load_latest_many(
         &self,
         actor_ids: &[ActorId],
-    ) -> impl Future<Output = Result<Vec<StoredSnapshot>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Vec<RowResult<Option<StoredSnapshot>>>, StoreError>> + Send
+    {
         async move {
             let mut found = Vec::with_capacity(actor_ids.len());
             for actor_id in actor_ids {
-                found.extend(self.load_latest(actor_id, None).await?);
+                match self.load_latest(actor_id, None).await {
+                    Err(error) if error.is_transient() => return Err(error),
+                    row => found.push(row),
+                }
             }
             Ok(found)
         }

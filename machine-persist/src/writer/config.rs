@@ -3,7 +3,7 @@
 /// How a [`JournalWriter`](super::JournalWriter) queues and batches appends.
 ///
 /// ```
-/// use machine_persist::WriterConfig;
+/// use machine_persist::writer::WriterConfig;
 ///
 /// let config = WriterConfig::default()
 ///     .queue_capacity(16_384)

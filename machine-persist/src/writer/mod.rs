@@ -28,21 +28,35 @@ pub use retry::{NoRetry, RetryPolicy};
 pub use schedule_retry::ScheduleRetry;
 pub use stats::WriterStats;
 
+use crate::plan;
 use crate::{AppendRequest, Journal, PersistError};
 use stats::Counters;
 use task::{Job, Task};
 
+/// What the writer task is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Keep committing.
+    Running,
+    /// Refuse new appends, commit what is queued, then end.
+    Drain,
+    /// End now, dropping what is queued or committing.
+    Abandon,
+}
+
 /// A cloneable handle to a group-commit writer task.
 ///
 /// ```
-/// use chrono::Utc;
-/// use machine_persist::{AppendRequest, JournalWriter, MemoryStore, NewEvent, WriterConfig};
+/// use machine_persist::chrono::Utc;
+/// use machine_persist::store::{AppendRequest, NewEvent};
+/// use machine_persist::writer::{JournalWriter, WriterConfig};
+/// use machine_persist::MemoryStore;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let writer = JournalWriter::spawn(MemoryStore::new(), WriterConfig::default());
 /// let request = AppendRequest::new("order-1", "Order", 0, "Paid", Utc::now())
 ///     .create()
-///     .push_event(NewEvent::new("Pay", 1, "{}"));
+///     .push_event(NewEvent::new("Pay", 1, "json", b"{}".to_vec()));
 /// writer.append(request).await.unwrap();
 /// writer.shutdown().await;
 /// # });
@@ -50,7 +64,7 @@ use task::{Job, Task};
 #[derive(Clone, Debug)]
 pub struct JournalWriter {
     queue: mpsc::Sender<Job>,
-    shutdown: Arc<watch::Sender<bool>>,
+    stop: Arc<watch::Sender<Stop>>,
     finished: watch::Receiver<()>,
     counters: Arc<Counters>,
 }
@@ -76,7 +90,7 @@ impl JournalWriter {
         R: RetryPolicy,
     {
         let (queue, receiver) = mpsc::channel(config.queue_capacity_size());
-        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let (stop, stop_receiver) = watch::channel(Stop::Running);
         let (finished_sender, finished) = watch::channel(());
         let counters = Arc::new(Counters::default());
         let max_in_flight = config
@@ -87,7 +101,7 @@ impl JournalWriter {
             journal,
             retry,
             queue: receiver,
-            shutdown: shutdown_receiver,
+            stop: stop_receiver,
             max_batch: config.max_batch_size(),
             max_in_flight,
             counters: Arc::clone(&counters),
@@ -96,7 +110,7 @@ impl JournalWriter {
         tokio::spawn(task.run());
         Self {
             queue,
-            shutdown: Arc::new(shutdown),
+            stop: Arc::new(stop),
             finished,
             counters,
         }
@@ -105,10 +119,13 @@ impl JournalWriter {
     /// Queues `request` (waiting while the queue is full) and returns its result once its batch
     /// has committed.
     ///
-    /// Fails with [`PersistError::Append`] if the request was refused,
-    /// [`PersistError::Store`] if its batch failed, and [`PersistError::WriterClosed`] after
-    /// [`shutdown`](Self::shutdown).
+    /// Fails with [`PersistError::Conflict`], [`PersistError::AlreadyExists`],
+    /// [`PersistError::InvalidId`] or [`PersistError::Refused`] if the request was refused (the
+    /// rest of its batch is unaffected), [`PersistError::Store`] if its batch failed, and
+    /// [`PersistError::WriterClosed`] after [`shutdown`](Self::shutdown).
     pub async fn append(&self, request: AppendRequest) -> Result<(), PersistError> {
+        // A request breaking the storage rule never joins a batch.
+        plan::validate(&request)?;
         let (reply, result) = oneshot::channel();
         self.queue
             .send(Job { request, reply })
@@ -125,7 +142,27 @@ impl JournalWriter {
     /// Stops accepting appends, commits everything already queued, and waits for the task to end.
     /// Every handle then fails appends with [`PersistError::WriterClosed`].
     pub async fn shutdown(&self) {
-        self.shutdown.send_replace(true);
+        self.stop.send_if_modified(|stop| {
+            let running = *stop == Stop::Running;
+            if running {
+                *stop = Stop::Drain;
+            }
+            running
+        });
+        self.finished().await;
+    }
+
+    /// Ends the writer now: what is queued or committing is dropped and its callers get
+    /// [`PersistError::WriterClosed`] (for a batch that was committing, the outcome is unknown;
+    /// appends are idempotent, so retrying them elsewhere is safe). Returns how many requests
+    /// were dropped. For a shutdown that ran out of time.
+    pub async fn abandon(&self) -> usize {
+        self.stop.send_replace(Stop::Abandon);
+        self.finished().await;
+        usize::try_from(self.counters.snapshot().abandoned).unwrap_or(usize::MAX)
+    }
+
+    async fn finished(&self) {
         let mut finished = self.finished.clone();
         // Resolves with an error once the task has dropped its end, i.e. finished.
         while finished.changed().await.is_ok() {}

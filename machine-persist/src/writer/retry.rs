@@ -10,13 +10,13 @@ use crate::StoreError;
 /// with `attempt` counting from 1 for every new batch. Returning `Some(delay)` retries the whole
 /// batch after `delay`; `None` reports the error to every request of the batch. When the writer
 /// commits several batches at once ([`WriterConfig::concurrent_batches`](super::WriterConfig)),
-/// the calls for different batches may interleave. Retrying is safe
-/// when the failed transaction was rolled back; after an error during the commit itself the
-/// outcome is unknown, and a retry then reports version conflicts for requests that did commit.
+/// the calls for different batches may interleave. Retrying is always safe: a rolled-back batch
+/// is simply applied again, and after an error during the commit itself (outcome unknown) the
+/// requests that did commit find their own request ids stored and report success.
 ///
 /// ```
 /// use std::time::Duration;
-/// use machine_persist::StoreError;
+/// use machine_persist::store::StoreError;
 /// use machine_persist::writer::RetryPolicy;
 ///
 /// /// Retries transient errors three times, 10 ms apart.

@@ -60,7 +60,10 @@ mod tests {
     use super::*;
 
     fn transient() -> StoreError {
-        StoreError::Database(sqlx::Error::PoolTimedOut)
+        StoreError::Timeout {
+            operation: "append",
+            after: Duration::from_secs(1),
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub(super) struct Counters {
     requests: AtomicU64,
     failed_batches: AtomicU64,
     largest_batch: AtomicU64,
+    abandoned: AtomicU64,
 }
 
 impl Counters {
@@ -22,12 +23,17 @@ impl Counters {
         self.largest_batch.fetch_max(size, Ordering::Relaxed);
     }
 
+    pub(super) fn abandoned(&self, requests: usize) {
+        self.abandoned.store(requests as u64, Ordering::Relaxed);
+    }
+
     pub(super) fn snapshot(&self) -> WriterStats {
         WriterStats {
             batches: self.batches.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             failed_batches: self.failed_batches.load(Ordering::Relaxed),
             largest_batch: self.largest_batch.load(Ordering::Relaxed),
+            abandoned: self.abandoned.load(Ordering::Relaxed),
         }
     }
 }
@@ -43,6 +49,8 @@ pub struct WriterStats {
     pub failed_batches: u64,
     /// The largest batch so far.
     pub largest_batch: u64,
+    /// Requests (and in-flight batches) dropped by [`JournalWriter::abandon`](super::JournalWriter::abandon).
+    pub abandoned: u64,
 }
 
 impl WriterStats {

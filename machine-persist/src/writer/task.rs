@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::retry::RetryPolicy;
 use super::stats::Counters;
+use super::Stop;
 use crate::{ActorId, AppendRequest, BatchOutcome, Journal, PersistError, StoreError};
 
 /// Where the result of one request goes.
@@ -32,7 +33,7 @@ pub(super) struct Task<J, R> {
     pub(super) journal: J,
     pub(super) retry: R,
     pub(super) queue: mpsc::Receiver<Job>,
-    pub(super) shutdown: watch::Receiver<bool>,
+    pub(super) stop: watch::Receiver<Stop>,
     pub(super) max_batch: usize,
     pub(super) max_in_flight: usize,
     pub(super) counters: Arc<Counters>,
@@ -117,7 +118,7 @@ impl<J: Journal, R: RetryPolicy> Task<J, R> {
             journal,
             mut retry,
             mut queue,
-            mut shutdown,
+            mut stop,
             max_batch,
             max_in_flight,
             counters,
@@ -128,13 +129,18 @@ impl<J: Journal, R: RetryPolicy> Task<J, R> {
             busy: HashSet::with_capacity(max_batch.saturating_mul(max_in_flight)),
         };
         let mut in_flight = FuturesUnordered::new();
+        // Requests in the batches of `in_flight`.
+        let mut committing = 0;
         let mut received = Vec::with_capacity(max_batch);
         let mut accepting = true;
         let mut open = true;
         loop {
             while in_flight.len() < max_in_flight {
                 match pending.take(max_batch) {
-                    Some(batch) => in_flight.push(commit(&journal, batch, Duration::ZERO)),
+                    Some(batch) => {
+                        committing += batch.requests.len();
+                        in_flight.push(commit(&journal, batch, Duration::ZERO));
+                    }
                     None => break,
                 }
             }
@@ -161,6 +167,7 @@ impl<J: Journal, R: RetryPolicy> Task<J, R> {
                         tracing::error!(%error, size = batch.requests.len(), "journal batch failed");
                     }
                     counters.record(batch.requests.len(), result.is_err());
+                    committing -= batch.requests.len();
                     pending.done(&batch);
                     answer(result, batch.replies);
                 }
@@ -170,22 +177,51 @@ impl<J: Journal, R: RetryPolicy> Task<J, R> {
                     }
                     pending.waiting.extend(received.drain(..));
                 }
-                _ = shutdown.changed(), if accepting => {
-                    // Refuse new appends; what is queued is still committed.
-                    queue.close();
-                    accepting = false;
+                changed = stop.changed() => {
+                    let wanted = if changed.is_ok() { *stop.borrow_and_update() } else { Stop::Drain };
+                    match wanted {
+                        Stop::Running => {}
+                        // Refuse new appends; what is queued is still committed.
+                        Stop::Drain if accepting => {
+                            queue.close();
+                            accepting = false;
+                        }
+                        Stop::Drain => {}
+                        Stop::Abandon => {
+                            // Whatever is waiting or in flight is dropped: its callers hear that
+                            // the writer shut down (an in-flight commit's outcome is unknown).
+                            queue.close();
+                            let mut abandoned = pending.waiting.len() + committing;
+                            while queue.try_recv().is_ok() {
+                                abandoned += 1;
+                            }
+                            counters.abandoned(abandoned);
+                            return;
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// Sends each request its own result (or the batch's shared error).
+/// Sends each request its own result (or the batch's shared error). A journal that answers with
+/// another number of outcomes than it had requests broke its contract: nothing it said can be
+/// trusted, so every request of the batch gets that error.
 fn answer(result: Result<BatchOutcome, StoreError>, replies: Vec<Reply>) {
+    let result = result.and_then(|outcome| {
+        if outcome.len() == replies.len() {
+            Ok(outcome)
+        } else {
+            Err(StoreError::Contract(format!(
+                "a batch of {} requests was answered with {} outcomes",
+                replies.len(),
+                outcome.len()
+            )))
+        }
+    });
     match result {
         Ok(outcome) => {
-            // Replies left over (a backend returning too few results) are dropped; their callers
-            // see the writer as closed rather than waiting forever.
             for (reply, result) in replies.into_iter().zip(outcome) {
                 // A caller that stopped waiting is not an error.
                 let _ = reply.send(result.map_err(PersistError::from));

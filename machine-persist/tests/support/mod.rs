@@ -5,7 +5,7 @@ pub mod conformance;
 
 use std::future::Future;
 
-use machine_persist::Store;
+use machine_persist::store::Store;
 
 /// A backend under test: a fresh, empty store and a second, independent handle (own connections)
 /// on the same data.

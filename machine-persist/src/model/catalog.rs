@@ -1,7 +1,10 @@
-//! The actor registry: one row of metadata per persisted actor, and the filter to query it.
+//! The catalog of stored actors: one row of metadata per persisted actor (the registry), and the
+//! query that selects rows of it.
 //!
-//! The registry is what `restore_all` and `list_persisted` read; it is updated by every append in
-//! the same transaction as the events, so it never disagrees with the journal's head.
+//! The registry is what `restore_all`, `list` and `list_persisted` read; it is updated by every
+//! append in the same transaction as the events, so it never disagrees with the journal's head.
+//! [`CatalogQuery`] is the store-level, machine-agnostic query (tags as names);
+//! [`ActorFilter`](crate::ActorFilter) is the typed one a repository takes.
 
 use chrono::{DateTime, Utc};
 
@@ -26,22 +29,24 @@ pub struct ActorMetadata {
     pub last_activity: DateTime<Utc>,
 }
 
-/// Selects registry rows; results are ordered by actor id (byte order) for stable pagination.
+/// Selects registry rows of any machine type, naming states by their stored tags; results are
+/// ordered by actor id (byte order) for stable pagination.
 ///
 /// Every condition that is set must hold. Page with [`after`](Self::after) (the last id of the
-/// previous page) and [`limit`](Self::limit).
+/// previous page) and [`limit`](Self::limit). A repository takes the typed
+/// [`ActorFilter`](crate::ActorFilter) instead, which names states by the machine's tag enum.
 ///
 /// ```
-/// use machine_persist::ActorFilter;
+/// use machine_persist::store::CatalogQuery;
 ///
-/// let open_orders = ActorFilter::new()
+/// let open_orders = CatalogQuery::new()
 ///     .machine_type("Order")
 ///     .state_not_in(["Shipped", "Cancelled"])
 ///     .limit(100);
 /// # let _ = open_orders;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ActorFilter {
+pub struct CatalogQuery {
     pub(crate) machine_type: Option<String>,
     pub(crate) state_in: Option<Vec<String>>,
     pub(crate) state_not_in: Vec<String>,
@@ -51,7 +56,7 @@ pub struct ActorFilter {
     pub(crate) limit: Option<usize>,
 }
 
-impl ActorFilter {
+impl CatalogQuery {
     /// A filter that selects every actor.
     pub fn new() -> Self {
         Self::default()
@@ -151,23 +156,23 @@ mod tests {
 
     #[test]
     fn empty_filter_matches_everything() {
-        assert!(ActorFilter::new().matches(&meta("a", "Order", "Paid", 10)));
+        assert!(CatalogQuery::new().matches(&meta("a", "Order", "Paid", 10)));
     }
 
     #[test]
     fn each_condition_excludes() {
         let m = meta("b", "Order", "Paid", 10);
         let at = |s| Utc.timestamp_opt(s, 0).unwrap();
-        assert!(!ActorFilter::new().machine_type("Session").matches(&m));
-        assert!(!ActorFilter::new().state_in(["Shipped"]).matches(&m));
-        assert!(!ActorFilter::new()
+        assert!(!CatalogQuery::new().machine_type("Session").matches(&m));
+        assert!(!CatalogQuery::new().state_in(["Shipped"]).matches(&m));
+        assert!(!CatalogQuery::new()
             .state_in(Vec::<String>::new())
             .matches(&m));
-        assert!(!ActorFilter::new().state_not_in(["Paid"]).matches(&m));
-        assert!(!ActorFilter::new().updated_before(at(10)).matches(&m));
-        assert!(!ActorFilter::new().updated_after(at(10)).matches(&m));
-        assert!(!ActorFilter::new().after("b").matches(&m));
-        assert!(ActorFilter::new()
+        assert!(!CatalogQuery::new().state_not_in(["Paid"]).matches(&m));
+        assert!(!CatalogQuery::new().updated_before(at(10)).matches(&m));
+        assert!(!CatalogQuery::new().updated_after(at(10)).matches(&m));
+        assert!(!CatalogQuery::new().after("b").matches(&m));
+        assert!(CatalogQuery::new()
             .machine_type("Order")
             .state_in(["Paid", "Shipped"])
             .state_not_in(["Cancelled"])

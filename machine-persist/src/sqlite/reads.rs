@@ -1,4 +1,4 @@
-//! [`Journal`] for [`SqliteStore`].
+//! Reading the journal of [`SqliteStore`]: pages of one actor, and the tails of many.
 //!
 //! Reads see both levels of the journal in one statement (one consistent snapshot): the merged
 //! `events`, clustered by `(actor_id, version)`, and the actor's rows still in `recent_events`,
@@ -7,40 +7,41 @@
 //!
 //! A page is fetched as one JSON array built by SQLite and decoded in one pass: handing rows over
 //! from the driver's worker thread one at a time costs more than everything else a read does. If
-//! anything in the page does not decode, the page is read again row by row, which names the actor,
-//! version and column of the bad value.
+//! anything in the page does not decode (or SQLite cannot put a damaged value into JSON), the page
+//! is read again row by row, which names the actor, version and column of the bad value.
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::Row;
+use sqlx::Sqlite;
 
-use super::rows::{self, EVENT_COLUMNS};
+use super::dialect::parse_time;
 use super::SqliteStore;
-use crate::convert::{bound_to_sql, count_to_sql, version_from_sql};
-use crate::{
-    id_str, ActorId, AppendRequest, BatchOutcome, EventMetadata, Journal, StoreError, StoredEvent,
-};
+use crate::sql::convert::{bound_to_sql, count_to_sql};
+use crate::sql::decode::{self, event_columns_of, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
+use crate::sql::text::codec_name;
+use crate::store::RowResult;
+use crate::{ActorId, EventMetadata, StoreError, StoredEvent};
 
-/// Restricts `recent_events` to the rows of actor `?1` that can still be there: from the actor's
+/// Restricts `recent_events` to the rows of actor `$1` that can still be there: from the actor's
 /// `recent_from` on, if that is above the merge watermark (otherwise there are none).
 pub(super) const RECENT_OF_ACTOR: &str = "
     position >= (
         SELECT a.recent_from FROM actors AS a
-        WHERE a.actor_id = ?1 AND a.recent_from > (SELECT merged_through FROM journal_state))
-    AND actor_id = ?1";
+        WHERE a.actor_id = $1 AND a.recent_from > (SELECT merged_through FROM journal_state))
+    AND actor_id = $1";
 
-/// The events of actor `?1` with `?2 <= version <= ?3`, both levels, ascending, at most `?4`,
+/// The events of actor `$1` with `$2 <= version <= $3`, both levels, ascending, at most `$4`,
 /// sorted by SQLite: the reference the fast path falls back on.
 fn select_page(columns: &str) -> String {
     format!(
         "SELECT {columns} FROM events
-         WHERE actor_id = ?1 AND version >= ?2 AND version <= ?3
+         WHERE actor_id = $1 AND version >= $2 AND version <= $3
          UNION ALL
          SELECT {columns} FROM recent_events
-         WHERE {RECENT_OF_ACTOR} AND version >= ?2 AND version <= ?3
-         ORDER BY version LIMIT ?4"
+         WHERE {RECENT_OF_ACTOR} AND version >= $2 AND version <= $3
+         ORDER BY version LIMIT $4"
     )
 }
 
@@ -55,46 +56,63 @@ fn select_page_in_level_order(columns: &str) -> String {
     format!(
         "SELECT * FROM (
              SELECT {columns} FROM events
-             WHERE actor_id = ?1 AND version >= ?2 AND version <= ?3
-             ORDER BY version LIMIT ?4)
+             WHERE actor_id = $1 AND version >= $2 AND version <= $3
+             ORDER BY version LIMIT $4)
          UNION ALL
          SELECT * FROM (
              SELECT {columns} FROM recent_events
-             WHERE {RECENT_OF_ACTOR} AND version >= ?2 AND version <= ?3
-             ORDER BY position LIMIT ?4)
-         LIMIT ?4"
+             WHERE {RECENT_OF_ACTOR} AND version >= $2 AND version <= $3
+             ORDER BY position LIMIT $4)
+         LIMIT $4"
     )
 }
 
-/// One event of a page fetched as JSON:
-/// `[version, machine_type, tag, schema_version, payload, metadata, recorded_at, position]`.
+/// The tails of a JSON array of `[actor_id, after]`: every event after `after`, in both levels,
+/// with the 1-based position of its pair last.
+fn select_tails() -> String {
+    let merged = event_columns_of("events");
+    let recent = event_columns_of("recent_events");
+    format!(
+        "WITH tails AS (
+             SELECT key + 1 AS ord, value ->> 0 AS actor_id, value ->> 1 AS after
+             FROM json_each($1))
+         SELECT {merged}, tails.ord FROM tails
+         JOIN events ON events.actor_id = tails.actor_id AND events.version > tails.after
+         UNION ALL
+         SELECT {recent}, tails.ord FROM tails
+         JOIN actors AS a ON a.actor_id = tails.actor_id
+             AND a.recent_from > (SELECT merged_through FROM journal_state)
+         JOIN recent_events ON recent_events.position >= a.recent_from
+             AND recent_events.actor_id = tails.actor_id AND recent_events.version > tails.after
+         ORDER BY ord, version"
+    )
+}
+
+/// One event of a page fetched as JSON: `[version, machine_type, tag, schema_version, codec,
+/// payload_is_blob, payload (text, or hex for a blob), metadata, recorded_at, position]`.
 #[derive(Deserialize)]
 struct PageRow<'a>(
     i64,
     String,
     String,
     i64,
-    String,
+    #[serde(borrow)] Cow<'a, str>,
+    bool,
+    #[serde(borrow)] Cow<'a, str>,
     EventMetadata,
     #[serde(borrow)] Cow<'a, str>,
     i64,
 );
 
-impl Journal for SqliteStore {
-    async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
-        self.append_batch_impl(requests).await
-    }
-
-    async fn read(
+impl SqliteStore {
+    /// A page of one actor's events: fast as JSON, row by row when something does not decode.
+    pub(super) async fn read_page(
         &self,
         actor_id: &ActorId,
         from: u64,
         to: u64,
         max: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        if from > to || max == 0 {
-            return Ok(Vec::new());
-        }
         match self.read_page_json(actor_id, from, to, max).await {
             Ok(Some(events)) => Ok(events),
             // Something did not decode (or the query failed): the row-by-row read says what.
@@ -102,38 +120,35 @@ impl Journal for SqliteStore {
         }
     }
 
-    async fn head(&self, actor_id: &ActorId) -> Result<u64, StoreError> {
-        let row = sqlx::query("SELECT head_version FROM actors WHERE actor_id = ?1")
-            .bind(id_str(actor_id))
-            .fetch_optional(&self.reader)
+    /// Every event after `after` of each actor, one result per tail.
+    pub(super) async fn read_tails(
+        &self,
+        tails: &[(ActorId, u64)],
+    ) -> Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError> {
+        let pairs: Vec<(&str, i64)> = tails
+            .iter()
+            .map(|(actor_id, after)| (actor_id.as_str(), bound_to_sql(*after)))
+            .collect();
+        let sql = select_tails();
+        let rows = sqlx::query(&sql)
+            .bind(serde_json::to_string(&pairs)?)
+            .fetch_all(&self.reader)
             .await?;
-        match row {
-            Some(row) => version_from_sql(actor_id, None, "head_version", row.try_get(0)?),
-            None => Ok(0),
+        let mut found: Vec<RowResult<Vec<StoredEvent>>> =
+            tails.iter().map(|_| Ok(Vec::new())).collect();
+        for row in &rows {
+            let at = decode::ordinal::<Sqlite>(row, EVENT_COLUMN_COUNT, tails.len())?;
+            let Ok(events) = &mut found[at] else {
+                continue;
+            };
+            match decode::event::<Sqlite>(row, &tails[at].0, 0) {
+                Ok(event) => events.push(event),
+                Err(error) => found[at] = Err(error),
+            }
         }
+        Ok(found)
     }
 
-    async fn delete_up_to(&self, actor_id: &ActorId, up_to: u64) -> Result<u64, StoreError> {
-        let recent = format!("DELETE FROM recent_events WHERE {RECENT_OF_ACTOR} AND version <= ?2");
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let mut deleted = 0;
-        for sql in [
-            recent.as_str(),
-            "DELETE FROM events WHERE actor_id = ?1 AND version <= ?2",
-        ] {
-            deleted += sqlx::query(sql)
-                .bind(id_str(actor_id))
-                .bind(bound_to_sql(up_to))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-        tx.commit().await?;
-        Ok(deleted)
-    }
-}
-
-impl SqliteStore {
     /// Reads a page as one JSON value; `None` if any of it does not decode.
     async fn read_page_json(
         &self,
@@ -142,16 +157,16 @@ impl SqliteStore {
         to: u64,
         max: usize,
     ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
-        let page = select_page_in_level_order(
-            "version, machine_type, tag, schema_version, payload, metadata, recorded_at, position",
-        );
+        let page = select_page_in_level_order(EVENT_COLUMNS);
         let sql = format!(
-            "SELECT json_group_array(json_array(version, machine_type, tag, schema_version,
-                                                payload, json(metadata), recorded_at, position))
+            "SELECT json_group_array(json_array(
+                 version, machine_type, tag, schema_version, codec, typeof(payload) = 'blob',
+                 iif(typeof(payload) = 'blob', hex(payload), payload), json(metadata),
+                 recorded_at, position))
              FROM ({page})"
         );
         let json: String = sqlx::query_scalar(&sql)
-            .bind(id_str(actor_id))
+            .bind(actor_id.as_str())
             .bind(bound_to_sql(from))
             .bind(bound_to_sql(to))
             .bind(count_to_sql(max))
@@ -170,7 +185,7 @@ impl SqliteStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = select_page(EVENT_COLUMNS);
         let rows = sqlx::query(&sql)
-            .bind(id_str(actor_id))
+            .bind(actor_id.as_str())
             .bind(bound_to_sql(from))
             .bind(bound_to_sql(to))
             .bind(count_to_sql(max))
@@ -178,7 +193,7 @@ impl SqliteStore {
             .await?;
         let events = rows
             .iter()
-            .map(|row| rows::event(row, actor_id))
+            .map(|row| decode::event::<Sqlite>(row, actor_id, 0))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(pair) = events
             .windows(2)
@@ -203,7 +218,18 @@ fn decode_page(json: &str, actor_id: &ActorId) -> Option<Vec<StoredEvent>> {
     // Events appended together share their timestamp: parse each distinct text once.
     let mut last_time: Option<(Cow<'_, str>, DateTime<Utc>)> = None;
     let mut previous: Option<u64> = None;
-    for PageRow(version, machine_type, tag, schema_version, payload, metadata, at, position) in rows
+    for PageRow(
+        version,
+        machine_type,
+        tag,
+        schema_version,
+        codec,
+        is_blob,
+        payload,
+        metadata,
+        at,
+        position,
+    ) in rows
     {
         let version = u64::try_from(version).ok()?;
         if previous.is_some_and(|previous| previous >= version) {
@@ -213,10 +239,15 @@ fn decode_page(json: &str, actor_id: &ActorId) -> Option<Vec<StoredEvent>> {
         let recorded_at = match &last_time {
             Some((text, parsed)) if *text == at => *parsed,
             _ => {
-                let parsed = DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc);
+                let parsed = parse_time(&at).ok()?;
                 last_time = Some((at, parsed));
                 parsed
             }
+        };
+        let payload = if is_blob {
+            from_hex(&payload)?
+        } else {
+            payload.into_owned().into_bytes()
         };
         events.push(StoredEvent {
             actor_id: actor_id.clone(),
@@ -224,6 +255,7 @@ fn decode_page(json: &str, actor_id: &ActorId) -> Option<Vec<StoredEvent>> {
             machine_type,
             tag,
             schema_version: u32::try_from(schema_version).ok()?,
+            codec: codec_name(&codec),
             payload,
             metadata,
             recorded_at,
@@ -231,4 +263,28 @@ fn decode_page(json: &str, actor_id: &ActorId) -> Option<Vec<StoredEvent>> {
         });
     }
     Some(events)
+}
+
+/// Decodes SQLite's `hex()` of a blob.
+fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    let digit = |byte: u8| char::from(byte).to_digit(16);
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [high, low] => Some((digit(*high)? * 16 + digit(*low)?) as u8),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_decodes_what_sqlite_encodes() {
+        assert_eq!(from_hex("00FF7a").unwrap(), [0, 255, 122]);
+        assert!(from_hex("0").is_none());
+        assert!(from_hex("zz").is_none());
+    }
 }

@@ -1,18 +1,22 @@
-//! [`Registry`] for [`MemoryStore`].
+//! [`Catalog`] for [`MemoryStore`].
 
 use std::ops::Bound;
 
 use super::MemoryStore;
-use crate::{ActorFilter, ActorId, ActorMetadata, Registry, StoreError};
+use crate::store::RowResult;
+use crate::{ActorId, ActorMetadata, Catalog, CatalogQuery, StoreError};
 
-impl Registry for MemoryStore {
+impl Catalog for MemoryStore {
     async fn get(&self, actor_id: &ActorId) -> Result<Option<ActorMetadata>, StoreError> {
         Ok(self.lock().registry.get(actor_id).cloned())
     }
 
-    async fn list(&self, filter: &ActorFilter) -> Result<Vec<ActorMetadata>, StoreError> {
+    async fn list(
+        &self,
+        query: &CatalogQuery,
+    ) -> Result<Vec<RowResult<ActorMetadata>>, StoreError> {
         let state = self.lock();
-        let start = filter
+        let start = query
             .after
             .as_ref()
             .map_or(Bound::Unbounded, Bound::Excluded);
@@ -20,9 +24,9 @@ impl Registry for MemoryStore {
             .registry
             .range::<ActorId, _>((start, Bound::Unbounded))
             .map(|(_, meta)| meta)
-            .filter(|meta| filter.matches(meta))
-            .take(filter.limit.unwrap_or(usize::MAX))
-            .cloned()
+            .filter(|meta| query.matches(meta))
+            .take(query.limit.unwrap_or(usize::MAX))
+            .map(|meta| Ok(meta.clone()))
             .collect())
     }
 

@@ -1,0 +1,105 @@
+//! How Postgres differs from the other SQL backends (see [`Dialect`]).
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use sqlx::postgres::PgQueryResult;
+use sqlx::{Pool, Postgres, Row, Transaction};
+
+use crate::error::BoxError;
+use crate::sql::decode::{ACTOR_COLUMNS, SNAPSHOT_COLUMNS};
+use crate::sql::{Dialect, SqlQuery};
+use crate::StoreError;
+
+/// Microseconds from the Unix epoch to Postgres' epoch (2000-01-01).
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// A `timestamptz` as Postgres sends it (microseconds since 2000-01-01), as a `DateTime`.
+///
+/// Decoded from the raw value rather than through chrono's decoder, which panics on values it
+/// cannot represent: `infinity` and `-infinity` (sent as `i64::MAX` and `i64::MIN`) and
+/// anything beyond chrono's range become errors instead.
+fn from_pg_micros(micros: i64) -> Result<DateTime<Utc>, BoxError> {
+    if micros == i64::MAX || micros == i64::MIN {
+        return Err("the timestamp is infinite".into());
+    }
+    micros
+        .checked_add(PG_EPOCH_MICROS)
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(|| format!("the timestamp {micros} µs after 2000-01-01 is out of range").into())
+}
+
+impl Dialect for Postgres {
+    type Time = DateTime<Utc>;
+
+    fn time_param(at: DateTime<Utc>) -> DateTime<Utc> {
+        at
+    }
+
+    fn time(row: &Self::Row, index: usize) -> Result<DateTime<Utc>, BoxError> {
+        // Every timestamp column of this schema is `timestamptz`, whose binary form is an i64.
+        from_pg_micros(row.try_get_unchecked::<i64, _>(index)?)
+    }
+
+    fn in_list(column: &str, n: usize, negated: bool) -> String {
+        let (op, quantifier) = if negated { ("<>", "ALL") } else { ("=", "ANY") };
+        format!(" AND {column} {op} {quantifier}(${n})")
+    }
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    fn bind_payload<'q>(query: SqlQuery<'q, Self>, payload: &'q [u8]) -> SqlQuery<'q, Self> {
+        query.bind(payload)
+    }
+
+    /// A `text[]` array.
+    fn bind_list<'q>(
+        query: SqlQuery<'q, Self>,
+        values: Vec<&'q str>,
+    ) -> Result<SqlQuery<'q, Self>, StoreError> {
+        Ok(query.bind(values))
+    }
+
+    /// Each actor's latest snapshot is one backward index probe.
+    fn latest_snapshots_sql() -> String {
+        format!(
+            "SELECT latest.*, t.ord
+             FROM unnest($1::text[]) WITH ORDINALITY AS t(wanted, ord)
+             CROSS JOIN LATERAL (
+                 SELECT {SNAPSHOT_COLUMNS} FROM snapshots
+                 WHERE snapshots.actor_id = t.wanted
+                 ORDER BY version DESC LIMIT 1) AS latest"
+        )
+    }
+
+    fn actors_by_id_sql() -> String {
+        format!(
+            "SELECT {ACTOR_COLUMNS}, wanted.ord
+             FROM unnest($1::text[]) WITH ORDINALITY AS wanted(wanted_id, ord)
+             JOIN actors ON actors.actor_id = wanted.wanted_id"
+        )
+    }
+
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> BoxFuture<'_, Result<Transaction<'static, Self>, sqlx::Error>> {
+        Box::pin(pool.begin())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infinite_and_out_of_range_timestamps_are_errors() {
+        assert!(from_pg_micros(i64::MAX).is_err());
+        assert!(from_pg_micros(i64::MIN).is_err());
+        assert!(from_pg_micros(i64::MAX - 1).is_err());
+        assert_eq!(
+            from_pg_micros(0).unwrap(),
+            DateTime::from_timestamp(946_684_800, 0).unwrap()
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! The storage traits, implemented once for every SQL backend.
+//!
+//! A backend provides its pools, its deadline and the operations it does its own way
+//! ([`SqlBackend`]); [`Journal`], [`SnapshotStore`] and [`Catalog`] follow, with every operation
+//! under the backend's client-side deadline. No store operation of a SQL backend escapes it.
+
+use std::future::Future;
+
+use sqlx::Pool;
+
+use super::deadline::Deadline;
+use super::{catalog, snapshots, Dialect};
+use crate::store::RowResult;
+use crate::{
+    ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal,
+    NewSnapshot, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
+};
+
+/// What a SQL backend provides; the storage traits are derived from it.
+pub trait SqlBackend: Send + Sync {
+    /// The driver.
+    type Db: Dialect;
+
+    /// The pool reads run on.
+    fn reader(&self) -> &Pool<Self::Db>;
+
+    /// The pool writes run on.
+    fn writer(&self) -> &Pool<Self::Db>;
+
+    /// The deadline of every operation.
+    fn deadline(&self) -> Deadline;
+
+    /// See [`Journal::concurrent_batches`].
+    fn concurrent_batches(&self) -> usize {
+        1
+    }
+
+    /// See [`Journal::append_batch`].
+    fn append_batch(
+        &self,
+        requests: &[AppendRequest],
+    ) -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send;
+
+    /// See [`Journal::read`] (called with `from <= to` and `max > 0`).
+    fn read(
+        &self,
+        actor_id: &ActorId,
+        from: u64,
+        to: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// See [`Journal::read_after_many`] (called with at least one tail).
+    fn read_after_many(
+        &self,
+        tails: &[(ActorId, u64)],
+    ) -> impl Future<Output = Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError>> + Send;
+
+    /// See [`Journal::delete_up_to`].
+    fn delete_up_to(
+        &self,
+        actor_id: &ActorId,
+        up_to: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// See [`Catalog::delete_actor`].
+    fn delete_actor(
+        &self,
+        actor_id: &ActorId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl<B: SqlBackend> Journal for B {
+    async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.deadline()
+            .run("append", SqlBackend::append_batch(self, requests))
+            .await
+    }
+
+    fn concurrent_batches(&self) -> usize {
+        SqlBackend::concurrent_batches(self)
+    }
+
+    async fn read(
+        &self,
+        actor_id: &ActorId,
+        from: u64,
+        to: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if from > to || max == 0 {
+            return Ok(Vec::new());
+        }
+        self.deadline()
+            .run("read", SqlBackend::read(self, actor_id, from, to, max))
+            .await
+    }
+
+    async fn read_after_many(
+        &self,
+        tails: &[(ActorId, u64)],
+    ) -> Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError> {
+        if tails.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.deadline()
+            .run("read tails", SqlBackend::read_after_many(self, tails))
+            .await
+    }
+
+    async fn head(&self, actor_id: &ActorId) -> Result<u64, StoreError> {
+        self.deadline()
+            .run("head", catalog::head(self.reader(), actor_id))
+            .await
+    }
+
+    async fn delete_up_to(&self, actor_id: &ActorId, up_to: u64) -> Result<u64, StoreError> {
+        self.deadline()
+            .run(
+                "delete events",
+                SqlBackend::delete_up_to(self, actor_id, up_to),
+            )
+            .await
+    }
+}
+
+impl<B: SqlBackend> SnapshotStore for B {
+    async fn save(&self, actor_id: &ActorId, snapshot: NewSnapshot) -> Result<(), StoreError> {
+        self.save_many(&[(actor_id.clone(), snapshot)]).await
+    }
+
+    async fn save_many(&self, snapshots: &[(ActorId, NewSnapshot)]) -> Result<(), StoreError> {
+        self.deadline()
+            .run(
+                "save snapshots",
+                snapshots::save_many(self.writer(), snapshots),
+            )
+            .await
+    }
+
+    async fn load_latest(
+        &self,
+        actor_id: &ActorId,
+        at_most: Option<u64>,
+    ) -> Result<Option<StoredSnapshot>, StoreError> {
+        self.deadline()
+            .run(
+                "load snapshot",
+                snapshots::load_latest(self.reader(), actor_id, at_most),
+            )
+            .await
+    }
+
+    async fn load_latest_many(
+        &self,
+        actor_ids: &[ActorId],
+    ) -> Result<Vec<RowResult<Option<StoredSnapshot>>>, StoreError> {
+        if actor_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.deadline()
+            .run(
+                "load snapshots",
+                snapshots::load_latest_many(self.reader(), actor_ids),
+            )
+            .await
+    }
+
+    async fn delete_range(
+        &self,
+        actor_id: &ActorId,
+        from: u64,
+        to: u64,
+    ) -> Result<u64, StoreError> {
+        self.deadline()
+            .run(
+                "delete snapshots",
+                snapshots::delete_range(self.writer(), actor_id, from, to),
+            )
+            .await
+    }
+
+    async fn keep_last(&self, actor_id: &ActorId, keep: usize) -> Result<u64, StoreError> {
+        self.deadline()
+            .run(
+                "delete snapshots",
+                snapshots::keep_last(self.writer(), actor_id, keep),
+            )
+            .await
+    }
+}
+
+impl<B: SqlBackend> Catalog for B {
+    async fn get(&self, actor_id: &ActorId) -> Result<Option<ActorMetadata>, StoreError> {
+        self.deadline()
+            .run("get actor", catalog::get(self.reader(), actor_id))
+            .await
+    }
+
+    async fn get_many(
+        &self,
+        actor_ids: &[ActorId],
+    ) -> Result<Vec<RowResult<Option<ActorMetadata>>>, StoreError> {
+        if actor_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.deadline()
+            .run("get actors", catalog::get_many(self.reader(), actor_ids))
+            .await
+    }
+
+    async fn list(
+        &self,
+        query: &CatalogQuery,
+    ) -> Result<Vec<RowResult<ActorMetadata>>, StoreError> {
+        self.deadline()
+            .run("list actors", catalog::list(self.reader(), query))
+            .await
+    }
+
+    async fn delete_actor(&self, actor_id: &ActorId) -> Result<bool, StoreError> {
+        self.deadline()
+            .run("delete actor", SqlBackend::delete_actor(self, actor_id))
+            .await
+    }
+}

@@ -1,0 +1,200 @@
+//! What the SQL backends share: row decoding, the snapshot and catalog queries, the client-side
+//! deadline, error conversion, and the number conversions between the model and SQL.
+//!
+//! SQLite and Postgres store the same tables with the same semantics; they differ in how a batch
+//! is appended (see `sqlite::append` and `postgres::append`), in how an actor's journal is laid
+//! out (SQLite keeps two levels), in how a list of values is bound (a JSON array or a SQL array)
+//! and in how a timestamp is stored (RFC 3339 text or `timestamptz`). Everything else is written
+//! once here, generic over the driver through two traits:
+//!
+//! * [`SqlDatabase`]: the handful of sqlx operations this crate needs (bind an integer or a
+//!   string, fetch, execute, read a column by position), implemented once for every sqlx
+//!   database that supports them, so the shared code carries no trait bounds of its own;
+//! * [`Dialect`]: the few things each backend does its own way.
+//!
+//! Statements use `$1`-style placeholders, which both drivers bind by number.
+
+pub(crate) mod backend;
+pub(crate) mod catalog;
+pub(crate) mod convert;
+pub(crate) mod deadline;
+pub(crate) mod decode;
+mod error;
+pub(crate) mod snapshots;
+pub(crate) mod text;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use sqlx::query::Query;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
+};
+
+use crate::error::BoxError;
+use crate::StoreError;
+
+/// A query of database `DB` with its bound arguments.
+pub type SqlQuery<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
+
+/// The sqlx operations the shared code uses, for any sqlx database that has them.
+pub trait SqlDatabase: Database {
+    /// Binds an integer.
+    fn bind_int<'q>(query: SqlQuery<'q, Self>, value: i64) -> SqlQuery<'q, Self>;
+    /// Binds a string.
+    fn bind_text<'q>(query: SqlQuery<'q, Self>, value: &'q str) -> SqlQuery<'q, Self>;
+    /// Binds bytes.
+    fn bind_bytes<'q>(query: SqlQuery<'q, Self>, value: &'q [u8]) -> SqlQuery<'q, Self>;
+    /// Runs a query for all its rows.
+    fn fetch_all<'e, 'q: 'e>(
+        query: SqlQuery<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
+    /// Runs a statement.
+    fn execute<'e, 'q: 'e>(
+        query: SqlQuery<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, Result<Self::QueryResult, sqlx::Error>>;
+    /// Runs a statement inside a transaction.
+    fn execute_in<'t, 'q: 't>(
+        tx: &'t mut Transaction<'_, Self>,
+        query: SqlQuery<'q, Self>,
+    ) -> BoxFuture<'t, Result<Self::QueryResult, sqlx::Error>>;
+    /// Runs a query for all its rows inside a transaction.
+    fn fetch_all_in<'t, 'q: 't>(
+        tx: &'t mut Transaction<'_, Self>,
+        query: SqlQuery<'q, Self>,
+    ) -> BoxFuture<'t, Result<Vec<Self::Row>, sqlx::Error>>;
+    /// Column `index` as an integer (`None` for NULL).
+    fn int(row: &Self::Row, index: usize) -> Result<Option<i64>, BoxError>;
+    /// Column `index` as text.
+    fn text(row: &Self::Row, index: usize) -> Result<&str, BoxError>;
+    /// Column `index` as bytes (text columns give their UTF-8 bytes).
+    fn bytes(row: &Self::Row, index: usize) -> Result<Vec<u8>, BoxError>;
+}
+
+impl<DB> SqlDatabase for DB
+where
+    DB: Database,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB>,
+    for<'r> &'r str: Decode<'r, DB>,
+    for<'r> Vec<u8>: Decode<'r, DB> + Type<DB>,
+    str: Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    fn bind_int<'q>(query: SqlQuery<'q, Self>, value: i64) -> SqlQuery<'q, Self> {
+        query.bind(value)
+    }
+
+    fn bind_text<'q>(query: SqlQuery<'q, Self>, value: &'q str) -> SqlQuery<'q, Self> {
+        query.bind(value)
+    }
+
+    fn bind_bytes<'q>(query: SqlQuery<'q, Self>, value: &'q [u8]) -> SqlQuery<'q, Self> {
+        query.bind(value)
+    }
+
+    fn fetch_all<'e, 'q: 'e>(
+        query: SqlQuery<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>> {
+        Box::pin(query.fetch_all(pool))
+    }
+
+    fn execute<'e, 'q: 'e>(
+        query: SqlQuery<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, Result<Self::QueryResult, sqlx::Error>> {
+        Box::pin(query.execute(pool))
+    }
+
+    fn execute_in<'t, 'q: 't>(
+        tx: &'t mut Transaction<'_, Self>,
+        query: SqlQuery<'q, Self>,
+    ) -> BoxFuture<'t, Result<Self::QueryResult, sqlx::Error>> {
+        Box::pin(query.execute(&mut **tx))
+    }
+
+    fn fetch_all_in<'t, 'q: 't>(
+        tx: &'t mut Transaction<'_, Self>,
+        query: SqlQuery<'q, Self>,
+    ) -> BoxFuture<'t, Result<Vec<Self::Row>, sqlx::Error>> {
+        Box::pin(query.fetch_all(&mut **tx))
+    }
+
+    fn int(row: &Self::Row, index: usize) -> Result<Option<i64>, BoxError> {
+        Ok(row.try_get::<Option<i64>, _>(index)?)
+    }
+
+    fn text(row: &Self::Row, index: usize) -> Result<&str, BoxError> {
+        Ok(row.try_get::<&str, _>(index)?)
+    }
+
+    fn bytes(row: &Self::Row, index: usize) -> Result<Vec<u8>, BoxError> {
+        Ok(row.try_get::<Vec<u8>, _>(index)?)
+    }
+}
+
+/// What each SQL backend does its own way.
+pub trait Dialect: SqlDatabase {
+    /// A timestamp as this backend binds it.
+    type Time: for<'q> Encode<'q, Self> + Type<Self> + Send + Sync;
+
+    /// `at` as a parameter.
+    fn time_param(at: DateTime<Utc>) -> Self::Time;
+
+    /// Column `index` as a timestamp; values outside chrono's range (Postgres `infinity`) are
+    /// errors, never panics.
+    fn time(row: &Self::Row, index: usize) -> Result<DateTime<Utc>, BoxError>;
+
+    /// `column IN (...)` (or `NOT IN`) for a list bound as parameter `$n` with
+    /// [`bind_list`](Self::bind_list).
+    fn in_list(column: &str, n: usize, negated: bool) -> String;
+
+    /// How many rows a statement changed.
+    fn rows_affected(done: &Self::QueryResult) -> u64;
+
+    /// Binds a payload: bytes, or text where this backend keeps UTF-8 payloads readable.
+    fn bind_payload<'q>(query: SqlQuery<'q, Self>, payload: &'q [u8]) -> SqlQuery<'q, Self>;
+
+    /// Binds a list of strings as the one parameter of the bulk queries below.
+    fn bind_list<'q>(
+        query: SqlQuery<'q, Self>,
+        values: Vec<&'q str>,
+    ) -> Result<SqlQuery<'q, Self>, StoreError>;
+
+    /// The latest snapshot of each id of the list bound as `$1`, with the id's 1-based position
+    /// in the list after the [snapshot columns](decode::SNAPSHOT_COLUMNS).
+    fn latest_snapshots_sql() -> String;
+
+    /// The registry row of each id of the list bound as `$1`, with the id's 1-based position in
+    /// the list after the [actor columns](decode::ACTOR_COLUMNS).
+    fn actors_by_id_sql() -> String;
+
+    /// Starts a transaction that writes: on SQLite it takes the write lock up front.
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> BoxFuture<'_, Result<Transaction<'static, Self>, sqlx::Error>>;
+}
+
+/// Runs a statement on `pool`; returns how many rows it changed.
+pub(crate) async fn execute<DB: Dialect>(
+    query: SqlQuery<'_, DB>,
+    pool: &Pool<DB>,
+) -> Result<u64, sqlx::Error> {
+    let done = DB::execute(query, pool).await?;
+    Ok(DB::rows_affected(&done))
+}
+
+/// Runs a statement inside `tx`; returns how many rows it changed.
+pub(crate) async fn execute_in<DB: Dialect>(
+    tx: &mut Transaction<'_, DB>,
+    query: SqlQuery<'_, DB>,
+) -> Result<u64, sqlx::Error> {
+    let done = DB::execute_in(tx, query).await?;
+    Ok(DB::rows_affected(&done))
+}
