@@ -290,7 +290,9 @@
 //! With `#[machine(effects)]`, the derived `Machine::actions`, `Machine::enter` and
 //! `Machine::background` forward to your `impl machine_core::Effects for Order` (after `enter`
 //! has registered the `#[timeout]`s). Without it, `actions` and `background` keep their empty
-//! defaults, `enter` only registers timeouts, and an `impl Effects` is not used.
+//! defaults and `enter` only registers timeouts; an `impl Effects` would never be called, so it
+//! does not compile, and the error says to add `effects`. `effects` without an `impl Effects`
+//! does not compile either.
 //!
 //! ```
 //! # use machine_macros::{Event, Machine};
@@ -394,8 +396,8 @@
 //! unknown target or event, a duplicate `(state, event)` rule, no or several `#[initial]`
 //! states, `#[on]`/`#[timeout]`/`#[reenter]` on a `#[terminal]` state, a timeout whose event
 //! the state does not handle, a malformed duration, an unknown option (the message lists the
-//! valid ones), `#[reenter]` on a state that never loops, generic enums, and either derive on
-//! a struct.
+//! valid ones), `#[reenter]` on a state that never loops, an `impl Effects` without
+//! `#[machine(effects)]` and the reverse, generic enums, and either derive on a struct.
 //!
 //! ## The core crate's path
 //!

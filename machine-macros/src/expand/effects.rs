@@ -1,6 +1,6 @@
 //! The effect side of `impl Machine`: `#[timeout]`s registered in `enter`, `#[reenter]` in
 //! `is_entry`, and, with `#[machine(effects)]`, `actions`/`enter`/`background` forwarded to
-//! the user's `impl Effects`.
+//! the user's `impl Effects`, which only then may exist (see [`forwarded_marker`]).
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -147,4 +147,15 @@ fn forwarded_fns(model: &MachineModel, span: Span) -> TokenStream {
             <Self as #krate::Effects>::background(self, #tasks);
         }
     }
+}
+
+/// With `#[machine(effects)]`, the marker `Effects` requires as a supertrait: without it an
+/// `impl Effects` does not compile, since its effects would never run.
+pub(crate) fn forwarded_marker(model: &MachineModel) -> Option<TokenStream> {
+    let MachineModel { ident, krate, .. } = model;
+    model.effects.map(|span| {
+        quote_spanned! {span=>
+            impl #krate::__private::EffectsForwarded for #ident {}
+        }
+    })
 }

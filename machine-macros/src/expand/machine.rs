@@ -12,12 +12,14 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
     let targets = targets::expand(model);
     let handlers = handlers::expand(model);
     let machine_impl = machine_impl(model);
+    let forwarded = effects::forwarded_marker(model);
     let table = table::expand(model);
     quote! {
         #state_tag
         #targets
         #handlers
         #machine_impl
+        #forwarded
         #table
     }
 }
