@@ -281,9 +281,18 @@
 //! borrowed view per variant next to the event enum, and `#[derive(Machine)]` names it by
 //! convention from the `event = ...` path: `events::OrderEvent` and `Pay` give
 //! `events::OrderEventPay` (so the path must end with the enum's own name, not a `use ... as`
-//! alias, and the event enum needs `#[derive(Event)]`). The view is destructurable right in the parameter list
-//! (`OrderEventShip(tracking): OrderEventShip<'_>`), costs nothing (references only), and the
-//! dispatch matches `OrderEventView` so the right view is built for the right handler.
+//! alias, and the event enum needs `#[derive(Event)]`). The view is destructurable right in the
+//! parameter list (`OrderEventShip(tracking): OrderEventShip<'_>`) and costs nothing
+//! (references only); the dispatch builds, from the event, the view the handler takes.
+//!
+//! Since the derive cannot see the event enum, it checks each event a rule names at compile
+//! time, against the variants `#[derive(Event)]` lists: `#[on(Asign => Done)]` is an error at
+//! `Asign` that names the closest variant and lists them all:
+//!
+//! ```text
+//! error[E0080]: evaluation panicked: unknown event `Asign` (did you mean `Assign`?); an event
+//!               must be a variant of `OrderEvent`: one of `Pay`, `Assign`, `Cancel`
+//! ```
 //!
 //! ### Effects
 //!
@@ -393,11 +402,13 @@
 //! ```
 //!
 //! Likewise, with the error on your code: a missing handler (a missing trait item), an
-//! unknown target or event, a duplicate `(state, event)` rule, no or several `#[initial]`
-//! states, `#[on]`/`#[timeout]`/`#[reenter]` on a `#[terminal]` state, a timeout whose event
-//! the state does not handle, a malformed duration, an unknown option (the message lists the
-//! valid ones), `#[reenter]` on a state that never loops, an `impl Effects` without
-//! `#[machine(effects)]` and the reverse, generic enums, and either derive on a struct.
+//! unknown target or event (with the closest name, if one is close), a duplicate
+//! `(state, event)` rule, no or several `#[initial]` states, `#[on]`/`#[timeout]`/`#[reenter]`
+//! on a `#[terminal]` state, a timeout whose event the state does not handle, a malformed
+//! duration, an unknown option (the message lists the valid ones), `#[reenter]` on a state that
+//! never loops, an event enum without `#[derive(Event)]` (the error says to add it), an
+//! `impl Effects` without `#[machine(effects)]` and the reverse, generic enums, and either
+//! derive on a struct.
 //!
 //! ## The core crate's path
 //!
