@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use proc_macro2::Span;
 use syn::{DeriveInput, Ident, Path, Type, Visibility};
 
+use super::clashes::check_names;
 use super::core_path::default_core_path;
 use super::ctxt::Ctxt;
 use super::fields::VariantFields;
@@ -126,6 +127,7 @@ impl MachineModel {
         model.check_terminal_states(cx, &variant_attrs);
         model.check_reentries(cx, &variant_attrs);
         model.attach_timeouts(cx, variant_attrs);
+        check_names(cx, &mut model);
         Ok(model)
     }
 
@@ -361,25 +363,25 @@ mod tests {
             [
                 (
                     "pending_pay".into(),
-                    "OrderPendingPay".into(),
+                    "OrderPendingOnPay".into(),
                     vec![1, 3],
                     "Pay".into()
                 ),
                 (
                     "pending_cancel".into(),
-                    "OrderPendingCancel".into(),
+                    "OrderPendingOnCancel".into(),
                     vec![3],
                     "Cancel".into()
                 ),
                 (
                     "paid_now_ship".into(),
-                    "OrderPaidNowShip".into(),
+                    "OrderPaidNowOnShip".into(),
                     vec![2],
                     "Ship".into()
                 ),
                 (
                     "paid_now_touch".into(),
-                    "OrderPaidNowTouch".into(),
+                    "OrderPaidNowOnTouch".into(),
                     vec![1],
                     "Touch".into()
                 ),
@@ -430,22 +432,5 @@ mod tests {
         assert!(errors.iter().any(|e| e.contains("duplicate rule")));
         assert!(errors.iter().any(|e| e.contains("no initial state")));
         assert!(errors.iter().any(|e| e.contains("`B` is `#[terminal]`")));
-    }
-
-    #[test]
-    fn colliding_generated_names_are_refused() {
-        let (_, errors) = model(syn::parse_quote! {
-            #[machine(event = Ev)]
-            enum M {
-                #[initial]
-                #[on(BC => Done)]
-                A,
-                #[on(C => Done)]
-                AB,
-                #[terminal] Done,
-            }
-        });
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].contains("would generate the same handler or type name"));
     }
 }

@@ -10,8 +10,10 @@
 //! | `OrderEventView` | [`view_enum`] | any event, borrowed |
 //! | `OrderEventPay` | [`view`] | the borrowed view of `OrderEvent::Pay` |
 //! | `OrderTransitions` | [`handler_trait`] | the handler trait |
-//! | `OrderPendingPay` | [`targets_enum`] | the targets of `Pending` on `Pay` |
+//! | `OrderPendingOnPay` | [`targets_enum`] | the targets of `Pending` on `Pay` |
 //! | `pending_pay` | [`handler`] | the handler of `Pending` on `Pay` |
+//!
+//! `internals::clashes` checks that no two of them coincide.
 
 use proc_macro2::Span;
 use quote::format_ident;
@@ -23,6 +25,8 @@ pub(crate) const TAG_SUFFIX: &str = "Tag";
 pub(crate) const VIEW_SUFFIX: &str = "View";
 /// The suffix of the handler trait, `OrderTransitions`.
 const HANDLER_TRAIT_SUFFIX: &str = "Transitions";
+/// What joins the source state and the event in a targets enum: `OrderPendingOnPay`.
+const TARGETS_INFIX: &str = "On";
 
 /// `<Enum>Tag`: the tag enum of a state or event enum.
 pub(crate) fn tag_enum(enum_ident: &Ident, span: Span) -> Ident {
@@ -44,9 +48,9 @@ pub(crate) fn handler_trait(machine: &Ident, span: Span) -> Ident {
     joined(machine, HANDLER_TRAIT_SUFFIX, span)
 }
 
-/// `<Machine><Source><Event>`: the states a handler may return.
+/// `<Machine><Source>On<Event>`: the states a handler may return.
 pub(crate) fn targets_enum(machine: &Ident, source: &Ident, event: &Ident, span: Span) -> Ident {
-    let suffix = format!("{}{}", unraw(source), unraw(event));
+    let suffix = format!("{}{TARGETS_INFIX}{}", unraw(source), unraw(event));
     joined(machine, &suffix, span)
 }
 
@@ -168,7 +172,7 @@ mod tests {
         assert_eq!(handler_trait(&order, span), "OrderTransitions");
         assert_eq!(
             targets_enum(&order, &pending, &pay, span),
-            "OrderPendingPay"
+            "OrderPendingOnPay"
         );
         assert_eq!(
             handler(&ident("PendingPay"), &ident("NowOrNever"), span),

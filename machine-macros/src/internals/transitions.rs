@@ -2,10 +2,8 @@
 //!
 //! Each declared `(source, event)` pair becomes one [`Transition`] with the names of what it
 //! generates (handler method, targets enum) and refers to (the event's view). Unknown targets,
-//! repeated targets, duplicate pairs and pairs whose generated names would collide are
-//! reported and left out.
-
-use std::collections::BTreeMap;
+//! repeated targets and duplicate pairs are reported and left out; `super::clashes` checks the
+//! names.
 
 use proc_macro2::Span;
 use syn::{Ident, Path};
@@ -26,7 +24,7 @@ pub(crate) struct Transition {
     pub(crate) targets: Vec<(usize, Ident)>,
     /// The handler method, e.g. `pending_pay`, spanned at the event in `#[on]`.
     pub(crate) handler: Ident,
-    /// The enum of allowed targets, e.g. `OrderPendingPay`, spanned at the event in `#[on]`.
+    /// The enum of allowed targets, e.g. `OrderPendingOnPay`, spanned at the event in `#[on]`.
     pub(crate) targets_enum: Ident,
     /// The event's view, e.g. `OrderEventPay`, next to the event enum.
     pub(crate) view: Path,
@@ -48,7 +46,6 @@ pub(crate) fn build_transitions(
         states,
         state_names: states.iter().map(|state| unraw(&state.ident)).collect(),
         transitions: Vec::new(),
-        claimed: BTreeMap::new(),
     };
     for (source, attrs) in attrs.iter().enumerate() {
         for rule in attrs.on.iter().flat_map(|(_, rules)| rules) {
@@ -66,8 +63,6 @@ struct TableBuilder<'a> {
     states: &'a [State],
     state_names: Vec<String>,
     transitions: Vec<Transition>,
-    /// Generated handler and enum names, with the `(state, event)` pair that claimed them.
-    claimed: BTreeMap<String, (String, String)>,
 }
 
 impl TableBuilder<'_> {
@@ -95,17 +90,12 @@ impl TableBuilder<'_> {
         }
         let source_ident = &self.states[source].ident;
         let span = rule.event.span();
-        let handler = naming::handler(source_ident, &rule.event, span);
-        let targets_enum = naming::targets_enum(self.machine, source_ident, &rule.event, span);
-        if !self.claim_names(source, rule, &handler, &targets_enum) {
-            return;
-        }
         self.transitions.push(Transition {
             source,
             event: rule.event.clone(),
             targets,
-            handler,
-            targets_enum,
+            handler: naming::handler(source_ident, &rule.event, span),
+            targets_enum: naming::targets_enum(self.machine, source_ident, &rule.event, span),
             // Spanned at the derive: for an unknown event `Py`, rustc would otherwise suggest
             // replacing the user's `Py` with a similar view name such as `OrderEventPay`.
             view: next_to(self.event_enum, |event_enum| {
@@ -145,37 +135,5 @@ impl TableBuilder<'_> {
             }
         }
         targets
-    }
-
-    /// Claims the handler method (`pending_pay`) and target enum (`OrderPendingPay`) of a rule,
-    /// unless another pair already generates one of them (`AB` + `C` and `A` + `BC`).
-    fn claim_names(
-        &mut self,
-        source: usize,
-        rule: &Rule,
-        handler: &Ident,
-        targets_enum: &Ident,
-    ) -> bool {
-        let source_name = &self.state_names[source];
-        let event_name = unraw(&rule.event);
-        let (handler, targets_enum) = (handler.to_string(), targets_enum.to_string());
-        let clash = self
-            .claimed
-            .get(&handler)
-            .or_else(|| self.claimed.get(&targets_enum));
-        if let Some((other_source, other_event)) = clash {
-            self.cx.error_at(
-                &rule.event,
-                format!(
-                    "`{source_name}` + `{event_name}` and `{other_source}` + `{other_event}` \
-                     would generate the same handler or type name; rename one of the variants"
-                ),
-            );
-            return false;
-        }
-        let pair = (source_name.clone(), event_name);
-        self.claimed.insert(handler, pair.clone());
-        self.claimed.insert(targets_enum, pair);
-        true
     }
 }
