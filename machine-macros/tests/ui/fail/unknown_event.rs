@@ -18,16 +18,16 @@ enum Order {
 }
 
 impl OrderTransitions for Order {
-    fn pending_py(_: OrderEventPay<'_>) -> Result<OrderPendingPy, std::convert::Infallible> {
-        Ok(OrderPendingPy::Paid)
+    fn pending_py(_: OrderEventPay<'_>) -> Result<OrderPendingOnPy, std::convert::Infallible> {
+        Ok(OrderPendingOnPy::Paid)
     }
 
-    fn pending_asign(_: OrderEventAssign<'_>) -> Result<OrderPendingAsign, std::convert::Infallible> {
-        Ok(OrderPendingAsign::Pending)
+    fn pending_asign(_: OrderEventAssign<'_>) -> Result<OrderPendingOnAsign, std::convert::Infallible> {
+        Ok(OrderPendingOnAsign::Pending)
     }
 
-    fn paid_refund(_: OrderEventCancel<'_>) -> Result<OrderPaidRefund, std::convert::Infallible> {
-        Ok(OrderPaidRefund::Pending)
+    fn paid_refund(_: OrderEventCancel<'_>) -> Result<OrderPaidOnRefund, std::convert::Infallible> {
+        Ok(OrderPaidOnRefund::Pending)
     }
 }
 

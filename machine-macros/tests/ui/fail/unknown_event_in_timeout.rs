@@ -22,16 +22,16 @@ enum Order {
 }
 
 impl OrderTransitions for Order {
-    fn pending_pay(_: OrderEventPay<'_>) -> Result<OrderPendingPay, std::convert::Infallible> {
-        Ok(OrderPendingPay::Paid)
+    fn pending_pay(_: OrderEventPay<'_>) -> Result<OrderPendingOnPay, std::convert::Infallible> {
+        Ok(OrderPendingOnPay::Paid)
     }
 
-    fn pending_expir(_: OrderEventExpire<'_>) -> Result<OrderPendingExpir, std::convert::Infallible> {
-        Ok(OrderPendingExpir::Cancelled)
+    fn pending_expir(_: OrderEventExpire<'_>) -> Result<OrderPendingOnExpir, std::convert::Infallible> {
+        Ok(OrderPendingOnExpir::Cancelled)
     }
 
-    fn paid_expir(_: OrderEventExpire<'_>) -> Result<OrderPaidExpir, std::convert::Infallible> {
-        Ok(OrderPaidExpir::Cancelled)
+    fn paid_expir(_: OrderEventExpire<'_>) -> Result<OrderPaidOnExpir, std::convert::Infallible> {
+        Ok(OrderPaidOnExpir::Cancelled)
     }
 }
 
