@@ -32,15 +32,15 @@ impl TurnstileTransitions for Turnstile {
     fn locked_coin(
         passes: &u64,
         _: TurnstileEventCoin<'_>,
-    ) -> Result<TurnstileLockedCoin, Infallible> {
-        Ok(TurnstileLockedCoin::Unlocked { passes: *passes })
+    ) -> Result<TurnstileLockedOnCoin, Infallible> {
+        Ok(TurnstileLockedOnCoin::Unlocked { passes: *passes })
     }
 
     fn unlocked_push(
         passes: &u64,
         _: TurnstileEventPush<'_>,
-    ) -> Result<TurnstileUnlockedPush, Infallible> {
-        Ok(TurnstileUnlockedPush::Locked { passes: passes + 1 })
+    ) -> Result<TurnstileUnlockedOnPush, Infallible> {
+        Ok(TurnstileUnlockedOnPush::Locked { passes: passes + 1 })
     }
 }
 

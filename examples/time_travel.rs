@@ -40,8 +40,8 @@ impl AccountTransitions for Account {
     fn open_deposit(
         balance: &u64,
         deposit: AccountEventDeposit<'_>,
-    ) -> Result<AccountOpenDeposit, AccountError> {
-        Ok(AccountOpenDeposit::Open {
+    ) -> Result<AccountOpenOnDeposit, AccountError> {
+        Ok(AccountOpenOnDeposit::Open {
             balance: balance + deposit.amount,
         })
     }
@@ -49,10 +49,10 @@ impl AccountTransitions for Account {
     fn open_withdraw(
         balance: &u64,
         withdraw: AccountEventWithdraw<'_>,
-    ) -> Result<AccountOpenWithdraw, AccountError> {
+    ) -> Result<AccountOpenOnWithdraw, AccountError> {
         let (balance, asked) = (*balance, *withdraw.amount);
         match balance.checked_sub(asked) {
-            Some(balance) => Ok(AccountOpenWithdraw::Open { balance }),
+            Some(balance) => Ok(AccountOpenOnWithdraw::Open { balance }),
             None => Err(AccountError::InsufficientFunds { balance, asked }),
         }
     }
@@ -60,15 +60,15 @@ impl AccountTransitions for Account {
     fn open_freeze(
         balance: &u64,
         _: AccountEventFreeze<'_>,
-    ) -> Result<AccountOpenFreeze, AccountError> {
-        Ok(AccountOpenFreeze::Frozen { balance: *balance })
+    ) -> Result<AccountOpenOnFreeze, AccountError> {
+        Ok(AccountOpenOnFreeze::Frozen { balance: *balance })
     }
 
     fn frozen_unfreeze(
         balance: &u64,
         _: AccountEventUnfreeze<'_>,
-    ) -> Result<AccountFrozenUnfreeze, AccountError> {
-        Ok(AccountFrozenUnfreeze::Open { balance: *balance })
+    ) -> Result<AccountFrozenOnUnfreeze, AccountError> {
+        Ok(AccountFrozenOnUnfreeze::Open { balance: *balance })
     }
 }
 

@@ -55,17 +55,17 @@
 //! }
 //!
 //! impl DoorTransitions for Door {
-//!     fn closed_open(_: DoorEventOpen<'_>) -> Result<DoorClosedOpen, DoorError> {
-//!         Ok(DoorClosedOpen::Opened)
+//!     fn closed_open(_: DoorEventOpen<'_>) -> Result<DoorClosedOnOpen, DoorError> {
+//!         Ok(DoorClosedOnOpen::Opened)
 //!     }
-//!     fn closed_lock(lock: DoorEventLock<'_>) -> Result<DoorClosedLock, DoorError> {
+//!     fn closed_lock(lock: DoorEventLock<'_>) -> Result<DoorClosedOnLock, DoorError> {
 //!         if *lock.code < 1000 {
 //!             return Err(DoorError::ShortCode); // a guard: rejected, not journaled
 //!         }
-//!         Ok(DoorClosedLock::Locked { code: *lock.code })
+//!         Ok(DoorClosedOnLock::Locked { code: *lock.code })
 //!     }
-//!     fn opened_close(_: DoorEventClose<'_>) -> Result<DoorOpenedClose, DoorError> {
-//!         Ok(DoorOpenedClose::Closed)
+//!     fn opened_close(_: DoorEventClose<'_>) -> Result<DoorOpenedOnClose, DoorError> {
+//!         Ok(DoorOpenedOnClose::Closed)
 //!     }
 //! }
 //!

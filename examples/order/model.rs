@@ -60,11 +60,11 @@ impl Order {
 
 // Handlers are pure: the journal replays them. Effects are declared below, never run here.
 impl OrderTransitions for Order {
-    fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingPay, OrderError> {
+    fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingOnPay, OrderError> {
         if *pay.amount == 0 {
             return Err(OrderError::ZeroPayment);
         }
-        Ok(OrderPendingPay::Paid {
+        Ok(OrderPendingOnPay::Paid {
             id: id.clone(),
             amount: *pay.amount,
         })
@@ -73,8 +73,8 @@ impl OrderTransitions for Order {
     fn pending_cancel(
         id: &String,
         cancel: OrderEventCancel<'_>,
-    ) -> Result<OrderPendingCancel, OrderError> {
-        Ok(OrderPendingCancel::Cancelled {
+    ) -> Result<OrderPendingOnCancel, OrderError> {
+        Ok(OrderPendingOnCancel::Cancelled {
             id: id.clone(),
             reason: cancel.reason.clone(),
         })
@@ -84,8 +84,8 @@ impl OrderTransitions for Order {
         id: &String,
         _amount: &u64,
         ship: OrderEventShip<'_>,
-    ) -> Result<OrderPaidShip, OrderError> {
-        Ok(OrderPaidShip::Shipped {
+    ) -> Result<OrderPaidOnShip, OrderError> {
+        Ok(OrderPaidOnShip::Shipped {
             id: id.clone(),
             tracking: ship.tracking.clone(),
         })
@@ -95,9 +95,9 @@ impl OrderTransitions for Order {
         id: &String,
         amount: &u64,
         cancel: OrderEventCancel<'_>,
-    ) -> Result<OrderPaidCancel, OrderError> {
+    ) -> Result<OrderPaidOnCancel, OrderError> {
         let reason = format!("{}; {amount} refunded", cancel.reason);
-        Ok(OrderPaidCancel::Cancelled {
+        Ok(OrderPaidOnCancel::Cancelled {
             id: id.clone(),
             reason,
         })

@@ -22,6 +22,10 @@ pub mod model;
 pub mod schedule;
 pub mod testkit;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub use actor::{
     ActorError, ActorRef, ActorStatus, ActorSystem, Changes, Commit, CommitError, Current,
     Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition, Transitions,

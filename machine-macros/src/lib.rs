@@ -52,37 +52,37 @@
 //!
 //! // One handler per `#[on]` rule; each returns only the targets its rule declares.
 //! impl OrderTransitions for Order {
-//!     fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingPay, OrderError> {
+//!     fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingOnPay, OrderError> {
 //!         match *pay.amount {
 //!             0 => Err(OrderError::ZeroPayment),
-//!             amount if amount > 1_000_000 => Ok(OrderPendingPay::Cancelled {
+//!             amount if amount > 1_000_000 => Ok(OrderPendingOnPay::Cancelled {
 //!                 reason: "flagged as fraud".into(),
 //!             }),
-//!             amount => Ok(OrderPendingPay::Paid { id: id.clone(), amount }),
+//!             amount => Ok(OrderPendingOnPay::Paid { id: id.clone(), amount }),
 //!         }
 //!     }
 //!
 //!     fn pending_cancel(
 //!         _id: &String,
 //!         _cancel: OrderEventCancel<'_>,
-//!     ) -> Result<OrderPendingCancel, OrderError> {
-//!         Ok(OrderPendingCancel::Cancelled { reason: "cancelled by the customer".into() })
+//!     ) -> Result<OrderPendingOnCancel, OrderError> {
+//!         Ok(OrderPendingOnCancel::Cancelled { reason: "cancelled by the customer".into() })
 //!     }
 //!
 //!     fn paid_ship(
 //!         id: &String,
 //!         _amount: &u64,
 //!         OrderEventShip(tracking): OrderEventShip<'_>,
-//!     ) -> Result<OrderPaidShip, OrderError> {
-//!         Ok(OrderPaidShip::Shipped { id: id.clone(), tracking: tracking.clone() })
+//!     ) -> Result<OrderPaidOnShip, OrderError> {
+//!         Ok(OrderPaidOnShip::Shipped { id: id.clone(), tracking: tracking.clone() })
 //!     }
 //!
 //!     fn paid_cancel(
 //!         _id: &String,
 //!         amount: &u64,
 //!         _cancel: OrderEventCancel<'_>,
-//!     ) -> Result<OrderPaidCancel, OrderError> {
-//!         Ok(OrderPaidCancel::Cancelled { reason: format!("refund {amount}") })
+//!     ) -> Result<OrderPaidOnCancel, OrderError> {
+//!         Ok(OrderPaidOnCancel::Cancelled { reason: format!("refund {amount}") })
 //!     }
 //! }
 //!
@@ -230,17 +230,17 @@
 //! }
 //!
 //! impl LightTransitions for Light {
-//!     fn off_toggle(_: LightEventToggle<'_>) -> Result<LightOffToggle, std::convert::Infallible> {
-//!         Ok(LightOffToggle::On(100))
+//!     fn off_toggle(_: LightEventToggle<'_>) -> Result<LightOffOnToggle, std::convert::Infallible> {
+//!         Ok(LightOffOnToggle::On(100))
 //!     }
-//!     fn on_toggle(_: &u8, _: LightEventToggle<'_>) -> Result<LightOnToggle, std::convert::Infallible> {
-//!         Ok(LightOnToggle::Off)
+//!     fn on_toggle(_: &u8, _: LightEventToggle<'_>) -> Result<LightOnOnToggle, std::convert::Infallible> {
+//!         Ok(LightOnOnToggle::Off)
 //!     }
-//!     fn on_dim(_: &u8, LightEventDim(level): LightEventDim<'_>) -> Result<LightOnDim, std::convert::Infallible> {
-//!         Ok(if *level == 0 { LightOnDim::Off } else { LightOnDim::On(*level) })
+//!     fn on_dim(_: &u8, LightEventDim(level): LightEventDim<'_>) -> Result<LightOnOnDim, std::convert::Infallible> {
+//!         Ok(if *level == 0 { LightOnOnDim::Off } else { LightOnOnDim::On(*level) })
 //!     }
-//!     fn on_expire(_: &u8, _: LightEventExpire<'_>) -> Result<LightOnExpire, std::convert::Infallible> {
-//!         Ok(LightOnExpire::Off)
+//!     fn on_expire(_: &u8, _: LightEventExpire<'_>) -> Result<LightOnOnExpire, std::convert::Infallible> {
+//!         Ok(LightOnOnExpire::Off)
 //!     }
 //! }
 //!
@@ -257,15 +257,15 @@
 //!
 //! * a required method of the trait `<Enum>Transitions` (`OrderTransitions`), named
 //!   `<source>_<event>` in snake case (`pending_pay`), which you implement for the enum;
-//! * its return type `<Enum><Source><Event>` (`OrderPendingPay`): an enum with exactly the
-//!   declared targets as variants, mirroring their fields (`Paid { id, amount }`,
-//!   `Cancelled { reason }`), and `From<OrderPendingPay> for Order`.
+//! * its return type `<Enum><Source>On<Event>` (`OrderPendingOnPay`: the targets of `Pending`
+//!   on `Pay`): an enum with exactly the declared targets as variants, mirroring their fields
+//!   (`Paid { id, amount }`, `Cancelled { reason }`), and `From<OrderPendingOnPay> for Order`.
 //!
 //! A handler is an associated function. It receives the source state's fields by reference, in
-//! declaration order, then the event's view, and returns `Result<OrderPendingPay, Error>`:
+//! declaration order, then the event's view, and returns `Result<OrderPendingOnPay, Error>`:
 //!
 //! ```text
-//! fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingPay, OrderError>;
+//! fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingOnPay, OrderError>;
 //! ```
 //!
 //! * `Ok(target)` is `Outcome::Next(target.into())`;
@@ -281,16 +281,27 @@
 //! borrowed view per variant next to the event enum, and `#[derive(Machine)]` names it by
 //! convention from the `event = ...` path: `events::OrderEvent` and `Pay` give
 //! `events::OrderEventPay` (so the path must end with the enum's own name, not a `use ... as`
-//! alias, and the event enum needs `#[derive(Event)]`). The view is destructurable right in the parameter list
-//! (`OrderEventShip(tracking): OrderEventShip<'_>`), costs nothing (references only), and the
-//! dispatch matches `OrderEventView` so the right view is built for the right handler.
+//! alias, and the event enum needs `#[derive(Event)]`). The view is destructurable right in the
+//! parameter list (`OrderEventShip(tracking): OrderEventShip<'_>`) and costs nothing
+//! (references only); the dispatch builds, from the event, the view the handler takes.
+//!
+//! Since the derive cannot see the event enum, it checks each event a rule names at compile
+//! time, against the variants `#[derive(Event)]` lists: `#[on(Asign => Done)]` is an error at
+//! `Asign` that names the closest variant and lists them all:
+//!
+//! ```text
+//! error[E0080]: evaluation panicked: unknown event `Asign` (did you mean `Assign`?); an event
+//!               must be a variant of `OrderEvent`: one of `Pay`, `Assign`, `Cancel`
+//! ```
 //!
 //! ### Effects
 //!
 //! With `#[machine(effects)]`, the derived `Machine::actions`, `Machine::enter` and
 //! `Machine::background` forward to your `impl machine_core::Effects for Order` (after `enter`
 //! has registered the `#[timeout]`s). Without it, `actions` and `background` keep their empty
-//! defaults, `enter` only registers timeouts, and an `impl Effects` is not used.
+//! defaults and `enter` only registers timeouts; an `impl Effects` would never be called, so it
+//! does not compile, and the error says to add `effects`. `effects` without an `impl Effects`
+//! does not compile either.
 //!
 //! ```
 //! # use machine_macros::{Event, Machine};
@@ -312,8 +323,8 @@
 //! }
 //!
 //! impl TicketTransitions for Ticket {
-//!     fn open_close(id: &u32, _: TicketEventClose<'_>) -> Result<TicketOpenClose, std::convert::Infallible> {
-//!         Ok(TicketOpenClose::Closed { id: *id })
+//!     fn open_close(id: &u32, _: TicketEventClose<'_>) -> Result<TicketOpenOnClose, std::convert::Infallible> {
+//!         Ok(TicketOpenOnClose::Closed { id: *id })
 //!     }
 //! }
 //!
@@ -347,24 +358,43 @@
 //! ## Generated names
 //!
 //! Every generated type starts with the name of the enum it comes from, so several machines
-//! can share a module. For `#[derive(Event)] enum OrderEvent` and `#[derive(Machine)] enum Order`:
+//! can share a module. For `#[derive(Event)] enum OrderEvent` and `#[derive(Machine)] enum Order`
+//! with `#[on(Pay => Paid | Cancelled)]` on its state `Pending`:
 //!
-//! | name | what |
-//! |---|---|
-//! | `OrderEventTag` | event tags (`Tag`) |
-//! | `OrderEvent<Variant>` (`OrderEventPay<'a>`) | the borrowed view of one event variant |
-//! | `OrderEventView<'a>` | any event, borrowed |
-//! | `OrderTag` | state tags (`StateTag`) |
-//! | `OrderTransitions` | the handler trait |
-//! | `Order::<source>_<event>` (`pending_pay`) | a handler method of `OrderTransitions` |
-//! | `Order<Source><Event>` (`OrderPendingPay`) | the targets a handler may return |
-//! | `Order::initial_tag`, `transition_table`, `timeout_table`, `mermaid` | introspection |
+//! | name | scheme | what | generated by |
+//! |---|---|---|---|
+//! | `OrderEventTag` | `<Event>Tag` | the event tags (`Tag`) | `#[derive(Event)]` |
+//! | `OrderEventPay<'a>` | `<Event><Variant>` | the **view**: the data of one event, borrowed; what a handler receives | `#[derive(Event)]` |
+//! | `OrderEventView<'a>` | `<Event>View` | any event, borrowed | `#[derive(Event)]` |
+//! | `OrderTag` | `<Machine>Tag` | the state tags (`StateTag`) | `#[derive(Machine)]` |
+//! | `OrderTransitions` | `<Machine>Transitions` | the handler trait you implement | `#[derive(Machine)]` |
+//! | `pending_pay` | `<source>_<event>` | the handler of `Pending` on `Pay`, a method of `OrderTransitions` | `#[derive(Machine)]` |
+//! | `OrderPendingOnPay` | `<Machine><Source>On<Event>` | the **targets** of `Pending` on `Pay`: what `pending_pay` may return | `#[derive(Machine)]` |
+//! | `Order::initial_tag`, `transition_table`, `timeout_table`, `mermaid` | | introspection | `#[derive(Machine)]` |
 //!
 //! Generated items have the visibility of the enum they come from.
 //!
+//! **No two names coincide.** `#[derive(Machine)]` computes every name above that it generates
+//! or refers to, and two declarations that would give the same name are an error at the second,
+//! saying which two they are and what to rename (rather than rustc's "defined multiple times"
+//! on generated code). With states `PendingOn` and `Pending` and events `Pay` and `OnPay`,
+//! both `PendingOn` on `Pay` and `Pending` on `OnPay` would give `OrderPendingOnOnPay`:
+//!
+//! ```text
+//! error: `OrderPendingOnOnPay` would name both the targets of `PendingOn` on `Pay` and the
+//!        targets of `Pending` on `OnPay`: rename the state `PendingOn`, the event `Pay`,
+//!        the state `Pending` or the event `OnPay`
+//! ```
+//!
+//! Likewise for two handlers (`Pending` on `PayNow` and `PendingPay` on `Now` both give
+//! `pending_pay_now`), and for a targets enum named like an event item (an event enum
+//! `OrderPending` whose view of `OnPay` is `OrderPendingOnPay`, the targets of `Pending` on `Pay`
+//! in `Order`). The names compared are the last path segments, wherever the event enum lives.
+//! A variant of the event enum cannot be named `Tag` or `View` (see [above](#deriveevent)).
+//!
 //! ## What does not compile
 //!
-//! Returning a state the rule does not declare is a type error: `OrderPendingPay` has no
+//! Returning a state the rule does not declare is a type error: `OrderPendingOnPay` has no
 //! `Shipped` variant.
 //!
 //! ```compile_fail
@@ -384,18 +414,20 @@
 //! }
 //!
 //! impl OrderTransitions for Order {
-//!     fn pending_pay(_: OrderEventPay<'_>) -> Result<OrderPendingPay, std::convert::Infallible> {
-//!         Ok(OrderPendingPay::Shipped) // error: no variant named `Shipped`
+//!     fn pending_pay(_: OrderEventPay<'_>) -> Result<OrderPendingOnPay, std::convert::Infallible> {
+//!         Ok(OrderPendingOnPay::Shipped) // error: no variant named `Shipped`
 //!     }
 //! }
 //! ```
 //!
 //! Likewise, with the error on your code: a missing handler (a missing trait item), an
-//! unknown target or event, a duplicate `(state, event)` rule, no or several `#[initial]`
-//! states, `#[on]`/`#[timeout]`/`#[reenter]` on a `#[terminal]` state, a timeout whose event
-//! the state does not handle, a malformed duration, an unknown option (the message lists the
-//! valid ones), `#[reenter]` on a state that never loops, generic enums, and either derive on
-//! a struct.
+//! unknown target or event (with the closest name, if one is close), a duplicate
+//! `(state, event)` rule, no or several `#[initial]` states, `#[on]`/`#[timeout]`/`#[reenter]`
+//! on a `#[terminal]` state, a timeout whose event the state does not handle, a malformed
+//! duration, an unknown option (the message lists the valid ones), `#[reenter]` on a state that
+//! never loops, two declarations that would generate the same name, an event enum without
+//! `#[derive(Event)]` (the error says to add it), an `impl Effects` without
+//! `#[machine(effects)]` and the reverse, generic enums, and either derive on a struct.
 //!
 //! ## The core crate's path
 //!
@@ -447,8 +479,8 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 }
 
 /// Derives `machine_core::Machine` for a state enum from its `#[on]` transition table, with the
-/// handler trait (`<Enum>Transitions`), one target enum per rule, the state tags
-/// (`<Enum>Tag`) and the introspection functions.
+/// handler trait (`<Enum>Transitions`), one targets enum per rule (`<Enum><Source>On<Event>`),
+/// the state tags (`<Enum>Tag`) and the introspection functions.
 ///
 /// See the [crate documentation](crate#derivemachine).
 #[proc_macro_derive(Machine, attributes(machine, initial, terminal, reenter, on, timeout))]

@@ -178,14 +178,17 @@ fn event_views_borrow_the_variant_data() {
 fn handlers_can_be_called_directly() {
     let next =
         <Order as OrderTransitions>::pending_pay(&"o-2".into(), OrderEventPay { amount: &9 });
-    assert!(matches!(next, Ok(OrderPendingPay::Paid { amount: 9, .. })));
+    assert!(matches!(
+        next,
+        Ok(OrderPendingOnPay::Paid { amount: 9, .. })
+    ));
     let cancelled =
         <Order as OrderTransitions>::pending_cancel(&"o-2".into(), OrderEventCancel::default());
     assert!(matches!(
         cancelled,
-        Ok(OrderPendingCancel::Cancelled { .. })
+        Ok(OrderPendingOnCancel::Cancelled { .. })
     ));
-    let order: Order = OrderPaidShip::Shipped {
+    let order: Order = OrderPaidOnShip::Shipped {
         id: "o-2".into(),
         tracking: "t".into(),
     }

@@ -42,10 +42,10 @@ impl DerivedOrderTransitions for DerivedOrder {
     fn pending_pay(
         id: &String,
         pay: DerivedEventPay<'_>,
-    ) -> Result<DerivedOrderPendingPay, ZeroAmount> {
+    ) -> Result<DerivedOrderPendingOnPay, ZeroAmount> {
         match *pay.amount {
             0 => Err(ZeroAmount),
-            amount => Ok(DerivedOrderPendingPay::Paid {
+            amount => Ok(DerivedOrderPendingOnPay::Paid {
                 id: id.clone(),
                 amount,
                 notes: 0,
@@ -56,8 +56,8 @@ impl DerivedOrderTransitions for DerivedOrder {
     fn pending_cancel(
         _id: &String,
         _: DerivedEventCancel<'_>,
-    ) -> Result<DerivedOrderPendingCancel, ZeroAmount> {
-        Ok(DerivedOrderPendingCancel::Cancelled {
+    ) -> Result<DerivedOrderPendingOnCancel, ZeroAmount> {
+        Ok(DerivedOrderPendingOnCancel::Cancelled {
             reason: "cancelled by customer".into(),
         })
     }
@@ -65,8 +65,8 @@ impl DerivedOrderTransitions for DerivedOrder {
     fn pending_expire(
         _id: &String,
         _: DerivedEventExpire<'_>,
-    ) -> Result<DerivedOrderPendingExpire, ZeroAmount> {
-        Ok(DerivedOrderPendingExpire::Cancelled {
+    ) -> Result<DerivedOrderPendingOnExpire, ZeroAmount> {
+        Ok(DerivedOrderPendingOnExpire::Cancelled {
             reason: "payment window expired".into(),
         })
     }
@@ -76,8 +76,8 @@ impl DerivedOrderTransitions for DerivedOrder {
         amount: &u64,
         notes: &u32,
         _: DerivedEventNote<'_>,
-    ) -> Result<DerivedOrderPaidNote, ZeroAmount> {
-        Ok(DerivedOrderPaidNote::Paid {
+    ) -> Result<DerivedOrderPaidOnNote, ZeroAmount> {
+        Ok(DerivedOrderPaidOnNote::Paid {
             id: id.clone(),
             amount: *amount,
             notes: notes + 1,
@@ -89,8 +89,8 @@ impl DerivedOrderTransitions for DerivedOrder {
         _amount: &u64,
         _notes: &u32,
         ship: DerivedEventShip<'_>,
-    ) -> Result<DerivedOrderPaidShip, ZeroAmount> {
-        Ok(DerivedOrderPaidShip::Shipped {
+    ) -> Result<DerivedOrderPaidOnShip, ZeroAmount> {
+        Ok(DerivedOrderPaidOnShip::Shipped {
             id: id.clone(),
             tracking: ship.tracking.clone(),
         })
@@ -101,8 +101,8 @@ impl DerivedOrderTransitions for DerivedOrder {
         _amount: &u64,
         _notes: &u32,
         _: DerivedEventCancel<'_>,
-    ) -> Result<DerivedOrderPaidCancel, ZeroAmount> {
-        Ok(DerivedOrderPaidCancel::Cancelled {
+    ) -> Result<DerivedOrderPaidOnCancel, ZeroAmount> {
+        Ok(DerivedOrderPaidOnCancel::Cancelled {
             reason: "refunded".into(),
         })
     }

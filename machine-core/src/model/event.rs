@@ -28,6 +28,12 @@ use crate::model::Tag;
 /// }
 /// assert_eq!(Ping::Ping(1).tag().name(), "Ping");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event type: add `#[derive(Event)]` to it",
+    label = "not an event type",
+    note = "an event type is an enum with `#[derive(Event)]` (from `machine-macros`), or a type \
+            with a hand-written `impl Event`"
+)]
 pub trait Event: Clone + Debug + Send + Sync + 'static {
     /// The data-less names of the variants.
     type Tag: Tag;

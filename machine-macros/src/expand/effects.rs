@@ -1,12 +1,11 @@
 //! The effect side of `impl Machine`: `#[timeout]`s registered in `enter`, `#[reenter]` in
 //! `is_entry`, and, with `#[machine(effects)]`, `actions`/`enter`/`background` forwarded to
-//! the user's `impl Effects`.
+//! the user's `impl Effects`, which only then may exist (see [`forwarded_marker`]).
 
-use proc_macro2::{Literal, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::Ident;
 
-use super::state_tag;
 use super::variant::{any, bound};
 use crate::internals::machine::MachineModel;
 use crate::internals::timeout::{Timeout, TimeoutEvent};
@@ -26,7 +25,7 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
 /// `is_entry`: a step enters when the tag changes, or when it loops on a `#[reenter]` state.
 fn is_entry_fn(model: &MachineModel) -> Option<TokenStream> {
     let krate = &model.krate;
-    let tag = state_tag::ident(model);
+    let tag = &model.tag;
     let reentered: Vec<&Ident> = model
         .states
         .iter()
@@ -109,7 +108,9 @@ fn register(model: &MachineModel, scope: &Ident, timeout: &Timeout) -> TokenStre
     let after = duration(timeout.after_millis);
     let event = match &timeout.event {
         TimeoutEvent::Unit => {
-            let event_enum = &model.event;
+            // Located at the variant as written, so that an unknown one is reported there
+            // rather than across the attributes from `event = ...` to the timeout.
+            let event_enum = located_at(model.event.to_token_stream(), timeout.variant.span());
             let variant = &timeout.variant;
             quote!(#event_enum::#variant)
         }
@@ -118,6 +119,22 @@ fn register(model: &MachineModel, scope: &Ident, timeout: &Timeout) -> TokenStre
     quote! {
         #scope.timeout(#after, #event);
     }
+}
+
+/// `tokens` shown at `span`, keeping their hygiene.
+fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), located_at(group.stream(), span));
+                inner.set_span(group.span().located_at(span));
+                return TokenTree::Group(inner);
+            }
+            token.set_span(token.span().located_at(span));
+            token
+        })
+        .collect()
 }
 
 /// A `Duration` expression for `millis`, in whole seconds when it is a whole number of them.
@@ -147,4 +164,15 @@ fn forwarded_fns(model: &MachineModel, span: Span) -> TokenStream {
             <Self as #krate::Effects>::background(self, #tasks);
         }
     }
+}
+
+/// With `#[machine(effects)]`, the marker `Effects` requires as a supertrait: without it an
+/// `impl Effects` does not compile, since its effects would never run.
+pub(crate) fn forwarded_marker(model: &MachineModel) -> Option<TokenStream> {
+    let MachineModel { ident, krate, .. } = model;
+    model.effects.map(|span| {
+        quote_spanned! {span=>
+            impl #krate::__private::EffectsForwarded for #ident {}
+        }
+    })
 }

@@ -1,21 +1,21 @@
 //! `#[derive(Event)]`: the tag enum, `impl Event` and the borrowed views.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::tag::TagEnum;
 use super::variant::any;
 use super::views;
 use crate::internals::event::EventModel;
-use crate::internals::naming::joined;
+use crate::internals::naming::unraw;
 
 /// Everything `#[derive(Event)]` generates for `model`.
 pub(crate) fn expand(model: &EventModel) -> TokenStream {
-    let tag = joined(&model.ident, "Tag", Span::call_site());
+    let tag = &model.tag;
     let tag_enum = TagEnum {
         krate: &model.krate,
         vis: &model.vis,
-        ident: &tag,
+        ident: tag,
         source: &model.ident,
         what: "event",
         variants: model
@@ -25,11 +25,13 @@ pub(crate) fn expand(model: &EventModel) -> TokenStream {
             .collect(),
     }
     .expand();
-    let event_impl = event_impl(model, &tag);
+    let event_impl = event_impl(model, tag);
+    let variants_impl = variants_impl(model);
     let views = views::expand(model);
     quote! {
         #tag_enum
         #event_impl
+        #variants_impl
         #views
     }
 }
@@ -51,6 +53,17 @@ fn event_impl(model: &EventModel, tag: &syn::Ident) -> TokenStream {
                     #(#arms)*
                 }
             }
+        }
+    }
+}
+
+/// The variants' names, against which `#[derive(Machine)]` checks the events its rules name.
+fn variants_impl(model: &EventModel) -> TokenStream {
+    let EventModel { ident, krate, .. } = model;
+    let names = model.variants.iter().map(|variant| unraw(&variant.ident));
+    quote! {
+        impl #krate::__private::EventVariants for #ident {
+            const VARIANTS: &'static [&'static str] = &[#(#names),*];
         }
     }
 }

@@ -11,13 +11,8 @@ use quote::quote;
 use syn::Ident;
 
 use crate::internals::machine::MachineModel;
-use crate::internals::naming::{joined, sibling, snake_case, unraw};
+use crate::internals::naming::{snake_case, unraw};
 use crate::internals::transitions::Transition;
-
-/// The name of the handler trait: `<Enum>Transitions`.
-pub(crate) fn ident(model: &MachineModel) -> Ident {
-    joined(&model.ident, "Transitions", model.ident.span())
-}
 
 /// The local name of the event view in a handler's parameters (`pay`): hygienic, so it never
 /// clashes with a field of the same name.
@@ -26,13 +21,9 @@ pub(crate) fn view_binding(transition: &Transition) -> Ident {
 }
 
 /// The type of the event view a handler receives: `OrderEventPay<'_>`, next to the event enum.
-///
-/// Spanned at the derive rather than at the event in `#[on]`: for an unknown event `Py`, rustc
-/// would otherwise suggest replacing the user's `Py` with `OrderEventPay`. The dispatch's error
-/// on `Py` ("no variant named `Py`", with the hint `Pay`) is the one that points at the rule.
-pub(crate) fn view_type(model: &MachineModel, transition: &Transition) -> TokenStream {
-    let path = sibling(&model.event, &unraw(&transition.event), Span::call_site());
-    quote!(#path<'_>)
+pub(crate) fn view_type(transition: &Transition) -> TokenStream {
+    let view = &transition.view;
+    quote!(#view<'_>)
 }
 
 /// The handler trait; a machine without transitions has none.
@@ -40,9 +31,12 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
     if model.transitions.is_empty() {
         return TokenStream::new();
     }
-    let trait_ident = ident(model);
     let MachineModel {
-        ident, vis, error, ..
+        ident,
+        vis,
+        error,
+        handler_trait,
+        ..
     } = model;
     let doc = format!(
         "The transition handlers of [`{ident}`], one per `#[on]` rule: implement it for \
@@ -61,7 +55,7 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
             quote!(#binding: &#ty)
         });
         let view = view_binding(transition);
-        let view_type = view_type(model, transition);
+        let view_type = view_type(transition);
         let targets = transition
             .targets
             .iter()
@@ -82,7 +76,7 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
     quote! {
         #[doc = #doc]
         #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
-        #vis trait #trait_ident {
+        #vis trait #handler_trait {
             #(#methods)*
         }
     }

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{dispatch, effects, handlers, state_tag, table, targets};
+use super::{checks, dispatch, effects, handlers, state_tag, table, targets};
 use crate::internals::machine::MachineModel;
 
 /// Everything `#[derive(Machine)]` generates for `model`.
@@ -12,13 +12,17 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
     let targets = targets::expand(model);
     let handlers = handlers::expand(model);
     let machine_impl = machine_impl(model);
+    let forwarded = effects::forwarded_marker(model);
     let table = table::expand(model);
+    let checks = checks::expand(model);
     quote! {
         #state_tag
         #targets
         #handlers
         #machine_impl
+        #forwarded
         #table
+        #checks
     }
 }
 
@@ -33,7 +37,7 @@ fn machine_impl(model: &MachineModel) -> TokenStream {
         error,
         ..
     } = model;
-    let state_tag = state_tag::ident(model);
+    let state_tag = &model.tag;
     let tag_fn = state_tag::tag_fn(model);
     let transition_fn = dispatch::transition_fn(model);
     let effect_fns = effects::expand(model);

@@ -13,6 +13,7 @@ use crate::internals::ctxt::Ctxt;
 use crate::internals::event::EventModel;
 use crate::internals::machine::MachineModel;
 
+mod checks;
 mod dispatch;
 mod effects;
 mod event;

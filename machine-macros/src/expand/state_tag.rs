@@ -1,27 +1,20 @@
 //! The state tag enum (`OrderTag`), its `StateTag` impl and `Machine::tag`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
-use syn::Ident;
 
 use super::tag::TagEnum;
 use super::variant::any;
 use crate::internals::machine::MachineModel;
-use crate::internals::naming::joined;
-
-/// The name of the state tag enum: `<Enum>Tag`.
-pub(crate) fn ident(model: &MachineModel) -> Ident {
-    joined(&model.ident, "Tag", Span::call_site())
-}
 
 /// The tag enum with `Tag` and `StateTag`.
 pub(crate) fn expand(model: &MachineModel) -> TokenStream {
-    let tag = ident(model);
+    let tag = &model.tag;
     let krate = &model.krate;
     let tag_enum = TagEnum {
         krate,
         vis: &model.vis,
-        ident: &tag,
+        ident: tag,
         source: &model.ident,
         what: "state",
         variants: model
@@ -66,7 +59,7 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
 
 /// `Machine::tag`.
 pub(crate) fn tag_fn(model: &MachineModel) -> TokenStream {
-    let tag = ident(model);
+    let tag = &model.tag;
     let arms = model.states.iter().map(|state| {
         let name = &state.ident;
         let pattern = any(quote!(Self::#name));

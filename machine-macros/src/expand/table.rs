@@ -1,24 +1,24 @@
 //! Introspection: `initial_tag()`, `transition_table()`, `timeout_table()` and `mermaid()` as
 //! associated functions of the state enum, all answered from `'static` data.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::effects::duration;
-use super::{mermaid, state_tag};
+use super::mermaid;
 use crate::internals::machine::MachineModel;
-use crate::internals::naming::{sibling, unraw};
+use crate::internals::naming::unraw;
+use crate::internals::transitions::Transition;
 
 /// The inherent `impl` with the introspection functions.
 pub(crate) fn expand(model: &MachineModel) -> TokenStream {
     let MachineModel {
         ident,
         krate,
-        event,
+        tag,
+        event_tag,
         ..
     } = model;
-    let tag = state_tag::ident(model);
-    let event_tag = sibling(event, "Tag", Span::call_site());
     let transition_info = quote!(#krate::model::TransitionInfo<#tag, #event_tag>);
     let timeout_info = quote!(#krate::model::TimeoutInfo<#tag, #event_tag>);
     let initial_tag = model.initial.map(|index| {
@@ -36,7 +36,7 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
     });
     let transitions = model.transitions.iter().map(|transition| {
         let from = &model.states[transition.source].ident;
-        let event_variant = &transition.event;
+        let event = event_tag_of(model, transition);
         let targets = transition
             .targets
             .iter()
@@ -44,24 +44,28 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
         quote! {
             #krate::model::TransitionInfo {
                 from: #tag::#from,
-                event: #event_tag::#event_variant,
+                event: #event,
                 targets: &[#(#tag::#targets),*],
             },
         }
     });
-    let timeouts = model.states.iter().flat_map(|state| {
+    let timeouts = model.states.iter().enumerate().flat_map(|(index, state)| {
         let name = &state.ident;
-        let (tag, event_tag) = (&tag, &event_tag);
-        state.timeouts.iter().map(move |timeout| {
+        state.timeouts.iter().filter_map(move |timeout| {
             let after = duration(timeout.after_millis);
-            let variant = &timeout.variant;
-            quote! {
+            let wanted = unraw(&timeout.variant);
+            // A timeout's event is one its state has a rule for: its tag is that rule's.
+            let transition = model
+                .transitions_from(index)
+                .find(|transition| unraw(&transition.event) == wanted)?;
+            let event = event_tag_of(model, transition);
+            Some(quote! {
                 #krate::model::TimeoutInfo {
                     state: #tag::#name,
                     after: #after,
-                    event: #event_tag::#variant,
+                    event: #event,
                 },
-            }
+            })
         })
     });
     let diagram = mermaid::render(model);
@@ -100,4 +104,12 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
             }
         }
     }
+}
+
+/// The tag of a rule's event, through its view, so that an event missing from the event enum
+/// is reported once, where the handler signature names the view.
+fn event_tag_of(model: &MachineModel, transition: &Transition) -> TokenStream {
+    let krate = &model.krate;
+    let view = &transition.view;
+    quote!(#krate::__private::tag_of::<#view<'static>>())
 }

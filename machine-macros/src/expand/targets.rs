@@ -1,8 +1,8 @@
 //! One enum per declared `(state, event)` pair holding exactly its allowed targets.
 //!
-//! `#[on(Pay => Paid | Cancelled)]` on `Pending` yields `OrderPendingPay` with the variants
+//! `#[on(Pay => Paid | Cancelled)]` on `Pending` yields `OrderPendingOnPay` with the variants
 //! `Paid { .. }` and `Cancelled { .. }`, mirroring the fields of `Order::Paid` and
-//! `Order::Cancelled`, and `From<OrderPendingPay> for Order`. The handler returns this enum, so
+//! `Order::Cancelled`, and `From<OrderPendingOnPay> for Order`. The handler returns this enum, so
 //! returning `Shipped` from it does not compile.
 
 use proc_macro2::TokenStream;

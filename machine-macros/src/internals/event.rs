@@ -2,17 +2,18 @@
 
 use std::collections::BTreeMap;
 
+use proc_macro2::Span;
 use syn::{DeriveInput, Ident, LitStr, Path, Visibility};
 
 use super::core_path::default_core_path;
 use super::ctxt::Ctxt;
 use super::fields::VariantFields;
 use super::input::{parse_crate_path, reject_misplaced, require_enum};
-use super::naming::unraw;
+use super::naming::{self, unraw, TAG_SUFFIX, VIEW_SUFFIX};
 
 /// Suffixes of the items `#[derive(Event)]` generates next to the enum, besides one view per
 /// variant. A variant with one of these names would collide with them.
-const RESERVED_VARIANTS: &[&str] = &["Tag", "View"];
+const RESERVED_VARIANTS: &[&str] = &[TAG_SUFFIX, VIEW_SUFFIX];
 
 /// An event enum, ready for expansion.
 pub(crate) struct EventModel {
@@ -22,6 +23,10 @@ pub(crate) struct EventModel {
     pub(crate) vis: Visibility,
     /// The path of the core crate in generated code.
     pub(crate) krate: Path,
+    /// The tag enum, e.g. `OrderEventTag`.
+    pub(crate) tag: Ident,
+    /// The enum of every view, e.g. `OrderEventView`.
+    pub(crate) view_enum: Ident,
     /// The variants in declaration order.
     pub(crate) variants: Vec<EventVariant>,
 }
@@ -34,6 +39,8 @@ pub(crate) struct EventVariant {
     pub(crate) name: String,
     /// The variant's data.
     pub(crate) fields: VariantFields,
+    /// The variant's borrowed view, e.g. `OrderEventPay`, spanned at the variant.
+    pub(crate) view: Ident,
 }
 
 impl EventModel {
@@ -76,6 +83,7 @@ impl EventModel {
             }
             names.insert(name.clone(), ident.clone());
             variants.push(EventVariant {
+                view: naming::view(&input.ident, &ident, ident.span()),
                 ident,
                 name,
                 fields: VariantFields::from_syn(&variant.fields),
@@ -85,6 +93,8 @@ impl EventModel {
             ident: input.ident.clone(),
             vis: input.vis.clone(),
             krate: krate.unwrap_or_else(default_core_path),
+            tag: naming::tag_enum(&input.ident, Span::call_site()),
+            view_enum: naming::view_enum(&input.ident, Span::call_site()),
             variants,
         })
     }

@@ -2,20 +2,21 @@
 //! options, checked against each other.
 //!
 //! Everything the derive can check without seeing the event enum is checked here, with the
-//! error on the offending token. What only rustc can check (that `Pay` is a variant of the
-//! event enum) fails in generated code that carries the user's span.
+//! error on the offending token. What only the event enum knows (that `Pay` is one of its
+//! variants) is checked by constants generated at the user's tokens (`expand::checks`).
 
 use std::collections::BTreeMap;
 
 use proc_macro2::Span;
 use syn::{DeriveInput, Ident, Path, Type, Visibility};
 
+use super::clashes::check_names;
 use super::core_path::default_core_path;
 use super::ctxt::Ctxt;
 use super::fields::VariantFields;
 use super::input::{reject_misplaced, require_enum};
 use super::machine_options::MachineOptions;
-use super::naming::{closest, unraw};
+use super::naming::{self, closest, next_to, unraw};
 use super::state_attrs::{StateAttrs, VARIANT_HELPERS};
 use super::timeout::Timeout;
 use super::transitions::{build_transitions, Transition};
@@ -32,6 +33,13 @@ pub(crate) struct MachineModel {
     pub(crate) name: String,
     /// The event enum, as written in `#[machine(event = ...)]`.
     pub(crate) event: Path,
+    /// The event tag enum next to it, e.g. `OrderEventTag`.
+    pub(crate) event_tag: Path,
+    /// The state tag enum, e.g. `OrderTag`.
+    pub(crate) tag: Ident,
+    /// The handler trait, e.g. `OrderTransitions`, spanned at the enum (where a missing
+    /// `impl` is reported).
+    pub(crate) handler_trait: Ident,
     /// `Machine::Env`.
     pub(crate) env: Type,
     /// `Machine::Error`.
@@ -93,7 +101,7 @@ impl MachineModel {
             .collect();
         let states = build_states(cx, data, &variant_attrs);
         let initial = find_initial(cx, &ident, &variant_attrs);
-        let transitions = build_transitions(cx, &ident, &states, &variant_attrs);
+        let transitions = build_transitions(cx, &ident, &event, &states, &variant_attrs);
         let mut model = Self {
             name: options
                 .name
@@ -102,6 +110,9 @@ impl MachineModel {
                 .unwrap_or_else(|| unraw(&ident)),
             vis: input.vis.clone(),
             krate: options.krate.unwrap_or_else(default_core_path),
+            event_tag: next_to(&event, |event| naming::tag_enum(event, Span::call_site())),
+            tag: naming::tag_enum(&ident, Span::call_site()),
+            handler_trait: naming::handler_trait(&ident, ident.span()),
             event,
             env: options.env.unwrap_or_else(|| syn::parse_quote!(())),
             error: options
@@ -116,6 +127,7 @@ impl MachineModel {
         model.check_terminal_states(cx, &variant_attrs);
         model.check_reentries(cx, &variant_attrs);
         model.attach_timeouts(cx, variant_attrs);
+        check_names(cx, &mut model);
         Ok(model)
     }
 
@@ -351,25 +363,25 @@ mod tests {
             [
                 (
                     "pending_pay".into(),
-                    "OrderPendingPay".into(),
+                    "OrderPendingOnPay".into(),
                     vec![1, 3],
                     "Pay".into()
                 ),
                 (
                     "pending_cancel".into(),
-                    "OrderPendingCancel".into(),
+                    "OrderPendingOnCancel".into(),
                     vec![3],
                     "Cancel".into()
                 ),
                 (
                     "paid_now_ship".into(),
-                    "OrderPaidNowShip".into(),
+                    "OrderPaidNowOnShip".into(),
                     vec![2],
                     "Ship".into()
                 ),
                 (
                     "paid_now_touch".into(),
-                    "OrderPaidNowTouch".into(),
+                    "OrderPaidNowOnTouch".into(),
                     vec![1],
                     "Touch".into()
                 ),
@@ -420,22 +432,5 @@ mod tests {
         assert!(errors.iter().any(|e| e.contains("duplicate rule")));
         assert!(errors.iter().any(|e| e.contains("no initial state")));
         assert!(errors.iter().any(|e| e.contains("`B` is `#[terminal]`")));
-    }
-
-    #[test]
-    fn colliding_generated_names_are_refused() {
-        let (_, errors) = model(syn::parse_quote! {
-            #[machine(event = Ev)]
-            enum M {
-                #[initial]
-                #[on(BC => Done)]
-                A,
-                #[on(C => Done)]
-                AB,
-                #[terminal] Done,
-            }
-        });
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].contains("would generate the same handler or type name"));
     }
 }

@@ -4,6 +4,7 @@
 //! `MachineModel`), collecting every mistake with its span in a [`ctxt::Ctxt`]; the `expand`
 //! modules then generate code from the model alone.
 
+pub(crate) mod clashes;
 pub(crate) mod core_path;
 pub(crate) mod ctxt;
 pub(crate) mod duration;

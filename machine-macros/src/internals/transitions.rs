@@ -1,16 +1,16 @@
 //! The transition table: every `#[on]` rule resolved against the state variants.
 //!
 //! Each declared `(source, event)` pair becomes one [`Transition`] with the names of what it
-//! generates (handler method, target enum). Unknown targets, repeated targets, duplicate pairs
-//! and pairs whose generated names would collide are reported and left out.
+//! generates (handler method, targets enum) and refers to (the event's view). Unknown targets,
+//! repeated targets and duplicate pairs are reported and left out; `super::clashes` checks the
+//! names.
 
-use std::collections::BTreeMap;
-
-use syn::Ident;
+use proc_macro2::Span;
+use syn::{Ident, Path};
 
 use super::ctxt::Ctxt;
 use super::machine::State;
-use super::naming::{closest, joined, listing, snake_case, unraw};
+use super::naming::{self, closest, listing, next_to, unraw};
 use super::rules::Rule;
 use super::state_attrs::StateAttrs;
 
@@ -22,26 +22,30 @@ pub(crate) struct Transition {
     pub(crate) event: Ident,
     /// The indices of the allowed targets, in the order written, spanned where written.
     pub(crate) targets: Vec<(usize, Ident)>,
-    /// The handler method, e.g. `pending_pay`.
+    /// The handler method, e.g. `pending_pay`, spanned at the event in `#[on]`.
     pub(crate) handler: Ident,
-    /// The enum of allowed targets, e.g. `OrderPendingPay`.
+    /// The enum of allowed targets, e.g. `OrderPendingOnPay`, spanned at the event in `#[on]`.
     pub(crate) targets_enum: Ident,
+    /// The event's view, e.g. `OrderEventPay`, next to the event enum.
+    pub(crate) view: Path,
 }
 
-/// Resolves the rules of every state, in declaration order.
+/// Resolves the rules of every state, in declaration order; `event_enum` is the path of the
+/// machine's event enum.
 pub(crate) fn build_transitions(
     cx: &mut Ctxt,
     machine: &Ident,
+    event_enum: &Path,
     states: &[State],
     attrs: &[StateAttrs],
 ) -> Vec<Transition> {
     let mut builder = TableBuilder {
         cx,
         machine,
+        event_enum,
         states,
         state_names: states.iter().map(|state| unraw(&state.ident)).collect(),
         transitions: Vec::new(),
-        claimed: BTreeMap::new(),
     };
     for (source, attrs) in attrs.iter().enumerate() {
         for rule in attrs.on.iter().flat_map(|(_, rules)| rules) {
@@ -55,11 +59,10 @@ pub(crate) fn build_transitions(
 struct TableBuilder<'a> {
     cx: &'a mut Ctxt,
     machine: &'a Ident,
+    event_enum: &'a Path,
     states: &'a [State],
     state_names: Vec<String>,
     transitions: Vec<Transition>,
-    /// Generated handler and enum names, with the `(state, event)` pair that claimed them.
-    claimed: BTreeMap<String, (String, String)>,
 }
 
 impl TableBuilder<'_> {
@@ -85,15 +88,19 @@ impl TableBuilder<'_> {
         if targets.is_empty() {
             return;
         }
-        let Some((handler, targets_enum)) = self.claim_names(source, rule) else {
-            return;
-        };
+        let source_ident = &self.states[source].ident;
+        let span = rule.event.span();
         self.transitions.push(Transition {
             source,
             event: rule.event.clone(),
             targets,
-            handler,
-            targets_enum,
+            handler: naming::handler(source_ident, &rule.event, span),
+            targets_enum: naming::targets_enum(self.machine, source_ident, &rule.event, span),
+            // Spanned at the derive: for an unknown event `Py`, rustc would otherwise suggest
+            // replacing the user's `Py` with a similar view name such as `OrderEventPay`.
+            view: next_to(self.event_enum, |event_enum| {
+                naming::view(event_enum, &rule.event, Span::call_site())
+            }),
         });
     }
 
@@ -128,40 +135,5 @@ impl TableBuilder<'_> {
             }
         }
         targets
-    }
-
-    /// The handler method (`pending_pay`) and target enum (`OrderPendingPay`) of a rule,
-    /// unless another pair already generates one of them (`AB` + `C` and `A` + `BC`).
-    fn claim_names(&mut self, source: usize, rule: &Rule) -> Option<(Ident, Ident)> {
-        let source_name = &self.state_names[source];
-        let event_name = unraw(&rule.event);
-        let handler = format!(
-            "{}_{}",
-            snake_case(&self.states[source].ident),
-            snake_case(&rule.event)
-        );
-        let targets_enum = format!("{source_name}{event_name}");
-        let clash = self
-            .claimed
-            .get(&handler)
-            .or_else(|| self.claimed.get(&targets_enum));
-        if let Some((other_source, other_event)) = clash {
-            self.cx.error_at(
-                &rule.event,
-                format!(
-                    "`{source_name}` + `{event_name}` and `{other_source}` + `{other_event}` \
-                     would generate the same handler or type name; rename one of the variants"
-                ),
-            );
-            return None;
-        }
-        let pair = (source_name.clone(), event_name);
-        self.claimed.insert(handler.clone(), pair.clone());
-        self.claimed.insert(targets_enum.clone(), pair);
-        let span = rule.event.span();
-        Some((
-            Ident::new(&handler, span),
-            joined(self.machine, &targets_enum, span),
-        ))
     }
 }

@@ -63,13 +63,13 @@ pub enum Order {
 }
 
 impl OrderTransitions for Order {
-    fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingPay, OrderError> {
+    fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingOnPay, OrderError> {
         match *pay.amount {
             0 => Err(OrderError::ZeroPayment),
-            amount if amount > FRAUD_LIMIT => Ok(OrderPendingPay::Cancelled {
+            amount if amount > FRAUD_LIMIT => Ok(OrderPendingOnPay::Cancelled {
                 reason: format!("payment of {amount} flagged as fraud"),
             }),
-            amount => Ok(OrderPendingPay::Paid {
+            amount => Ok(OrderPendingOnPay::Paid {
                 id: id.clone(),
                 amount,
             }),
@@ -79,8 +79,8 @@ impl OrderTransitions for Order {
     fn pending_cancel(
         _id: &String,
         _cancel: OrderEventCancel<'_>,
-    ) -> Result<OrderPendingCancel, OrderError> {
-        Ok(OrderPendingCancel::Cancelled {
+    ) -> Result<OrderPendingOnCancel, OrderError> {
+        Ok(OrderPendingOnCancel::Cancelled {
             reason: "cancelled before payment".to_owned(),
         })
     }
@@ -89,11 +89,11 @@ impl OrderTransitions for Order {
         id: &String,
         _amount: &u64,
         OrderEventShip(tracking): OrderEventShip<'_>,
-    ) -> Result<OrderPaidShip, OrderError> {
+    ) -> Result<OrderPaidOnShip, OrderError> {
         if tracking.is_empty() {
             return Err(OrderError::MissingTracking);
         }
-        Ok(OrderPaidShip::Shipped {
+        Ok(OrderPaidOnShip::Shipped {
             id: id.clone(),
             tracking: tracking.clone(),
         })
@@ -103,8 +103,8 @@ impl OrderTransitions for Order {
         _id: &String,
         amount: &u64,
         _cancel: OrderEventCancel<'_>,
-    ) -> Result<OrderPaidCancel, OrderError> {
-        Ok(OrderPaidCancel::Cancelled {
+    ) -> Result<OrderPaidOnCancel, OrderError> {
+        Ok(OrderPaidOnCancel::Cancelled {
             reason: format!("refund {amount}"),
         })
     }
@@ -113,8 +113,8 @@ impl OrderTransitions for Order {
         id: &String,
         amount: &u64,
         _extend: OrderEventExtend<'_>,
-    ) -> Result<OrderPaidExtend, OrderError> {
-        Ok(OrderPaidExtend::Paid {
+    ) -> Result<OrderPaidOnExtend, OrderError> {
+        Ok(OrderPaidOnExtend::Paid {
             id: id.clone(),
             amount: *amount,
         })

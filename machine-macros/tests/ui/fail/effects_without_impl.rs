@@ -18,8 +18,8 @@ enum Order {
 }
 
 impl OrderTransitions for Order {
-    fn pending_pay(_: OrderEventPay<'_>) -> Result<OrderPendingPay, std::convert::Infallible> {
-        Ok(OrderPendingPay::Paid)
+    fn pending_pay(_: OrderEventPay<'_>) -> Result<OrderPendingOnPay, std::convert::Infallible> {
+        Ok(OrderPendingOnPay::Paid)
     }
 }
 

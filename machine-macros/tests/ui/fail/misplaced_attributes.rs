@@ -21,8 +21,8 @@ enum Door {
 }
 
 impl DoorTransitions for Door {
-    fn closed_go(_: EvGo<'_>) -> Result<DoorClosedGo, std::convert::Infallible> {
-        Ok(DoorClosedGo::Open { wide: true })
+    fn closed_go(_: EvGo<'_>) -> Result<DoorClosedOnGo, std::convert::Infallible> {
+        Ok(DoorClosedOnGo::Open { wide: true })
     }
 }
 

@@ -21,12 +21,12 @@ enum Door {
 }
 
 impl DoorTransitions for Door {
-    fn closed_go(_: EvGo<'_>) -> Result<DoorClosedGo, std::convert::Infallible> {
-        Ok(DoorClosedGo::Open)
+    fn closed_go(_: EvGo<'_>) -> Result<DoorClosedOnGo, std::convert::Infallible> {
+        Ok(DoorClosedOnGo::Open)
     }
 
-    fn closed_expire(_: EvExpire<'_>) -> Result<DoorClosedExpire, std::convert::Infallible> {
-        Ok(DoorClosedExpire::Open)
+    fn closed_expire(_: EvExpire<'_>) -> Result<DoorClosedOnExpire, std::convert::Infallible> {
+        Ok(DoorClosedOnExpire::Open)
     }
 }
 

@@ -22,12 +22,12 @@ enum Order {
 
 // The valid rules still generate their handlers: only the mistake is reported.
 impl OrderTransitions for Order {
-    fn pending_pay(_: OrderEventPay<'_>) -> Result<OrderPendingPay, std::convert::Infallible> {
-        Ok(OrderPendingPay::Paid)
+    fn pending_pay(_: OrderEventPay<'_>) -> Result<OrderPendingOnPay, std::convert::Infallible> {
+        Ok(OrderPendingOnPay::Paid)
     }
 
-    fn paid_ship(_: OrderEventShip<'_>) -> Result<OrderPaidShip, std::convert::Infallible> {
-        Ok(OrderPaidShip::Shipped)
+    fn paid_ship(_: OrderEventShip<'_>) -> Result<OrderPaidOnShip, std::convert::Infallible> {
+        Ok(OrderPaidOnShip::Shipped)
     }
 }
 

@@ -22,13 +22,13 @@ enum Order {
 }
 
 impl OrderTransitions for Order {
-    fn pending_pay(id: &String, _: OrderEventPay<'_>) -> Result<OrderPendingPay, std::convert::Infallible> {
+    fn pending_pay(id: &String, _: OrderEventPay<'_>) -> Result<OrderPendingOnPay, std::convert::Infallible> {
         // Skipping payment is not a declared transition.
-        Ok(OrderPendingPay::Shipped { id: id.clone() })
+        Ok(OrderPendingOnPay::Shipped { id: id.clone() })
     }
 
-    fn paid_ship(id: &String, _: OrderEventShip<'_>) -> Result<OrderPaidShip, std::convert::Infallible> {
-        Ok(OrderPaidShip::Shipped { id: id.clone() })
+    fn paid_ship(id: &String, _: OrderEventShip<'_>) -> Result<OrderPaidOnShip, std::convert::Infallible> {
+        Ok(OrderPaidOnShip::Shipped { id: id.clone() })
     }
 }
 

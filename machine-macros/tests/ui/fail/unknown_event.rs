@@ -3,7 +3,7 @@ use machine_macros::{Event, Machine};
 #[derive(Clone, Debug, Event)]
 enum OrderEvent {
     Pay { amount: u64 },
-    Ship(String),
+    Assign(String),
     Cancel,
 }
 
@@ -11,15 +11,23 @@ enum OrderEvent {
 #[machine(event = OrderEvent)]
 enum Order {
     #[initial]
-    #[on(Py => Paid)]
+    #[on(Py => Paid, Asign => Pending)]
     Pending,
-    #[terminal]
+    #[on(Refund => Pending)]
     Paid,
 }
 
 impl OrderTransitions for Order {
-    fn pending_py(_: OrderEventPay<'_>) -> Result<OrderPendingPy, std::convert::Infallible> {
-        Ok(OrderPendingPy::Paid)
+    fn pending_py(_: OrderEventPay<'_>) -> Result<OrderPendingOnPy, std::convert::Infallible> {
+        Ok(OrderPendingOnPy::Paid)
+    }
+
+    fn pending_asign(_: OrderEventAssign<'_>) -> Result<OrderPendingOnAsign, std::convert::Infallible> {
+        Ok(OrderPendingOnAsign::Pending)
+    }
+
+    fn paid_refund(_: OrderEventCancel<'_>) -> Result<OrderPaidOnRefund, std::convert::Infallible> {
+        Ok(OrderPaidOnRefund::Pending)
     }
 }
 

@@ -29,30 +29,30 @@ enum Full {
 }
 
 impl FullTransitions for Full {
-    fn a_go(event: &u8, _: &u8, _: &u8, _: &u8, go: EvGo<'_>) -> Result<FullAGo, Infallible> {
+    fn a_go(event: &u8, _: &u8, _: &u8, _: &u8, go: EvGo<'_>) -> Result<FullAOnGo, Infallible> {
         // `Done` is declared but never returned.
         let _ = (event, go.event, go.next);
-        Ok(FullAGo::B)
+        Ok(FullAOnGo::B)
     }
 
-    fn a_stop(_: &u8, _: &u8, _: &u8, _: &u8, _: EvStop<'_>) -> Result<FullAStop, Infallible> {
-        Ok(FullAStop::Done)
+    fn a_stop(_: &u8, _: &u8, _: &u8, _: &u8, _: EvStop<'_>) -> Result<FullAOnStop, Infallible> {
+        Ok(FullAOnStop::Done)
     }
 
-    fn b_go(_: EvGo<'_>) -> Result<FullBGo, Infallible> {
-        Ok(FullBGo::A { event: 0, error: 0, scope: 0, step: 0 })
+    fn b_go(_: EvGo<'_>) -> Result<FullBOnGo, Infallible> {
+        Ok(FullBOnGo::A { event: 0, error: 0, scope: 0, step: 0 })
     }
 
-    fn b_stop(_: EvStop<'_>) -> Result<FullBStop, Infallible> {
-        Ok(FullBStop::Done)
+    fn b_stop(_: EvStop<'_>) -> Result<FullBOnStop, Infallible> {
+        Ok(FullBOnStop::Done)
     }
 
-    fn done_go(_: EvGo<'_>) -> Result<FullDoneGo, Infallible> {
-        Ok(FullDoneGo::Done)
+    fn done_go(_: EvGo<'_>) -> Result<FullDoneOnGo, Infallible> {
+        Ok(FullDoneOnGo::Done)
     }
 
-    fn done_stop(_: EvStop<'_>) -> Result<FullDoneStop, Infallible> {
-        Ok(FullDoneStop::Done)
+    fn done_stop(_: EvStop<'_>) -> Result<FullDoneOnStop, Infallible> {
+        Ok(FullDoneOnStop::Done)
     }
 }
 

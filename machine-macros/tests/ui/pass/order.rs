@@ -40,30 +40,30 @@ enum Order {
 }
 
 impl OrderTransitions for Order {
-    fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingPay, OrderError> {
+    fn pending_pay(id: &String, pay: OrderEventPay<'_>) -> Result<OrderPendingOnPay, OrderError> {
         match *pay.amount {
             0 => Err(OrderError::ZeroPayment),
-            amount if amount > 10_000 => Ok(OrderPendingPay::Cancelled {
+            amount if amount > 10_000 => Ok(OrderPendingOnPay::Cancelled {
                 reason: "fraud".into(),
             }),
-            amount => Ok(OrderPendingPay::Paid { id: id.clone(), amount }),
+            amount => Ok(OrderPendingOnPay::Paid { id: id.clone(), amount }),
         }
     }
 
-    fn pending_cancel(_: &String, _: OrderEventCancel<'_>) -> Result<OrderPendingCancel, OrderError> {
-        Ok(OrderPendingCancel::Cancelled { reason: "customer".into() })
+    fn pending_cancel(_: &String, _: OrderEventCancel<'_>) -> Result<OrderPendingOnCancel, OrderError> {
+        Ok(OrderPendingOnCancel::Cancelled { reason: "customer".into() })
     }
 
     fn paid_ship(
         id: &String,
         _: &u64,
         OrderEventShip { tracking }: OrderEventShip<'_>,
-    ) -> Result<OrderPaidShip, OrderError> {
-        Ok(OrderPaidShip::Shipped { id: id.clone(), tracking: tracking.clone() })
+    ) -> Result<OrderPaidOnShip, OrderError> {
+        Ok(OrderPaidOnShip::Shipped { id: id.clone(), tracking: tracking.clone() })
     }
 
-    fn paid_cancel(_: &String, amount: &u64, _: OrderEventCancel<'_>) -> Result<OrderPaidCancel, OrderError> {
-        Ok(OrderPaidCancel::Cancelled { reason: format!("refund {amount}") })
+    fn paid_cancel(_: &String, amount: &u64, _: OrderEventCancel<'_>) -> Result<OrderPaidOnCancel, OrderError> {
+        Ok(OrderPaidOnCancel::Cancelled { reason: format!("refund {amount}") })
     }
 }
 

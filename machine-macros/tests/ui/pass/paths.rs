@@ -43,14 +43,14 @@ pub enum Job {
 }
 
 impl JobTransitions for Job {
-    fn queued_start(_: events::JobEventStart<'_>) -> Result<JobQueuedStart, std::convert::Infallible> {
-        Ok(JobQueuedStart::Running)
+    fn queued_start(_: events::JobEventStart<'_>) -> Result<JobQueuedOnStart, std::convert::Infallible> {
+        Ok(JobQueuedOnStart::Running)
     }
 
     fn running_finish(
         events::JobEventFinish(result): events::JobEventFinish<'_>,
-    ) -> Result<JobRunningFinish, std::convert::Infallible> {
-        Ok(JobRunningFinish::Done { result: *result })
+    ) -> Result<JobRunningOnFinish, std::convert::Infallible> {
+        Ok(JobRunningOnFinish::Done { result: *result })
     }
 }
 

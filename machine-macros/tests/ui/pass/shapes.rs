@@ -32,25 +32,25 @@ enum Light {
 }
 
 impl LightTransitions for Light {
-    fn off_toggle(_: LightEventToggle<'_>) -> Result<LightOffToggle, Infallible> {
-        Ok(LightOffToggle::On(100))
+    fn off_toggle(_: LightEventToggle<'_>) -> Result<LightOffOnToggle, Infallible> {
+        Ok(LightOffOnToggle::On(100))
     }
 
-    fn off_expire(_: LightEventExpire<'_>) -> Result<LightOffExpire, Infallible> {
-        Ok(LightOffExpire::Off)
+    fn off_expire(_: LightEventExpire<'_>) -> Result<LightOffOnExpire, Infallible> {
+        Ok(LightOffOnExpire::Off)
     }
 
-    fn on_toggle(_: &u8, _: LightEventToggle<'_>) -> Result<LightOnToggle, Infallible> {
-        Ok(LightOnToggle::Off)
+    fn on_toggle(_: &u8, _: LightEventToggle<'_>) -> Result<LightOnOnToggle, Infallible> {
+        Ok(LightOnOnToggle::Off)
     }
 
-    fn on_dim(_: &u8, LightEventDim(level, off): LightEventDim<'_>) -> Result<LightOnDim, Infallible> {
-        Ok(if *off { LightOnDim::Off } else { LightOnDim::On(*level) })
+    fn on_dim(_: &u8, LightEventDim(level, off): LightEventDim<'_>) -> Result<LightOnOnDim, Infallible> {
+        Ok(if *off { LightOnOnDim::Off } else { LightOnOnDim::On(*level) })
     }
 
-    fn on_expire(_: &u8, expire: LightEventExpire<'_>) -> Result<LightOnExpire, Infallible> {
+    fn on_expire(_: &u8, expire: LightEventExpire<'_>) -> Result<LightOnOnExpire, Infallible> {
         assert!(!expire.reason.is_empty());
-        Ok(LightOnExpire::Off)
+        Ok(LightOnOnExpire::Off)
     }
 }
 
