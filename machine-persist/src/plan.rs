@@ -8,10 +8,10 @@
 //! 1. a request whose actor id or machine type breaks the storage rule is refused
 //!    ([`AppendError::Invalid`]) before anything else;
 //! 2. a `create` for a known actor is refused ([`AppendError::AlreadyExists`]);
-//! 3. a request whose expected version is not the head is a conflict, unless it is a retry of a
-//!    request already stored: [`Plan::conflicts`] lists the `(actor, version)` to look up, and
-//!    [`Plan::settle`] turns those whose stored request id matches into successes that write
-//!    nothing.
+//! 3. a request whose expected version is not the head is a conflict.
+//!
+//! Before all that, a request whose id is the last one the store applied to its actor is a retry
+//! of a request already stored (its answer was lost): it succeeds and writes nothing.
 
 use std::collections::HashMap;
 
@@ -27,6 +27,8 @@ pub(crate) struct Found {
     pub exists: bool,
     /// The highest version the store knows of.
     pub head: u64,
+    /// The id of the last request applied to the actor (0: none known).
+    pub last_request: i64,
 }
 
 /// The registry write for one actor: the last accepted request for it decides the row.
@@ -56,37 +58,6 @@ impl Plan {
             .iter()
             .enumerate()
             .filter_map(|(index, write)| write.then_some(index))
-    }
-
-    /// The conflicts that may be retries of stored requests: `(request index, actor, version)`
-    /// where the version is the first one the request would have written, already stored.
-    pub fn conflicts<'a>(
-        &'a self,
-        requests: &'a [AppendRequest],
-    ) -> impl Iterator<Item = (usize, &'a ActorId, u64)> + 'a {
-        self.outcome
-            .iter()
-            .enumerate()
-            .filter_map(move |(index, result)| match result {
-                Err(AppendError::Conflict(conflict)) if conflict.actual > conflict.expected => {
-                    let request = &requests[index];
-                    Some((index, &request.actor_id, request.expected_version + 1))
-                }
-                _ => None,
-            })
-    }
-
-    /// Marks the conflicts whose stored request id (at the version [`conflicts`](Self::conflicts)
-    /// named) equals the request's own as successes: the request was stored by an earlier
-    /// attempt whose answer was lost.
-    pub fn settle(&mut self, requests: &[AppendRequest], stored: impl Fn(usize) -> Option<i64>) {
-        for (index, result) in self.outcome.iter_mut().enumerate() {
-            if matches!(result, Err(AppendError::Conflict(_)))
-                && stored(index) == Some(requests[index].request_id)
-            {
-                *result = Ok(());
-            }
-        }
     }
 }
 
@@ -121,7 +92,13 @@ pub(crate) fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Fou
                 registry_slot: None,
             }
         });
-        let result = if request.create && state.found.exists {
+        let retry = state.found.last_request == request.request_id;
+        let result = if retry {
+            // Stored by an earlier attempt: report it as stored, write nothing.
+            outcome.push(Ok(()));
+            write.push(false);
+            continue;
+        } else if request.create && state.found.exists {
             Err(AppendError::AlreadyExists {
                 actor_id: request.actor_id.clone(),
             })
@@ -135,6 +112,7 @@ pub(crate) fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Fou
             state.found = Found {
                 exists: true,
                 head: request.next_version(),
+                last_request: request.request_id,
             };
             match state.registry_slot {
                 Some(slot) => registry[slot].request = index,
@@ -188,6 +166,7 @@ mod tests {
         let plan = decide(&requests, |id| Found {
             exists: id.as_str() == "b",
             head: if id.as_str() == "b" { 5 } else { 0 },
+            last_request: 0,
         });
         assert!(plan.outcome[0].is_ok() && plan.outcome[1].is_ok() && plan.outcome[3].is_ok());
         assert!(matches!(
@@ -233,21 +212,16 @@ mod tests {
     }
 
     #[test]
-    fn a_retry_of_a_stored_request_settles_as_success_and_writes_nothing() {
+    fn a_retry_of_the_last_stored_request_succeeds_and_writes_nothing() {
         let first = request("a", 0, 2);
         let retry = first.clone();
         let other = request("a", 0, 1);
         let requests = [retry, other];
-        let mut plan = decide(&requests, |_| Found {
+        let plan = decide(&requests, |_| Found {
             exists: true,
             head: 2,
+            last_request: first.request_id,
         });
-        let conflicts: Vec<_> = plan
-            .conflicts(&requests)
-            .map(|(index, actor, version)| (index, actor.as_str().to_owned(), version))
-            .collect();
-        assert_eq!(conflicts, [(0, "a".to_owned(), 1), (1, "a".to_owned(), 1)]);
-        plan.settle(&requests, |_| Some(first.request_id));
         assert!(plan.outcome[0].is_ok());
         assert!(matches!(plan.outcome[1], Err(AppendError::Conflict(_))));
         assert_eq!(plan.accepted().count(), 0);

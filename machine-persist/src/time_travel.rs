@@ -13,7 +13,7 @@ use machine_core::ActorId;
 
 use crate::actor::Shared;
 use crate::restore::fold_one;
-use crate::{EventMetadata, PersistError, Persistable};
+use crate::{EventMetadata, PersistError, Persistable, StoreError};
 
 /// Events read per round trip while streaming history.
 const PAGE: usize = 1024;
@@ -46,8 +46,21 @@ pub(crate) fn history<M: Persistable>(
             let loader = shared.loader();
             let mut folded = loader.state_at(&actor_id, first - 1).await?;
             while folded.version < last {
-                let page = loader.store.read(&actor_id, folded.version + 1, last, PAGE).await?;
-                if page.is_empty() {
+                let from = folded.version + 1;
+                let (page, bad) = match loader.store.read(&actor_id, from, last, PAGE).await {
+                    Ok(page) => (page, None),
+                    // A bad row fails its whole page: read the good rows before it, then stop.
+                    Err(error) => match error {
+                        StoreError::Corrupt { version: Some(bad), .. } if bad > from => {
+                            let good = loader.store.read(&actor_id, from, bad - 1, PAGE).await?;
+                            // A full page of good rows: the bad one comes in a later round.
+                            let bad = (good.len() < PAGE).then_some(error);
+                            (good, bad)
+                        }
+                        error => (Vec::new(), Some(error)),
+                    },
+                };
+                if page.is_empty() && bad.is_none() {
                     break;
                 }
                 for stored in &page {
@@ -64,6 +77,9 @@ pub(crate) fn history<M: Persistable>(
                     if let Some(entry) = entry {
                         yield entry;
                     }
+                }
+                if let Some(error) = bad {
+                    Err(PersistError::from(error))?;
                 }
             }
         }

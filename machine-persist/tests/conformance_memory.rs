@@ -2,6 +2,7 @@
 
 #[macro_use]
 mod support;
+mod fixture;
 
 use machine_persist::MemoryStore;
 

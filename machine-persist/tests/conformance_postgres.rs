@@ -9,6 +9,7 @@
 
 #[macro_use]
 mod support;
+mod fixture;
 
 use machine_core::VersionConflict;
 use machine_persist::store::{Journal, StoreError};
@@ -65,19 +66,59 @@ impl support::Backend for Postgres {
 }
 
 impl support::Corruptible for Postgres {
-    async fn corrupt_event_metadata(&self, actor_id: &str, version: u64, value: &str) {
-        sqlx::query("UPDATE events SET metadata = $1::jsonb WHERE actor_id = $2 AND version = $3")
-            .bind(value)
-            .bind(actor_id)
-            .bind(version as i64)
-            .execute(self.store.pool())
-            .await
-            .unwrap();
+    async fn damage(&self, damage: support::Damage<'_>) {
+        use support::Damage;
+        let (actor, second, sql) = match damage {
+            Damage::EventMetadata {
+                actor,
+                version,
+                value,
+            } => (
+                actor,
+                Some(version as i64),
+                format!("UPDATE events SET metadata = '{value}' WHERE actor_id = $1 AND version = $2"),
+            ),
+            // Postgres keeps `infinity` in a timestamptz, which no chrono value can hold.
+            Damage::EventTime { actor, version } => (
+                actor,
+                Some(version as i64),
+                "UPDATE events SET recorded_at = 'infinity' WHERE actor_id = $1 AND version = $2"
+                    .into(),
+            ),
+            Damage::SnapshotTime { actor, version } => (
+                actor,
+                Some(version as i64),
+                "UPDATE snapshots SET entered_at = '-infinity' WHERE actor_id = $1 AND version = $2"
+                    .into(),
+            ),
+            Damage::RegistryHead { actor, head } => (
+                actor,
+                Some(head),
+                "UPDATE actors SET head_version = $2 WHERE actor_id = $1".into(),
+            ),
+            Damage::RegistryActivity { actor } => (
+                actor,
+                None,
+                "UPDATE actors SET last_activity = 'infinity' WHERE actor_id = $1"
+                    .into(),
+            ),
+            Damage::DeleteEvent { actor, version } => (
+                actor,
+                Some(version as i64),
+                "DELETE FROM events WHERE actor_id = $1 AND version = $2".into(),
+            ),
+        };
+        let query = sqlx::query(&sql).bind(actor);
+        let query = match second {
+            Some(second) => query.bind(second),
+            None => query,
+        };
+        query.execute(self.store.pool()).await.unwrap();
     }
 }
 
 all_conformance_tests!(Postgres);
-conformance_tests!(Postgres; corrupt_metadata_is_a_typed_error);
+corrupt_conformance_tests!(Postgres);
 
 /// A row written around the registry (raw SQL, as a foreign writer would) is never overwritten:
 /// the affected request is refused with the real head, the rest of its batch commits. The stray

@@ -4,6 +4,7 @@
 
 #[macro_use]
 mod support;
+mod fixture;
 
 use machine_persist::store::{Journal, StoreError};
 use machine_persist::{SqliteOptions, SqliteStore};
@@ -49,19 +50,64 @@ impl support::Backend for Sqlite {
 }
 
 impl support::Corruptible for Sqlite {
-    async fn corrupt_event_metadata(&self, actor_id: &str, version: u64, value: &str) {
-        sqlx::query("UPDATE events SET metadata = ?1 WHERE actor_id = ?2 AND version = ?3")
-            .bind(value)
-            .bind(actor_id)
-            .bind(version as i64)
-            .execute(self.store.write_pool())
-            .await
-            .unwrap();
+    async fn damage(&self, damage: support::Damage<'_>) {
+        use support::Damage;
+        let (actor, second, statements): (&str, Option<i64>, Vec<String>) = match damage {
+            Damage::EventMetadata {
+                actor,
+                version,
+                value,
+            } => (actor, Some(version as i64), both_levels(&format!("metadata = '{value}'"))),
+            Damage::EventTime { actor, version } => {
+                (actor, Some(version as i64), both_levels("recorded_at = 'yesterday'"))
+            }
+            Damage::SnapshotTime { actor, version } => (
+                actor,
+                Some(version as i64),
+                vec!["UPDATE snapshots SET entered_at = 'never' WHERE actor_id = ?1 AND version = ?2"
+                    .into()],
+            ),
+            Damage::RegistryHead { actor, head } => (
+                actor,
+                Some(head),
+                vec!["UPDATE actors SET head_version = ?2 WHERE actor_id = ?1".into()],
+            ),
+            Damage::RegistryActivity { actor } => (
+                actor,
+                None,
+                vec!["UPDATE actors SET last_activity = 'soon' WHERE actor_id = ?1"
+                    .into()],
+            ),
+            Damage::DeleteEvent { actor, version } => (
+                actor,
+                Some(version as i64),
+                vec![
+                    "DELETE FROM events WHERE actor_id = ?1 AND version = ?2".into(),
+                    "DELETE FROM recent_events WHERE actor_id = ?1 AND version = ?2".into(),
+                ],
+            ),
+        };
+        for sql in statements {
+            let query = sqlx::query(&sql).bind(actor);
+            let query = match second {
+                Some(second) => query.bind(second),
+                None => query,
+            };
+            query.execute(self.store.write_pool()).await.unwrap();
+        }
     }
 }
 
+/// An `UPDATE ... SET {set}` of one event, in both levels of the journal.
+fn both_levels(set: &str) -> Vec<String> {
+    ["events", "recent_events"]
+        .iter()
+        .map(|table| format!("UPDATE {table} SET {set} WHERE actor_id = ?1 AND version = ?2"))
+        .collect()
+}
+
 all_conformance_tests!(Sqlite);
-conformance_tests!(Sqlite; corrupt_metadata_is_a_typed_error);
+corrupt_conformance_tests!(Sqlite);
 
 /// Values SQLite's dynamic typing lets through are reported, not panicked on.
 #[tokio::test]

@@ -193,18 +193,50 @@ impl<M: Persistable> Repository<M> {
                 }
             };
             let mut found = Vec::with_capacity(chunk.len());
+            let mut unregistered = Vec::new();
             for (id, meta) in chunk.iter().zip(metas) {
                 match row(meta) {
                     Ok(Some(meta)) => found.push(meta),
-                    Ok(None) => report
-                        .failed
-                        .push((id.clone(), PersistError::NotFound(id.clone()))),
+                    Ok(None) => unregistered.push(id.clone()),
                     Err(error) => report.failed.push((id.clone(), error)),
                 }
             }
+            self.report_unregistered(unregistered, &mut report).await;
             self.restore_chunk(found, &mut report).await;
         }
         report
+    }
+
+    /// Reports ids without a registry row: `NotFound`, unless snapshots or events of theirs say
+    /// something is stored after all.
+    async fn report_unregistered(&self, ids: Vec<ActorId>, report: &mut RestoreReport<M>) {
+        if ids.is_empty() {
+            return;
+        }
+        let store = self.shared.runtime.store.as_ref();
+        let tails: Vec<(ActorId, u64)> = ids.iter().map(|id| (id.clone(), 0)).collect();
+        let (snapshots, events) = match (
+            store.load_latest_many(&ids).await,
+            store.read_after_many(&tails).await,
+        ) {
+            (Ok(snapshots), Ok(events)) => (snapshots, events),
+            (Err(error), _) | (_, Err(error)) => {
+                return fail_all(report, ids, error.into());
+            }
+        };
+        for ((id, snapshot), events) in ids.into_iter().zip(snapshots).zip(events) {
+            let nothing =
+                matches!(snapshot, Ok(None)) && matches!(&events, Ok(tail) if tail.is_empty());
+            let error = if nothing {
+                PersistError::NotFound(id.clone())
+            } else {
+                PersistError::Inconsistent {
+                    actor_id: id.clone(),
+                    problem: crate::Inconsistency::Unregistered,
+                }
+            };
+            report.failed.push((id, error));
+        }
     }
 
     /// Restores the actors of one chunk, whose registry rows were read.
@@ -220,7 +252,10 @@ impl<M: Persistable> Repository<M> {
         let mut bases = Vec::with_capacity(metas.len());
         let mut one_by_one = Vec::new();
         for (meta, snapshot) in metas.into_iter().zip(snapshots) {
-            match self.base(&loader, &meta, snapshot) {
+            match loader
+                .check_type(&meta.actor_id, &meta)
+                .and_then(|()| self.base(&loader, &meta, snapshot))
+            {
                 Ok(Some(folded)) => bases.push((meta, folded)),
                 // The single-actor path knows how to fall back to older snapshots.
                 Ok(None) => one_by_one.push(meta.actor_id),

@@ -10,7 +10,7 @@
 //! On shutdown the task writes what waits and stops; the system gives it a deadline, and what it
 //! could not write by then is reported, never waited for without bound.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use machine_core::ActorId;
@@ -44,6 +44,8 @@ struct Queue {
     waiting: HashMap<ActorId, Waiting>,
     /// Actors whose snapshot is being written right now.
     writing: Vec<ActorId>,
+    /// Actors whose latest snapshot failed to be written (until one of theirs succeeds).
+    failed: HashSet<ActorId>,
     closed: bool,
 }
 
@@ -116,11 +118,12 @@ impl Snapshotter {
         self.inner.wake.notify_one();
     }
 
-    /// The actors whose snapshot is still waiting or being written.
+    /// The actors whose latest snapshot is still waiting, being written, or failed.
     pub(crate) fn unwritten(&self) -> Vec<ActorId> {
         let queue = self.lock();
         let mut ids: Vec<ActorId> = queue.waiting.keys().cloned().collect();
         ids.extend(queue.writing.iter().cloned());
+        ids.extend(queue.failed.iter().cloned());
         ids.sort();
         ids.dedup();
         ids
@@ -154,13 +157,22 @@ async fn run(store: Arc<dyn ErasedStore>, inner: Arc<Inner>) {
             inner.wake.notified().await;
             continue;
         }
-        write_round(store.as_ref(), round).await;
-        lock(&inner).writing.clear();
+        let results = write_round(store.as_ref(), round).await;
+        let mut queue = lock(&inner);
+        queue.writing.clear();
+        for (actor_id, written) in results {
+            if written {
+                queue.failed.remove(&actor_id);
+            } else {
+                queue.failed.insert(actor_id);
+            }
+        }
     }
 }
 
-/// Writes one round in one transaction, then applies retention actor by actor.
-async fn write_round(store: &dyn ErasedStore, round: Vec<Waiting>) {
+/// Writes one round in one transaction, then applies retention actor by actor; returns whether
+/// each actor's snapshot was written.
+async fn write_round(store: &dyn ErasedStore, round: Vec<Waiting>) -> Vec<(ActorId, bool)> {
     let snapshots: Vec<(ActorId, NewSnapshot)> = round
         .iter()
         .map(|waiting| (waiting.job.actor_id.clone(), waiting.job.snapshot.clone()))
@@ -169,6 +181,7 @@ async fn write_round(store: &dyn ErasedStore, round: Vec<Waiting>) {
         .save_many(&snapshots)
         .await
         .map_err(PersistError::from);
+    let mut results = Vec::with_capacity(round.len());
     for Waiting { job, acks } in round {
         let result = match &saved {
             Ok(()) => retain(store, &job).await,
@@ -180,10 +193,12 @@ async fn write_round(store: &dyn ErasedStore, round: Vec<Waiting>) {
                 hook(&job.actor_id, error);
             }
         }
+        results.push((job.actor_id.clone(), saved.is_ok()));
         for ack in acks {
             let _ = ack.send(result.clone());
         }
     }
+    results
 }
 
 /// Applies the job's retention after its snapshot was saved.

@@ -3,11 +3,13 @@
 use std::ops::Bound;
 
 use super::MemoryStore;
+use crate::model::valid;
 use crate::store::RowResult;
 use crate::{ActorId, ActorMetadata, Catalog, CatalogQuery, StoreError};
 
 impl Catalog for MemoryStore {
     async fn get(&self, actor_id: &ActorId) -> Result<Option<ActorMetadata>, StoreError> {
+        valid(actor_id)?;
         Ok(self.lock().registry.get(actor_id).cloned())
     }
 
@@ -31,10 +33,12 @@ impl Catalog for MemoryStore {
     }
 
     async fn delete_actor(&self, actor_id: &ActorId) -> Result<bool, StoreError> {
+        valid(actor_id)?;
         let mut state = self.lock();
         let events = state.events.remove(actor_id).is_some();
         let snapshots = state.snapshots.remove(actor_id).is_some();
         let registry = state.registry.remove(actor_id).is_some();
+        state.last_requests.remove(actor_id);
         Ok(events || snapshots || registry)
     }
 }

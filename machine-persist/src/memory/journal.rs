@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{MemoryStore, Row};
-use crate::model::time;
+use super::MemoryStore;
+use crate::model::{time, valid};
 use crate::plan::{self, Found};
 use crate::store::RowResult;
 use crate::{
@@ -15,31 +15,15 @@ impl Journal for MemoryStore {
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let now = time::now();
         let mut state = self.lock();
-        let mut plan = plan::decide(requests, |id| {
+        let plan = plan::decide(requests, |id| {
             state
                 .registry
                 .get(id)
                 .map_or(Found::default(), |meta| Found {
                     exists: true,
                     head: meta.version,
+                    last_request: state.last_requests.get(id).copied().unwrap_or(0),
                 })
-        });
-        let stored: Vec<(usize, Option<i64>)> = plan
-            .conflicts(requests)
-            .map(|(index, actor_id, version)| {
-                let request_id = state
-                    .events
-                    .get(actor_id)
-                    .and_then(|events| events.get(&version))
-                    .map(|row| row.request_id);
-                (index, request_id)
-            })
-            .collect();
-        plan.settle(requests, |index| {
-            stored
-                .iter()
-                .find(|(at, _)| *at == index)
-                .and_then(|(_, request_id)| *request_id)
         });
         for index in plan.accepted() {
             let request = &requests[index];
@@ -59,13 +43,7 @@ impl Journal for MemoryStore {
                     recorded_at: now,
                     position,
                 };
-                events.insert(
-                    version,
-                    Row {
-                        event,
-                        request_id: request.request_id,
-                    },
-                );
+                events.insert(version, event);
             }
             state.last_position = position;
             if let Some(snapshot) = &request.snapshot {
@@ -90,6 +68,9 @@ impl Journal for MemoryStore {
         }
         for write in &plan.registry {
             let request = &requests[write.request];
+            state
+                .last_requests
+                .insert(request.actor_id.clone(), request.request_id);
             let known = state.registry.get(&request.actor_id);
             let created_at = known.map_or(now, |meta| meta.created_at);
             let machine_type = known.map_or_else(
@@ -119,6 +100,7 @@ impl Journal for MemoryStore {
         to: u64,
         max: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        valid(actor_id)?;
         if from > to {
             return Ok(Vec::new());
         }
@@ -127,7 +109,7 @@ impl Journal for MemoryStore {
             events
                 .range(from..=to)
                 .take(max)
-                .map(|(_, row)| row.event.clone())
+                .map(|(_, event)| event.clone())
                 .collect()
         }))
     }
@@ -140,10 +122,11 @@ impl Journal for MemoryStore {
         Ok(tails
             .iter()
             .map(|(actor_id, after)| {
+                valid(actor_id)?;
                 Ok(match (state.events.get(actor_id), after.checked_add(1)) {
                     (Some(events), Some(from)) => events
                         .range(from..)
-                        .map(|(_, row)| row.event.clone())
+                        .map(|(_, event)| event.clone())
                         .collect(),
                     _ => Vec::new(),
                 })
@@ -152,6 +135,7 @@ impl Journal for MemoryStore {
     }
 
     async fn head(&self, actor_id: &ActorId) -> Result<u64, StoreError> {
+        valid(actor_id)?;
         Ok(self
             .lock()
             .registry
@@ -160,6 +144,7 @@ impl Journal for MemoryStore {
     }
 
     async fn delete_up_to(&self, actor_id: &ActorId, up_to: u64) -> Result<u64, StoreError> {
+        valid(actor_id)?;
         let mut state = self.lock();
         Ok(state
             .events

@@ -36,17 +36,12 @@ pub struct MemoryStore {
     state: Arc<Mutex<State>>,
 }
 
-/// One journaled event with the id of the request that wrote it.
-#[derive(Debug)]
-struct Row {
-    event: StoredEvent,
-    request_id: i64,
-}
-
 #[derive(Debug, Default)]
 struct State {
     registry: BTreeMap<ActorId, ActorMetadata>,
-    events: HashMap<ActorId, BTreeMap<u64, Row>>,
+    events: HashMap<ActorId, BTreeMap<u64, StoredEvent>>,
+    /// The id of the last request applied to each actor (idempotent appends).
+    last_requests: HashMap<ActorId, i64>,
     snapshots: HashMap<ActorId, BTreeMap<u64, StoredSnapshot>>,
     last_position: i64,
 }

@@ -2,11 +2,12 @@
 
 use super::journal::remove_range;
 use super::MemoryStore;
-use crate::model::time;
+use crate::model::{time, valid};
 use crate::{ActorId, NewSnapshot, SnapshotStore, StoreError, StoredSnapshot};
 
 impl SnapshotStore for MemoryStore {
     async fn save(&self, actor_id: &ActorId, snapshot: NewSnapshot) -> Result<(), StoreError> {
+        valid(actor_id)?;
         let stored = StoredSnapshot {
             actor_id: actor_id.clone(),
             version: snapshot.version,
@@ -30,6 +31,7 @@ impl SnapshotStore for MemoryStore {
         actor_id: &ActorId,
         at_most: Option<u64>,
     ) -> Result<Option<StoredSnapshot>, StoreError> {
+        valid(actor_id)?;
         let state = self.lock();
         Ok(state.snapshots.get(actor_id).and_then(|snapshots| {
             snapshots
@@ -45,6 +47,7 @@ impl SnapshotStore for MemoryStore {
         from: u64,
         to: u64,
     ) -> Result<u64, StoreError> {
+        valid(actor_id)?;
         Ok(self
             .lock()
             .snapshots
@@ -53,6 +56,7 @@ impl SnapshotStore for MemoryStore {
     }
 
     async fn keep_last(&self, actor_id: &ActorId, keep: usize) -> Result<u64, StoreError> {
+        valid(actor_id)?;
         let mut state = self.lock();
         let Some(snapshots) = state.snapshots.get_mut(actor_id) else {
             return Ok(0);

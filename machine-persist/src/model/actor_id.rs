@@ -105,6 +105,12 @@ pub fn check_actor_id(id: &str) -> Result<(), InvalidId> {
     check(IdKind::ActorId, id, MAX_ACTOR_ID_BYTES)
 }
 
+/// Checks the id of a store operation against the storage rule: a hostile id is the same typed
+/// error on every backend.
+pub(crate) fn valid(actor_id: &ActorId) -> Result<(), crate::StoreError> {
+    Ok(check_actor_id(actor_id.as_str())?)
+}
+
 /// Checks a machine type against the storage rule (1 to [`MAX_MACHINE_TYPE_BYTES`] bytes, no
 /// NUL).
 pub fn check_machine_type(machine_type: &str) -> Result<(), InvalidId> {

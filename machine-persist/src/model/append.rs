@@ -19,11 +19,12 @@ use super::{ActorId, NewEvent, NewSnapshot};
 /// known. The optional `snapshot` is saved in the same transaction (e.g. the genesis snapshot at
 /// version 0).
 ///
-/// **Idempotent.** Every request carries a random `request_id`, stored with its events. A request
-/// sent again (by a retry after a connection was lost during the commit, whose outcome is
-/// unknown) that finds its own id at `expected_version + 1` reports success instead of a
-/// conflict: a stored event is always reported as stored. Clone the request to retry it; build a
-/// new one for new events.
+/// **Idempotent.** Every request carries a random `request_id`, which the store keeps as the last
+/// request applied to the actor. The same request sent again (a retry after a connection was
+/// lost during the commit, whose outcome is unknown) finds its own id there and reports success
+/// instead of a conflict: a stored event is reported as stored. A writer retries a request before
+/// it sends the actor's next one (the journal writer always does), so the last request is the
+/// one to recognise. Clone the request to retry it; build a new one for new events.
 ///
 /// ```
 /// use machine_persist::chrono::Utc;

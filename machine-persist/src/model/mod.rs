@@ -8,6 +8,7 @@ mod event;
 mod snapshot;
 pub(crate) mod time;
 
+pub(crate) use actor_id::valid;
 pub use actor_id::{
     check_actor_id, check_machine_type, ActorId, IdKind, IdProblem, InvalidId, MAX_ACTOR_ID_BYTES,
     MAX_MACHINE_TYPE_BYTES,

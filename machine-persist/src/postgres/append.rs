@@ -9,9 +9,10 @@
 //! the batch is then re-applied with one savepoint per request, so only the offending request is
 //! refused and the rest commit. Only a failure of the connection or the server fails the batch.
 //!
-//! **Idempotency.** Each refused request comes back with the request id stored at the version it
-//! would have written first; a retry of a request that was stored (its answer lost with the
-//! connection) finds its own id there and reports success.
+//! **Idempotency.** Every accepted request leaves its id in its actor's registry row (updated
+//! anyway, so it costs nothing). Each refused request comes back with that id; a retry of the
+//! request that was stored last (its answer lost with the connection) finds its own id there and
+//! reports success.
 
 use std::collections::HashMap;
 
@@ -28,22 +29,23 @@ use crate::sql::text::metadata_text;
 use crate::{ActorId, AppendError, AppendRequest, BatchOutcome, StoreError};
 
 /// Applies one round (at most one request per actor) and returns one row per REFUSED request:
-/// its 1-based position in the round, the registry head, the highest stored version and the
-/// request id stored at the version the request would have written first, as of the statement's
-/// snapshot. Accepted requests return nothing, so the common case reads no rows and touches no
+/// its 1-based position in the round, the registry head, the highest stored version and the id
+/// of the last request applied to the actor, as of the statement's snapshot. Accepted requests return nothing, so the common case reads no rows and touches no
 /// row twice.
 const APPEND_ROUND: &str = r#"
 WITH req AS MATERIALIZED (
     SELECT *
     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bool[], $5::text[], $6::text[],
-                $7::timestamptz[])
+                $7::timestamptz[], $8::bigint[])
         WITH ORDINALITY AS r(actor_id, expected, next, is_create, machine_type, state_tag,
-                             entered_at, ord)
+                             entered_at, request_id, ord)
 ),
 inserted AS (
     INSERT INTO actors AS a
-        (actor_id, machine_type, head_version, state_tag, entered_at, created_at, last_activity)
-    SELECT req.actor_id, req.machine_type, req.next, req.state_tag, req.entered_at, now(), now()
+        (actor_id, machine_type, head_version, state_tag, entered_at, last_request, created_at,
+         last_activity)
+    SELECT req.actor_id, req.machine_type, req.next, req.state_tag, req.entered_at,
+           req.request_id, now(), now()
     FROM req
     WHERE req.expected = 0
     ON CONFLICT (actor_id) DO NOTHING
@@ -54,6 +56,7 @@ updated AS (
     SET head_version = req.next,
         state_tag = req.state_tag,
         entered_at = req.entered_at,
+        last_request = req.request_id,
         last_activity = now()
     FROM req
     WHERE a.actor_id = req.actor_id
@@ -67,13 +70,13 @@ accepted AS MATERIALIZED (
 new_events AS (
     INSERT INTO events
         (actor_id, version, machine_type, tag, schema_version, codec, payload, metadata,
-         request_id, recorded_at)
+         recorded_at)
     SELECT ev.actor_id, ev.version, ev.machine_type, ev.tag, ev.schema_version, ev.codec,
-           ev.payload, ev.metadata, ev.request_id, now()
-    FROM unnest($8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::text[],
-                $14::bytea[], $15::text[], $16::bigint[])
+           ev.payload, ev.metadata, now()
+    FROM unnest($9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::text[],
+                $15::bytea[], $16::text[])
         WITH ORDINALITY AS ev(actor_id, version, machine_type, tag, schema_version, codec,
-                              payload, metadata, request_id, ord)
+                              payload, metadata, ord)
     WHERE ev.actor_id IN (SELECT actor_id FROM accepted)
     ORDER BY ev.ord
 ),
@@ -97,18 +100,17 @@ new_snapshots AS (
 SELECT req.ord,
        (SELECT a.head_version FROM actors a WHERE a.actor_id = req.actor_id) AS head,
        (SELECT max(e.version) FROM events e WHERE e.actor_id = req.actor_id) AS max_version,
-       (SELECT e.request_id FROM events e
-        WHERE e.actor_id = req.actor_id AND e.version = req.expected + 1) AS stored_request
+       (SELECT a.last_request FROM actors a WHERE a.actor_id = req.actor_id) AS last_request
 FROM req
 WHERE NOT EXISTS (SELECT 1 FROM accepted WHERE accepted.actor_id = req.actor_id)
 ORDER BY req.ord
 "#;
 
-/// The head of one actor, and the request id at one version, read afresh.
+/// The head and the last request id of one actor, read afresh.
 const CURRENT_HEAD: &str = "
     SELECT (SELECT head_version FROM actors WHERE actor_id = $1) AS head,
            (SELECT max(version) FROM events WHERE actor_id = $1) AS max_version,
-           (SELECT request_id FROM events WHERE actor_id = $1 AND version = $2) AS stored_request";
+           (SELECT last_request FROM actors WHERE actor_id = $1) AS last_request";
 
 impl PostgresStore {
     pub(super) async fn append_batch_impl(
@@ -232,6 +234,7 @@ struct RoundArrays<'a> {
     machine_types: Vec<&'a str>,
     state_tags: Vec<&'a str>,
     entered_at: Vec<DateTime<Utc>>,
+    request_ids: Vec<i64>,
     event_actor_ids: Vec<&'a str>,
     event_versions: Vec<i64>,
     event_machine_types: Vec<&'a str>,
@@ -240,7 +243,6 @@ struct RoundArrays<'a> {
     event_codecs: Vec<&'a str>,
     event_payloads: Vec<&'a [u8]>,
     event_metadata: Vec<std::borrow::Cow<'a, str>>,
-    event_requests: Vec<i64>,
     snapshot_actor_ids: Vec<&'a str>,
     snapshot_versions: Vec<i64>,
     snapshot_tags: Vec<&'a str>,
@@ -263,6 +265,7 @@ impl<'a> RoundArrays<'a> {
         self.machine_types.push(&request.machine_type);
         self.state_tags.push(&request.state_tag);
         self.entered_at.push(time::to_micros(request.entered_at));
+        self.request_ids.push(request.request_id);
         for (version, event) in (request.expected_version + 1..).zip(&request.events) {
             self.event_actor_ids.push(id);
             self.event_versions.push(version_to_sql(actor_id, version)?);
@@ -272,7 +275,6 @@ impl<'a> RoundArrays<'a> {
             self.event_codecs.push(&event.codec);
             self.event_payloads.push(&event.payload);
             self.event_metadata.push(metadata_text(&event.metadata)?);
-            self.event_requests.push(request.request_id);
         }
         if let Some(snapshot) = &request.snapshot {
             self.snapshot_actor_ids.push(id);
@@ -294,7 +296,7 @@ impl<'a> RoundArrays<'a> {
 struct Refusal {
     head: Option<i64>,
     max_version: Option<i64>,
-    stored_request: Option<i64>,
+    last_request: Option<i64>,
 }
 
 impl Refusal {
@@ -302,7 +304,7 @@ impl Refusal {
         Ok(Self {
             head: row.try_get(first)?,
             max_version: row.try_get(first + 1)?,
-            stored_request: row.try_get(first + 2)?,
+            last_request: row.try_get(first + 2)?,
         })
     }
 
@@ -333,6 +335,7 @@ async fn run_round(
         .bind(&arrays.machine_types)
         .bind(&arrays.state_tags)
         .bind(&arrays.entered_at)
+        .bind(&arrays.request_ids)
         .bind(&arrays.event_actor_ids)
         .bind(&arrays.event_versions)
         .bind(&arrays.event_machine_types)
@@ -341,7 +344,6 @@ async fn run_round(
         .bind(&arrays.event_codecs)
         .bind(&arrays.event_payloads)
         .bind(&arrays.event_metadata)
-        .bind(&arrays.event_requests)
         .bind(&arrays.snapshot_actor_ids)
         .bind(&arrays.snapshot_versions)
         .bind(&arrays.snapshot_tags)
@@ -356,7 +358,7 @@ async fn run_round(
         let index = round[decode::ordinal::<sqlx::Postgres>(row, 0, round.len())?];
         let request = &requests[index];
         let found = Refusal::read(row, 1)?;
-        outcome[index] = if found.stored_request == Some(request.request_id) {
+        outcome[index] = if found.last_request == Some(request.request_id) {
             // A retry of this very request, stored by an earlier attempt.
             Ok(())
         } else if request.create && found.head.is_some() {
@@ -379,7 +381,7 @@ async fn run_round(
     for index in recheck {
         let request = &requests[index];
         let found = current_head(conn, request).await?;
-        outcome[index] = if found.stored_request == Some(request.request_id) {
+        outcome[index] = if found.last_request == Some(request.request_id) {
             Ok(())
         } else {
             Err(conflict(request, found.actual()))
@@ -402,10 +404,6 @@ async fn current_head(
 ) -> Result<Refusal, StoreError> {
     let row = sqlx::query(CURRENT_HEAD)
         .bind(request.actor_id.as_str())
-        .bind(version_to_sql(
-            &request.actor_id,
-            request.expected_version.saturating_add(1),
-        )?)
         .fetch_one(&mut *conn)
         .await?;
     Refusal::read(&row, 0)

@@ -122,7 +122,11 @@ impl<M: Persistable> Loader<'_, M> {
         Ok(())
     }
 
-    fn check_type(&self, actor_id: &ActorId, meta: &ActorMetadata) -> Result<(), PersistError> {
+    pub(crate) fn check_type(
+        &self,
+        actor_id: &ActorId,
+        meta: &ActorMetadata,
+    ) -> Result<(), PersistError> {
         if *meta.machine_type != *self.config.machine_type {
             return Err(PersistError::WrongMachineType {
                 actor_id: actor_id.clone(),
@@ -183,10 +187,7 @@ impl<M: Persistable> Loader<'_, M> {
     }
 
     /// A fold starting at `snapshot`.
-    pub(crate) fn fold_from(
-        &self,
-        snapshot: &StoredSnapshot,
-    ) -> Result<Folded<M>, PersistError> {
+    pub(crate) fn fold_from(&self, snapshot: &StoredSnapshot) -> Result<Folded<M>, PersistError> {
         Ok(Folded {
             state: self.payloads.decode_state(snapshot)?,
             version: snapshot.version,

@@ -3,6 +3,10 @@
 //! A backend provides its pools, its deadline and the operations it does its own way
 //! ([`SqlBackend`]); [`Journal`], [`SnapshotStore`] and [`Catalog`] follow, with every operation
 //! under the backend's client-side deadline. No store operation of a SQL backend escapes it.
+//!
+//! Every id is checked against the storage rule before it reaches SQL, so a hostile id is the
+//! same typed [`StoreError::InvalidId`] on every backend (Postgres would refuse a NUL with an
+//! error of its own, SQLite would store it); in a bulk read it fails its own row alone.
 
 use std::future::Future;
 
@@ -10,6 +14,7 @@ use sqlx::Pool;
 
 use super::deadline::Deadline;
 use super::{catalog, snapshots, Dialect};
+use crate::model::valid;
 use crate::store::RowResult;
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal,
@@ -70,6 +75,50 @@ pub trait SqlBackend: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Runs a bulk query over the items whose id is valid, and answers the others with their
+/// [`StoreError::InvalidId`], keeping the input order.
+async fn bulk<I: Clone, T, Q, F>(
+    items: &[I],
+    id: impl Fn(&I) -> &ActorId,
+    query: Q,
+) -> Result<Vec<RowResult<T>>, StoreError>
+where
+    Q: FnOnce(Vec<I>) -> F,
+    F: Future<Output = Result<Vec<RowResult<T>>, StoreError>>,
+{
+    let checks: Vec<Result<(), StoreError>> = items.iter().map(|item| valid(id(item))).collect();
+    if checks.iter().all(Result::is_ok) {
+        return query(items.to_vec()).await;
+    }
+    let valid_items: Vec<I> = items
+        .iter()
+        .zip(&checks)
+        .filter(|(_, check)| check.is_ok())
+        .map(|(item, _)| item.clone())
+        .collect();
+    let mut answers = if valid_items.is_empty() {
+        Vec::new()
+    } else {
+        query(valid_items).await?
+    }
+    .into_iter();
+    let mut results = Vec::with_capacity(items.len());
+    for check in checks {
+        match check {
+            Ok(()) => match answers.next() {
+                Some(answer) => results.push(answer),
+                None => {
+                    return Err(StoreError::Contract(
+                        "a bulk query answered fewer items than asked".into(),
+                    ))
+                }
+            },
+            Err(invalid) => results.push(Err(invalid)),
+        }
+    }
+    Ok(results)
+}
+
 impl<B: SqlBackend> Journal for B {
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         if requests.is_empty() {
@@ -91,6 +140,7 @@ impl<B: SqlBackend> Journal for B {
         to: u64,
         max: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        valid(actor_id)?;
         if from > to || max == 0 {
             return Ok(Vec::new());
         }
@@ -106,18 +156,23 @@ impl<B: SqlBackend> Journal for B {
         if tails.is_empty() {
             return Ok(Vec::new());
         }
-        self.deadline()
-            .run("read tails", SqlBackend::read_after_many(self, tails))
-            .await
+        let read = bulk(
+            tails,
+            |(actor_id, _)| actor_id,
+            |tails| async move { SqlBackend::read_after_many(self, &tails).await },
+        );
+        self.deadline().run("read tails", read).await
     }
 
     async fn head(&self, actor_id: &ActorId) -> Result<u64, StoreError> {
+        valid(actor_id)?;
         self.deadline()
             .run("head", catalog::head(self.reader(), actor_id))
             .await
     }
 
     async fn delete_up_to(&self, actor_id: &ActorId, up_to: u64) -> Result<u64, StoreError> {
+        valid(actor_id)?;
         self.deadline()
             .run(
                 "delete events",
@@ -133,6 +188,9 @@ impl<B: SqlBackend> SnapshotStore for B {
     }
 
     async fn save_many(&self, snapshots: &[(ActorId, NewSnapshot)]) -> Result<(), StoreError> {
+        for (actor_id, _) in snapshots {
+            valid(actor_id)?;
+        }
         self.deadline()
             .run(
                 "save snapshots",
@@ -146,6 +204,7 @@ impl<B: SqlBackend> SnapshotStore for B {
         actor_id: &ActorId,
         at_most: Option<u64>,
     ) -> Result<Option<StoredSnapshot>, StoreError> {
+        valid(actor_id)?;
         self.deadline()
             .run(
                 "load snapshot",
@@ -161,12 +220,12 @@ impl<B: SqlBackend> SnapshotStore for B {
         if actor_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.deadline()
-            .run(
-                "load snapshots",
-                snapshots::load_latest_many(self.reader(), actor_ids),
-            )
-            .await
+        let read = bulk(
+            actor_ids,
+            |actor_id| actor_id,
+            |actor_ids| async move { snapshots::load_latest_many(self.reader(), &actor_ids).await },
+        );
+        self.deadline().run("load snapshots", read).await
     }
 
     async fn delete_range(
@@ -175,6 +234,7 @@ impl<B: SqlBackend> SnapshotStore for B {
         from: u64,
         to: u64,
     ) -> Result<u64, StoreError> {
+        valid(actor_id)?;
         self.deadline()
             .run(
                 "delete snapshots",
@@ -184,6 +244,7 @@ impl<B: SqlBackend> SnapshotStore for B {
     }
 
     async fn keep_last(&self, actor_id: &ActorId, keep: usize) -> Result<u64, StoreError> {
+        valid(actor_id)?;
         self.deadline()
             .run(
                 "delete snapshots",
@@ -195,6 +256,7 @@ impl<B: SqlBackend> SnapshotStore for B {
 
 impl<B: SqlBackend> Catalog for B {
     async fn get(&self, actor_id: &ActorId) -> Result<Option<ActorMetadata>, StoreError> {
+        valid(actor_id)?;
         self.deadline()
             .run("get actor", catalog::get(self.reader(), actor_id))
             .await
@@ -207,9 +269,12 @@ impl<B: SqlBackend> Catalog for B {
         if actor_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.deadline()
-            .run("get actors", catalog::get_many(self.reader(), actor_ids))
-            .await
+        let read = bulk(
+            actor_ids,
+            |actor_id| actor_id,
+            |actor_ids| async move { catalog::get_many(self.reader(), &actor_ids).await },
+        );
+        self.deadline().run("get actors", read).await
     }
 
     async fn list(
@@ -222,6 +287,7 @@ impl<B: SqlBackend> Catalog for B {
     }
 
     async fn delete_actor(&self, actor_id: &ActorId) -> Result<bool, StoreError> {
+        valid(actor_id)?;
         self.deadline()
             .run("delete actor", SqlBackend::delete_actor(self, actor_id))
             .await

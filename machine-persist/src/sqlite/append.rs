@@ -4,9 +4,8 @@
 //! 1. read the registry heads of every actor in the batch, and the journal's position counter
 //!    (one statement, ids as a JSON array);
 //! 2. decide every request in order ([`plan::decide`]); the write lock is held, so the heads
-//!    cannot change underneath, in this process or another; a conflicting request that is a
-//!    retry of one already stored (its request id is found at the version it would have
-//!    written) settles as a success;
+//!    cannot change underneath, in this process or another; a request whose id is the last one
+//!    applied to its actor (a retry of a stored request) succeeds and writes nothing;
 //! 3. insert all accepted events at fresh positions, into `recent_events` or, for a narrow batch
 //!    when nothing waits to be merged, straight into `events` (the [`MergePolicy`] decides), and
 //!    upsert the registry rows and the snapshots, with multi-row `VALUES` statements (see
@@ -45,13 +44,14 @@ use crate::sql::text::metadata_text;
 use crate::sql::Dialect;
 use crate::{ActorId, AppendRequest, BatchOutcome, NewSnapshot, StoreError};
 
-/// The position counter, the merge watermark, and the registry heads of the batch's actors as one
-/// JSON array of `[actor_id, head_version]` (`null` for an unknown actor): fetching one row per
-/// actor would cost one hand-over from the worker thread per actor.
+/// The position counter, the merge watermark, and the registry heads and last request ids of the
+/// batch's actors as one JSON array of `[actor_id, head_version, last_request]` (`null`s for an
+/// unknown actor): fetching one row per actor would cost one hand-over from the worker thread per
+/// actor.
 const SELECT_STATE: &str = "
     SELECT (SELECT last_position FROM journal_state),
            (SELECT merged_through FROM journal_state),
-           json_group_array(json_array(ids.value, actors.head_version))
+           json_group_array(json_array(ids.value, actors.head_version, actors.last_request))
     FROM json_each(?1) AS ids
     LEFT JOIN actors ON actors.actor_id = ids.value";
 
@@ -59,8 +59,8 @@ const SELECT_STATE: &str = "
 const INSERT_RECENT: Statement = Statement {
     head: "INSERT OR FAIL INTO recent_events
                (position, actor_id, version, machine_type, tag, schema_version, codec, payload,
-                metadata, request_id, recorded_at)",
-    columns: 11,
+                metadata, recorded_at)",
+    columns: 10,
     tail: "",
 };
 
@@ -69,22 +69,10 @@ const INSERT_RECENT: Statement = Statement {
 const INSERT_MERGED: Statement = Statement {
     head: "INSERT OR FAIL INTO events
                (position, actor_id, version, machine_type, tag, schema_version, codec, payload,
-                metadata, request_id, recorded_at)",
-    columns: 11,
+                metadata, recorded_at)",
+    columns: 10,
     tail: "",
 };
-
-/// The request id stored at each `[actor_id, version]` of a JSON array, in either level (`NULL`
-/// where there is no such event): how a conflicting request recognises a retry of itself.
-const SELECT_REQUESTS: &str = "
-    SELECT asked.key, coalesce(
-        (SELECT e.request_id FROM events AS e
-         WHERE e.actor_id = asked.value ->> 0 AND e.version = asked.value ->> 1),
-        (SELECT r.request_id FROM recent_events AS r
-         WHERE r.actor_id = asked.value ->> 0 AND r.version = asked.value ->> 1
-           AND r.position >= coalesce((
-               SELECT a.recent_from FROM actors AS a WHERE a.actor_id = asked.value ->> 0), 0)))
-    FROM json_each(?1) AS asked";
 
 /// The registry rows of a batch, in the column order of [`ActorRow`] then the commit time (as
 /// creation and last activity); the last parameter is the merge watermark. `recent_from` is the
@@ -93,11 +81,12 @@ const SELECT_REQUESTS: &str = "
 /// `recent_events`.
 const UPSERT_ACTORS: Statement = Statement {
     head: "INSERT INTO actors
-               (actor_id, machine_type, head_version, state_tag, entered_at, recent_from,
-                created_at, last_activity)",
-    columns: 8,
+               (actor_id, machine_type, head_version, state_tag, entered_at, last_request,
+                recent_from, created_at, last_activity)",
+    columns: 9,
     tail: " ON CONFLICT (actor_id) DO UPDATE SET
         head_version = excluded.head_version,
+        last_request = excluded.last_request,
         state_tag = excluded.state_tag,
         entered_at = excluded.entered_at,
         last_activity = excluded.last_activity,
@@ -140,7 +129,6 @@ struct EventRow<'a> {
     codec: &'a str,
     payload: &'a [u8],
     metadata: Cow<'a, str>,
-    request_id: i64,
 }
 
 /// A registry row, in the column order of [`UPSERT_ACTORS`].
@@ -150,6 +138,7 @@ struct ActorRow<'a> {
     head_version: i64,
     state_tag: &'a str,
     entered_at: String,
+    last_request: i64,
     first_position: Option<i64>,
 }
 
@@ -178,10 +167,9 @@ impl SqliteStore {
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (counters, found) = read_state(&mut tx, requests).await?;
-        let mut plan = plan::decide(requests, |id| {
+        let plan = plan::decide(requests, |id| {
             found.get(id.as_str()).copied().unwrap_or_default()
         });
-        settle_retries(&mut tx, requests, &mut plan).await?;
         let now = time_text(time::now());
         let rows = Rows::collect(requests, &plan, counters)?;
         let route = self.merge_policy.route(
@@ -198,35 +186,6 @@ impl SqliteStore {
     }
 }
 
-/// Turns the conflicts of `plan` that are retries of stored requests into successes.
-async fn settle_retries(
-    conn: &mut SqliteConnection,
-    requests: &[AppendRequest],
-    plan: &mut Plan,
-) -> Result<(), StoreError> {
-    let asked: Vec<(usize, (&str, u64))> = plan
-        .conflicts(requests)
-        .map(|(index, actor_id, version)| (index, (actor_id.as_str(), version)))
-        .collect();
-    if asked.is_empty() {
-        return Ok(());
-    }
-    let pairs: Vec<(&str, u64)> = asked.iter().map(|(_, pair)| *pair).collect();
-    let stored: Vec<(i64, Option<i64>)> = sqlx::query_as(SELECT_REQUESTS)
-        .bind(serde_json::to_string(&pairs)?)
-        .fetch_all(&mut *conn)
-        .await?;
-    let by_request: HashMap<usize, i64> = stored
-        .into_iter()
-        .filter_map(|(key, request_id)| {
-            let (index, _) = asked.get(usize::try_from(key).ok()?)?;
-            Some((*index, request_id?))
-        })
-        .collect();
-    plan.settle(requests, |index| by_request.get(&index).copied());
-    Ok(())
-}
-
 /// The counters, and what the registry holds for each actor of the batch.
 async fn read_state(
     conn: &mut SqliteConnection,
@@ -240,15 +199,16 @@ async fn read_state(
             .bind(serde_json::to_string(&ids)?)
             .fetch_one(conn)
             .await?;
-    let heads: Vec<(String, Option<i64>)> = serde_json::from_str(&heads)?;
+    let heads: Vec<(String, Option<i64>, Option<i64>)> = serde_json::from_str(&heads)?;
     let mut found = HashMap::with_capacity(heads.len());
-    for (id, head) in heads {
+    for (id, head, last_request) in heads {
         found.insert(
             id,
             Found {
                 exists: head.is_some(),
                 // A negative stored head is damaged data: no expected version can match it.
                 head: head.map_or(0, |head| u64::try_from(head).unwrap_or(u64::MAX)),
+                last_request: last_request.unwrap_or(0),
             },
         );
     }
@@ -301,7 +261,6 @@ impl<'a> Rows<'a> {
                     codec: &event.codec,
                     payload: &event.payload,
                     metadata: metadata_text(&event.metadata)?,
-                    request_id: request.request_id,
                 });
             }
             if let Some(snapshot) = &request.snapshot {
@@ -322,6 +281,7 @@ impl<'a> Rows<'a> {
                 head_version: version_to_sql(&request.actor_id, request.next_version())?,
                 state_tag: &request.state_tag,
                 entered_at: time_text(time::to_micros(request.entered_at)),
+                last_request: request.request_id,
                 first_position: first_positions.get(&request.actor_id).copied(),
             });
         }
@@ -360,7 +320,6 @@ impl<'a> Rows<'a> {
                     .bind(row.codec);
                 query = Sqlite::bind_payload(query, row.payload)
                     .bind(row.metadata.as_ref())
-                    .bind(row.request_id)
                     .bind(now);
             }
             query.execute(&mut *conn).await?;
@@ -375,6 +334,7 @@ impl<'a> Rows<'a> {
                     .bind(row.head_version)
                     .bind(row.state_tag)
                     .bind(row.entered_at.as_str())
+                    .bind(row.last_request)
                     .bind(row.first_position)
                     .bind(now)
                     .bind(now);

@@ -86,9 +86,9 @@ impl MergePolicy {
 const MOVE: &str = "
     INSERT OR FAIL INTO events
         (actor_id, version, position, machine_type, tag, schema_version, codec, payload,
-         metadata, request_id, recorded_at)
+         metadata, recorded_at)
     SELECT actor_id, version, position, machine_type, tag, schema_version, codec, payload,
-           metadata, request_id, recorded_at
+           metadata, recorded_at
     FROM recent_events WHERE true
     ORDER BY actor_id, version, position
     ON CONFLICT DO NOTHING";

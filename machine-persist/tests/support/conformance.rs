@@ -11,7 +11,9 @@ use machine_persist::store::{
 };
 use machine_persist::PersistError;
 
-use super::{Backend, Corruptible};
+use super::{Backend, Corruptible, Damage};
+use crate::fixture::{Account, AccountEvent, AccountTag, Ledger};
+use machine_persist::{ActorFilter, Inconsistency, PersistConfig, PersistentSystem, Repository};
 
 fn id(text: &str) -> ActorId {
     ActorId::from(text)
@@ -672,7 +674,11 @@ pub async fn corrupt_metadata_is_a_typed_error<B: Corruptible>(backend: &B) {
     store.append(request("a", 0, 3).create()).await.unwrap();
     store.append(request("b", 0, 1).create()).await.unwrap();
     backend
-        .corrupt_event_metadata("a", 2, r#"{"correlation_id": 5}"#)
+        .damage(Damage::EventMetadata {
+            actor: "a",
+            version: 2,
+            value: r#"{"correlation_id": 5}"#,
+        })
         .await;
 
     let error = store.read(&id("a"), 1, 3, 10).await.unwrap_err();
@@ -760,4 +766,496 @@ pub async fn bulk_reads_match_single_reads<B: Backend>(backend: &B) {
         single[0],
         "same rows as a single read"
     );
+}
+
+pub async fn a_retried_request_reports_success<B: Backend>(backend: &B) {
+    let store = backend.store();
+    let a = id("a");
+    let first = request("a", 0, 2).create();
+    store.append(first.clone()).await.unwrap();
+    // The same request again (its answer was lost, say): success, nothing written twice.
+    store.append(first.clone()).await.unwrap();
+    assert_eq!(store.head(&a).await.unwrap(), 2);
+    assert_eq!(
+        versions(&store.read(&a, 0, 100, 100).await.unwrap()),
+        [1, 2]
+    );
+    // The latest request of an actor is recognised inside a batch beside new requests too.
+    let second = request("a", 2, 1);
+    store.append(second.clone()).await.unwrap();
+    let outcome = store
+        .append_batch(&[second.clone(), request("b", 0, 1)])
+        .await
+        .unwrap();
+    assert_eq!(outcome, [Ok(()), Ok(())]);
+    assert_eq!(store.head(&a).await.unwrap(), 3);
+    // An older request, once another followed it, is what it looks like now: a conflict.
+    assert!(matches!(
+        store.append(first.clone()).await.unwrap_err(),
+        PersistError::AlreadyExists(_)
+    ));
+    // Another request at a stored version is still a conflict.
+    let other = request("a", 0, 2).create();
+    assert!(matches!(
+        store.append(other).await.unwrap_err(),
+        PersistError::AlreadyExists(_)
+    ));
+    assert_eq!(
+        store
+            .append(request("a", 1, 1))
+            .await
+            .unwrap_err()
+            .conflict(),
+        Some(&conflict("a", 1, 3))
+    );
+}
+
+pub async fn names_breaking_the_rule_are_refused_alone<B: Backend>(backend: &B) {
+    let store = backend.store();
+    let long = "x".repeat(machine_persist::store::MAX_ACTOR_ID_BYTES + 1);
+    let mut bad_type = request("typed", 0, 1);
+    bad_type.machine_type = "Ord\0er".into();
+    let outcome = store
+        .append_batch(&[
+            request("ok-1", 0, 1),
+            request("nul\0id", 0, 1),
+            request(&long, 0, 1),
+            request("", 0, 1),
+            bad_type,
+            request("ok-2", 0, 1),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcome[0], Ok(()));
+    assert_eq!(outcome[5], Ok(()));
+    for refused in &outcome[1..5] {
+        assert!(
+            matches!(refused, Err(AppendError::Invalid(_))),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(store.head(&id("ok-1")).await.unwrap(), 1);
+    assert_eq!(store.head(&id("ok-2")).await.unwrap(), 1);
+    // Reads hold ids to the same rule: a typed error, whatever the database would do.
+    assert!(matches!(
+        store.get(&id("nul\0id")).await,
+        Err(StoreError::InvalidId(_))
+    ));
+    let many = store.get_many(&[id("ok-1"), id("nul\0id")]).await.unwrap();
+    assert!(many[0].as_ref().unwrap().is_some());
+    assert!(matches!(many[1], Err(StoreError::InvalidId(_))));
+
+    // The same rule at the repository: a typed error before anything is stored.
+    let system = PersistentSystem::new(store.clone());
+    let accounts = system.repository(PersistConfig::<Account>::new(), Ledger::default());
+    for hostile in ["nul\0id", long.as_str(), ""] {
+        assert!(matches!(
+            accounts.spawn(hostile, Account::new()).await,
+            Err(PersistError::InvalidId(_))
+        ));
+        assert!(matches!(
+            accounts.restore(hostile).await,
+            Err(PersistError::InvalidId(_))
+        ));
+    }
+    let _ = system.shutdown().await;
+}
+
+fn open_accounts<B: Backend>(backend: &B) -> (PersistentSystem, Repository<Account>) {
+    open_accounts_with(backend, PersistConfig::new())
+}
+
+/// Accounts whose stops write no snapshot, so their events stay in the tail a restore folds.
+fn open_accounts_for_tails<B: Backend>(backend: &B) -> (PersistentSystem, Repository<Account>) {
+    open_accounts_with(backend, PersistConfig::new().snapshot_on_stop(false))
+}
+
+fn open_accounts_with<B: Backend>(
+    backend: &B,
+    config: PersistConfig<Account>,
+) -> (PersistentSystem, Repository<Account>) {
+    let system = PersistentSystem::new(backend.store().clone());
+    let accounts = system.repository(config, Ledger::default());
+    (system, accounts)
+}
+
+async fn spawn_with_deposits(accounts: &Repository<Account>, actor: &str, deposits: u64) {
+    let account = accounts.spawn(actor, Account::new()).await.unwrap();
+    for _ in 0..deposits {
+        let deposit = AccountEvent::Deposit { amount: 1 };
+        assert!(account.call(deposit).await.unwrap().is_accepted());
+    }
+    account.stop().await.unwrap();
+}
+
+pub async fn restore_refuses_inconsistent_data<B: Backend>(backend: &B) {
+    let store = backend.store();
+    let (system, accounts) = open_accounts(backend);
+    let inconsistent = |problem: Inconsistency| move |error: PersistError| matches!(error, PersistError::Inconsistent { problem: found, .. } if found == problem);
+
+    // A snapshot above the registry's head.
+    spawn_with_deposits(&accounts, "ahead", 2).await;
+    let genesis = store
+        .load_latest(&id("ahead"), Some(0))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut above = NewSnapshot::new(9, "Open", 1, "json", genesis.payload, at(0, 0));
+    above.version = 9;
+    store.save(&id("ahead"), above).await.unwrap();
+    let error = accounts.restore("ahead").await.unwrap_err();
+    assert!(
+        inconsistent(Inconsistency::SnapshotAhead {
+            snapshot: 9,
+            registry: 2
+        })(error.clone()),
+        "{error}"
+    );
+
+    // The journal ends before the registry's head (its events deleted, no snapshot covers them).
+    spawn_with_deposits(&accounts, "short", 3).await;
+    store.keep_last(&id("short"), 0).await.unwrap();
+    store
+        .save(&id("short"), {
+            let mut genesis = genesis_of(store, "ahead").await;
+            genesis.version = 0;
+            genesis
+        })
+        .await
+        .unwrap();
+    store.delete_up_to(&id("short"), 3).await.unwrap();
+    let error = accounts.restore("short").await.unwrap_err();
+    assert!(
+        inconsistent(Inconsistency::Head {
+            registry: 3,
+            journal: 0
+        })(error.clone()),
+        "{error}"
+    );
+
+    // Snapshots without a registry row.
+    store
+        .save(&id("orphan"), genesis_of(store, "ahead").await)
+        .await
+        .unwrap();
+    let error = accounts.restore("orphan").await.unwrap_err();
+    assert!(
+        inconsistent(Inconsistency::Unregistered)(error.clone()),
+        "{error}"
+    );
+
+    // Another machine type's actor.
+    let other = request("other", 0, 0).create();
+    store.append(other).await.unwrap();
+    assert!(matches!(
+        accounts.restore("other").await,
+        Err(PersistError::WrongMachineType { ref stored, .. }) if stored == "Order"
+    ));
+
+    // The bulk path applies the same checks, actor by actor.
+    spawn_with_deposits(&accounts, "fine", 1).await;
+    let report = accounts
+        .restore_many(["ahead", "short", "orphan", "other", "fine", "nobody"])
+        .await;
+    let restored: Vec<&str> = report.restored.iter().map(|a| a.id().as_str()).collect();
+    assert_eq!(restored, ["fine"]);
+    let failed: Vec<(&str, bool)> = report
+        .failed
+        .iter()
+        .map(|(id, error)| {
+            let expected = matches!(
+                error,
+                PersistError::Inconsistent { .. }
+                    | PersistError::WrongMachineType { .. }
+                    | PersistError::NotFound(_)
+            );
+            (id.as_str(), expected)
+        })
+        .collect();
+    assert_eq!(failed.len(), 5, "{:?}", report.failed);
+    assert!(
+        failed.iter().all(|(_, expected)| *expected),
+        "{:?}",
+        report.failed
+    );
+    let _ = system.shutdown().await;
+}
+
+async fn genesis_of<S: SnapshotStore>(store: &S, actor: &str) -> NewSnapshot {
+    let stored = store
+        .load_latest(&id(actor), Some(0))
+        .await
+        .unwrap()
+        .unwrap();
+    NewSnapshot::new(
+        0,
+        stored.state_tag,
+        1,
+        "json",
+        stored.payload,
+        stored.entered_at,
+    )
+}
+
+pub async fn events_without_a_snapshot_fold_from_the_initial_state<B: Backend>(backend: &B) {
+    let store = backend.store();
+    // Written through the journal alone: events, no genesis snapshot.
+    let deposit = |amount: u64| {
+        NewEvent::new(
+            "Deposit",
+            1,
+            "json",
+            format!(r#"{{"Deposit":{{"amount":{amount}}}}}"#),
+        )
+    };
+    let written = AppendRequest::new("bare", "Account", 0, "Open", at(0, 0))
+        .create()
+        .with_events(vec![deposit(2), deposit(5)]);
+    store.append(written).await.unwrap();
+
+    let (system, accounts) = open_accounts(backend);
+    assert!(matches!(
+        accounts.restore("bare").await,
+        Err(PersistError::MissingGenesis(ref id)) if id == "bare"
+    ));
+    let _ = system.shutdown().await;
+
+    let system = PersistentSystem::new(store.clone());
+    let accounts = system.repository(
+        PersistConfig::<Account>::new().initial_state(|_| Account::new()),
+        Ledger::default(),
+    );
+    let bare = accounts.restore("bare").await.unwrap().unwrap();
+    assert_eq!(bare.version().await.unwrap(), 2);
+    assert_eq!(bare.state().await.unwrap().balance(), 7);
+    assert_eq!(accounts.state_at("bare", 1).await.unwrap().balance(), 2);
+    let _ = system.shutdown().await;
+}
+
+/// A damaged row fails its own actor, named with version and column, in every bulk read; the
+/// actors around it read as usual.
+pub async fn a_damaged_row_fails_its_actor_alone_in_bulk_reads<B: Corruptible>(backend: &B) {
+    let store = backend.store();
+    for actor in ["a", "b", "c"] {
+        store
+            .append(
+                request(actor, 0, 3)
+                    .create()
+                    .with_snapshot(snapshot(1, "s")),
+            )
+            .await
+            .unwrap();
+    }
+    backend
+        .damage(Damage::EventMetadata {
+            actor: "b",
+            version: 3,
+            value: "not json",
+        })
+        .await;
+    backend
+        .damage(Damage::SnapshotTime {
+            actor: "c",
+            version: 1,
+        })
+        .await;
+
+    let tails = store
+        .read_after_many(&[(id("a"), 1), (id("b"), 1), (id("c"), 1)])
+        .await
+        .unwrap();
+    assert_eq!(versions(tails[0].as_ref().unwrap()), [2, 3]);
+    assert!(matches!(
+        &tails[1],
+        Err(StoreError::Corrupt { actor_id, version: Some(3), column: "metadata", .. })
+            if actor_id == "b"
+    ));
+    assert_eq!(versions(tails[2].as_ref().unwrap()), [2, 3]);
+
+    let latest = store
+        .load_latest_many(&[id("a"), id("b"), id("c")])
+        .await
+        .unwrap();
+    assert!(latest[0].as_ref().unwrap().is_some());
+    assert!(latest[1].as_ref().unwrap().is_some());
+    assert!(matches!(
+        &latest[2],
+        Err(StoreError::Corrupt { actor_id, version: Some(1), column: "entered_at", .. })
+            if actor_id == "c"
+    ));
+}
+
+/// A registry row that cannot be read is listed as unreadable, under its id; the others list.
+pub async fn a_damaged_registry_row_is_listed_as_unreadable<B: Corruptible>(backend: &B) {
+    let store = backend.store();
+    for actor in ["a", "b", "c", "d"] {
+        store.append(request(actor, 0, 1).create()).await.unwrap();
+    }
+    backend
+        .damage(Damage::RegistryHead {
+            actor: "b",
+            head: -4,
+        })
+        .await;
+    backend
+        .damage(Damage::RegistryActivity { actor: "c" })
+        .await;
+    let rows = store.list(&CatalogQuery::new()).await.unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].as_ref().unwrap().actor_id, "a");
+    assert!(matches!(
+        &rows[1],
+        Err(StoreError::Corrupt { actor_id, column: "head_version", .. }) if actor_id == "b"
+    ));
+    assert!(matches!(
+        &rows[2],
+        Err(StoreError::Corrupt { actor_id, column: "last_activity", .. }) if actor_id == "c"
+    ));
+    assert_eq!(rows[3].as_ref().unwrap().actor_id, "d");
+    let many = store.get_many(&[id("d"), id("c"), id("zz")]).await.unwrap();
+    assert!(many[0].as_ref().unwrap().is_some());
+    assert!(matches!(&many[1], Err(StoreError::Corrupt { actor_id, .. }) if actor_id == "c"));
+    assert!(many[2].as_ref().unwrap().is_none());
+}
+
+/// Restoring hundreds of actors (more than one chunk) with one damaged event, one damaged
+/// snapshot and one damaged registry row: only those three fail, each with its own error.
+pub async fn restore_all_fails_only_the_damaged_actors<B: Corruptible>(backend: &B) {
+    let (system, accounts) = open_accounts_for_tails(backend);
+    let writes: Vec<_> = (0..600)
+        .map(|n| {
+            let accounts = accounts.clone();
+            async move { spawn_with_deposits(&accounts, &format!("acc-{n:03}"), 2).await }
+        })
+        .collect();
+    futures::future::join_all(writes).await;
+    let _ = system.shutdown().await;
+    backend
+        .damage(Damage::EventMetadata {
+            actor: "acc-100",
+            version: 2,
+            value: "][",
+        })
+        .await;
+    backend
+        .damage(Damage::SnapshotTime {
+            actor: "acc-300",
+            version: 0,
+        })
+        .await;
+    backend
+        .damage(Damage::RegistryActivity { actor: "acc-550" })
+        .await;
+
+    let (system, accounts) = open_accounts(backend);
+    let report = accounts.restore_all(ActorFilter::new()).await.unwrap();
+    let mut failed: Vec<&str> = report.failed.iter().map(|(id, _)| id.as_str()).collect();
+    failed.sort();
+    assert_eq!(
+        failed,
+        ["acc-100", "acc-300", "acc-550"],
+        "{:?}",
+        report.failed
+    );
+    assert_eq!(report.restored.len(), 597);
+    for (id, error) in &report.failed {
+        assert!(error.to_string().contains(id.as_str()), "{id}: {error}");
+    }
+    let listing = accounts.list(ActorFilter::new()).await.unwrap();
+    assert_eq!(listing.actors.len(), 599);
+    assert_eq!(listing.unreadable.len(), 1);
+    let frozen = accounts
+        .list(ActorFilter::new().state_in([AccountTag::Frozen]))
+        .await
+        .unwrap();
+    assert!(frozen.actors.is_empty());
+    let _ = system.shutdown().await;
+}
+
+/// Negative or impossible heads and a missing last event are errors at restore, never a silent
+/// start that conflicts on every call.
+pub async fn damaged_heads_and_missing_events_stop_a_restore<B: Corruptible>(backend: &B) {
+    let (system, accounts) = open_accounts_for_tails(backend);
+    for actor in ["negative", "behind", "missing"] {
+        spawn_with_deposits(&accounts, actor, 3).await;
+    }
+    let _ = system.shutdown().await;
+    backend
+        .damage(Damage::RegistryHead {
+            actor: "negative",
+            head: -1,
+        })
+        .await;
+    backend
+        .damage(Damage::RegistryHead {
+            actor: "behind",
+            head: 2,
+        })
+        .await;
+    backend
+        .damage(Damage::DeleteEvent {
+            actor: "missing",
+            version: 3,
+        })
+        .await;
+    let (system, accounts) = open_accounts(backend);
+    assert!(matches!(
+        accounts.restore("negative").await,
+        Err(PersistError::Store(ref error))
+            if matches!(**error, StoreError::Corrupt { column: "head_version", .. })
+    ));
+    assert!(matches!(
+        accounts.restore("behind").await,
+        Err(PersistError::Inconsistent {
+            problem: Inconsistency::Head {
+                registry: 2,
+                journal: 3
+            },
+            ..
+        })
+    ));
+    assert!(matches!(
+        accounts.restore("missing").await,
+        Err(PersistError::Inconsistent {
+            problem: Inconsistency::Head {
+                registry: 3,
+                journal: 2
+            },
+            ..
+        })
+    ));
+    let _ = system.shutdown().await;
+}
+
+/// `history` yields every entry before a bad row, in order, then the bad row's error.
+pub async fn history_yields_the_entries_before_a_bad_row<B: Corruptible>(backend: &B) {
+    let (system, accounts) = open_accounts_for_tails(backend);
+    spawn_with_deposits(&accounts, "h", 5).await;
+    backend
+        .damage(Damage::EventTime {
+            actor: "h",
+            version: 4,
+        })
+        .await;
+    let mut history = Box::pin(accounts.history("h", 1..=5));
+    let mut good = Vec::new();
+    let error = loop {
+        match futures::StreamExt::next(&mut history).await {
+            Some(Ok(entry)) => good.push(entry.version),
+            Some(Err(error)) => break error,
+            None => panic!("the bad row must end the history with an error"),
+        }
+    };
+    assert_eq!(good, [1, 2, 3]);
+    assert!(
+        matches!(&error, PersistError::Store(store) if matches!(**store, StoreError::Corrupt { version: Some(4), column: "recorded_at", .. })),
+        "{error}"
+    );
+    // Time travel and restore of that actor report it too, without a panic.
+    assert!(accounts.state_at("h", 5).await.is_err());
+    assert!(accounts.restore("h").await.is_err());
+    assert_eq!(accounts.state_at("h", 3).await.unwrap().balance(), 3);
+    let report = accounts.restore_all(ActorFilter::new()).await.unwrap();
+    assert_eq!(report.failed.len(), 1);
+    let _ = system.shutdown().await;
 }

@@ -1,0 +1,11 @@
+//! Test fixtures shared by the crates of the workspace (never published).
+//!
+//! * [`proxy`]: a TCP proxy that stalls or severs the connections through it, for fault tests
+//!   of the network between a store and its server;
+//! * [`postgres`]: where the Postgres tests find their server, and the rule that a missing
+//!   server is a skip locally but a failure under `CI=true`.
+
+#![warn(missing_docs)]
+
+pub mod postgres;
+pub mod proxy;
