@@ -1,9 +1,7 @@
 //! The conformance suite against Postgres. Each test runs in a fresh schema with a random name,
 //! dropped at the end.
 //!
-//! The server comes from `MACHINE_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`). If it is unreachable the tests print a skip line
-//! and pass, except with `CI=true`, where that is a failure.
+//! The server comes from `MACHINE_TEST_POSTGRES_URL` (see `machine_test_support::postgres`).
 
 #![cfg(feature = "postgres")]
 
@@ -12,13 +10,9 @@ mod support;
 mod fixture;
 
 use machine_core::VersionConflict;
-use machine_persist::store::{Journal, StoreError};
+use machine_persist::store::Journal;
 use machine_persist::{PostgresOptions, PostgresStore};
-
-fn url() -> String {
-    std::env::var("MACHINE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
+use machine_test_support::postgres;
 
 /// Two stores (two pools) on one fresh schema.
 struct Postgres {
@@ -26,27 +20,17 @@ struct Postgres {
     other: PostgresStore,
 }
 
-async fn open_schema(schema: &str) -> Result<PostgresStore, StoreError> {
-    let options = PostgresOptions::url(&url())?
-        .schema(schema)?
-        .max_connections(4);
-    PostgresStore::with_options(options).await
-}
-
 impl support::Backend for Postgres {
     type S = PostgresStore;
 
     async fn open() -> Option<Self> {
-        let schema = format!("mp_test_{:016x}", fastrand::u64(..));
-        let store = match open_schema(&schema).await {
-            Ok(store) => store,
-            Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
-                println!("skipped: Postgres at {} is unreachable: {error}", url());
-                return None;
-            }
-            Err(error) => panic!("Postgres at {} is unreachable: {error}", url()),
-        };
-        let other = open_schema(&schema).await.unwrap();
+        let test = "conformance_postgres";
+        let schema = postgres::fresh_schema("mp_test");
+        let configure = |options: PostgresOptions| options.max_connections(4);
+        let store = support::pg::open_at(test, &postgres::url(), &schema, configure).await?;
+        let other = support::pg::open_at(test, &postgres::url(), &schema, configure)
+            .await
+            .unwrap();
         Some(Self { store, other })
     }
 
@@ -60,8 +44,7 @@ impl support::Backend for Postgres {
 
     async fn teardown(self) {
         self.other.close().await;
-        self.store.drop_schema().await.unwrap();
-        self.store.close().await;
+        support::pg::teardown(self.store).await;
     }
 }
 
@@ -182,9 +165,12 @@ async fn stray_rows_refuse_only_the_affected_request() {
 
 #[tokio::test]
 async fn invalid_schema_names_are_refused() {
-    let error = PostgresOptions::url(&url())
+    let error = PostgresOptions::url(&postgres::url())
         .unwrap()
         .schema("x; DROP TABLE events")
         .unwrap_err();
-    assert!(matches!(error, StoreError::InvalidName { .. }));
+    assert!(matches!(
+        error,
+        machine_persist::store::StoreError::InvalidName { .. }
+    ));
 }

@@ -19,12 +19,14 @@ fn request(actor: &str, expected: u64) -> AppendRequest {
         .push_event(NewEvent::new("E", 1, "json", "{}"))
 }
 
-/// Wraps a journal, counting batches and failing the first `fail_first` of them.
+/// Wraps a journal, counting batches and failing the first `fail_first` of them; with
+/// `drop_outcome`, answers every batch with one outcome too few, as a broken backend would.
 #[derive(Clone)]
 struct Probe<J> {
     inner: J,
     batches: Arc<AtomicUsize>,
     fail_first: usize,
+    drop_outcome: bool,
 }
 
 impl<J> Probe<J> {
@@ -33,6 +35,7 @@ impl<J> Probe<J> {
             inner,
             batches: Arc::new(AtomicUsize::new(0)),
             fail_first,
+            drop_outcome: false,
         }
     }
 }
@@ -46,7 +49,11 @@ impl<J: Journal> Journal for Probe<J> {
                 source: "connection lost".into(),
             });
         }
-        self.inner.append_batch(requests).await
+        let mut outcome = self.inner.append_batch(requests).await?;
+        if self.drop_outcome {
+            outcome.pop();
+        }
+        Ok(outcome)
     }
 
     async fn read(
@@ -243,5 +250,33 @@ async fn shutdown_commits_what_is_queued_then_refuses() {
         Err(PersistError::WriterClosed)
     ));
     // Shutting down twice is harmless.
+    writer.shutdown().await;
+}
+
+/// A journal that answers with fewer outcomes than requests broke its contract: every caller of
+/// the batch gets that error, none is told its append succeeded.
+#[tokio::test]
+async fn a_journal_answering_too_few_outcomes_fails_the_batch() {
+    let mut probe = Probe::new(MemoryStore::new(), 0);
+    probe.drop_outcome = true;
+    let writer = JournalWriter::spawn(probe.clone(), WriterConfig::default());
+    let appends: Vec<_> = (0..5)
+        .map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.append(request(&format!("a-{n}"), 0)).await })
+        })
+        .collect();
+    for append in appends {
+        let result = append.await.unwrap();
+        assert!(
+            matches!(&result, Err(PersistError::Store(error)) if matches!(**error, StoreError::Contract(_))),
+            "{result:?}"
+        );
+    }
+    // The same holds for one request through `Journal::append`.
+    assert!(matches!(
+        probe.append(request("single", 0)).await,
+        Err(PersistError::Store(ref error)) if matches!(**error, StoreError::Contract(_))
+    ));
     writer.shutdown().await;
 }

@@ -11,38 +11,24 @@ use std::time::Duration;
 
 use chrono::Utc;
 use machine_persist::store::{
-    AppendRequest, Journal, NewEvent, NewSnapshot, SnapshotStore, StoreError,
+    AppendError, AppendRequest, Catalog, Journal, NewEvent, NewSnapshot, SnapshotStore, StoreError,
 };
 use machine_persist::writer::{JournalWriter, WriterConfig};
-use machine_persist::{PostgresOptions, PostgresStore};
+use machine_persist::{PersistError, PostgresOptions, PostgresStore};
 use sqlx::Row;
 
-fn url() -> String {
-    std::env::var("MACHINE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
+mod fixture;
+#[macro_use]
+mod support;
 
 /// A store on a fresh schema, configured by `configure`, or `None` when the server is
-/// unreachable.
+/// unreachable (outside CI).
 async fn open(configure: impl FnOnce(PostgresOptions) -> PostgresOptions) -> Option<PostgresStore> {
-    let schema = format!("mp_store_{:016x}", fastrand::u64(..));
-    let options = PostgresOptions::url(&url())
-        .unwrap()
-        .schema(&schema)
-        .unwrap();
-    match PostgresStore::with_options(configure(options)).await {
-        Ok(store) => Some(store),
-        Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
-            println!("skipped: Postgres at {} is unreachable: {error}", url());
-            None
-        }
-        Err(error) => panic!("Postgres at {} is unreachable: {error}", url()),
-    }
+    support::pg::open("postgres_store", configure).await
 }
 
 async fn teardown(store: PostgresStore) {
-    store.drop_schema().await.unwrap();
-    store.close().await;
+    support::pg::teardown(store).await;
 }
 
 fn request(actor: &str, expected: u64, events: usize) -> AppendRequest {
@@ -175,6 +161,56 @@ async fn concurrent_batches_keep_each_actors_order() {
             .map(|event| event.version)
             .collect();
         assert_eq!(versions, (1..=PER_ACTOR).collect::<Vec<_>>());
+    }
+    writer.shutdown().await;
+    teardown(store).await;
+}
+
+/// A request whose data Postgres refuses (a NUL byte in a text column passes the id rule but not
+/// the database) fails alone: the hundred requests batched with it commit, directly and through
+/// the journal writer.
+#[tokio::test]
+async fn a_request_the_database_refuses_fails_alone() {
+    let Some(store) = open(|options| options).await else {
+        return;
+    };
+    let poisoned = |actor: &str| {
+        let mut request = request(actor, 0, 1);
+        request.events[0].tag = "E\0vil".into();
+        request
+    };
+    let mut batch: Vec<AppendRequest> =
+        (0..100).map(|n| request(&format!("b-{n}"), 0, 2)).collect();
+    batch.insert(37, poisoned("poison"));
+    let outcome = store.append_batch(&batch).await.unwrap();
+    for (index, result) in outcome.iter().enumerate() {
+        if index == 37 {
+            assert!(
+                matches!(result, Err(AppendError::Refused { actor_id, .. }) if actor_id == "poison"),
+                "{result:?}"
+            );
+        } else {
+            assert_eq!(result, &Ok(()), "bystander {index}");
+        }
+    }
+    assert_eq!(store.head(&"b-99".into()).await.unwrap(), 2);
+    assert!(store.get(&"poison".into()).await.unwrap().is_none());
+
+    let writer = JournalWriter::spawn(store.clone(), WriterConfig::default());
+    let mut calls = Vec::new();
+    for n in 0..100 {
+        let writer = writer.clone();
+        calls.push(tokio::spawn(async move {
+            writer.append(request(&format!("w-{n}"), 0, 1)).await
+        }));
+    }
+    let refused = writer.append(poisoned("poison-2")).await;
+    assert!(
+        matches!(refused, Err(PersistError::Refused { .. })),
+        "{refused:?}"
+    );
+    for call in calls {
+        call.await.unwrap().unwrap();
     }
     writer.shutdown().await;
     teardown(store).await;

@@ -85,6 +85,21 @@ async fn state_at_history_and_replay_to() {
         matches!(refused, Err(PersistError::Rewound { at: 2, head: 6, .. })),
         "{refused:?}"
     );
+    // `send` and `try_send` refuse too, at once, instead of dropping the event.
+    let sent = account.send(AccountEvent::Deposit { amount: 1 }).await;
+    assert!(
+        matches!(sent, Err(PersistError::Rewound { at: 2, head: 6, .. })),
+        "{sent:?}"
+    );
+    assert!(matches!(
+        account.try_send(AccountEvent::Deposit { amount: 1 }),
+        Err(PersistError::Rewound { .. })
+    ));
+    // A snapshot now would store the rewound state under the head's version: refused.
+    assert!(matches!(
+        account.save_snapshot().await,
+        Err(PersistError::Rewound { at: 2, head: 6, .. })
+    ));
     assert!(matches!(
         account.replay_to(9).await,
         Err(PersistError::VersionOutOfRange { .. })
@@ -99,11 +114,17 @@ async fn state_at_history_and_replay_to() {
 
     account.resume().await.unwrap();
     assert_eq!(account.state().await.unwrap(), fixture::fold(&EVENTS).0);
+    assert_eq!(account.save_snapshot().await.unwrap(), 6);
+    account
+        .send(AccountEvent::Deposit { amount: 1 })
+        .await
+        .unwrap();
+    assert_eq!(account.version().await.unwrap(), 7);
     assert!(account
         .call(AccountEvent::Withdraw { amount: 1 })
         .await
         .unwrap()
         .is_accepted());
-    assert_eq!(store.head(&id).await.unwrap(), 7);
+    assert_eq!(store.head(&id).await.unwrap(), 8);
     system.shutdown().await;
 }

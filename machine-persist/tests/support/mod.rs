@@ -102,6 +102,7 @@ macro_rules! all_conformance_tests {
             names_breaking_the_rule_are_refused_alone,
             restore_refuses_inconsistent_data,
             events_without_a_snapshot_fold_from_the_initial_state,
+            two_systems_racing_on_one_actor_never_duplicate_or_lose_a_version,
         );
     };
 }
