@@ -113,7 +113,8 @@ const CURRENT_HEAD: &str = "
            (SELECT last_request FROM actors WHERE actor_id = $1) AS last_request";
 
 impl PostgresStore {
-    pub(super) async fn append_batch_impl(
+    /// Appends a batch in rounds of at most one request per actor, one statement each.
+    pub(super) async fn append_in_rounds(
         &self,
         requests: &[AppendRequest],
     ) -> Result<BatchOutcome, StoreError> {

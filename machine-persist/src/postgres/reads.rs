@@ -4,20 +4,18 @@ use futures::{StreamExt, TryStreamExt};
 use sqlx::Postgres;
 
 use super::PostgresStore;
+use crate::sql::backend::Page;
 use crate::sql::convert::{bound_to_sql, count_to_sql};
 use crate::sql::decode::{self, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
 use crate::store::RowResult;
 use crate::{ActorId, StoreError, StoredEvent};
 
 impl PostgresStore {
-    /// The events of `actor_id` with `from <= version <= to`, at most `max`; rows are decoded as
-    /// they arrive, while the server is still sending the rest.
-    pub(super) async fn read_page(
+    /// A page of one actor's events; rows are decoded as they arrive, while the server is still
+    /// sending the rest.
+    pub(super) async fn page_streamed(
         &self,
-        actor_id: &ActorId,
-        from: u64,
-        to: u64,
-        max: usize,
+        page: Page<'_>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events
@@ -25,19 +23,19 @@ impl PostgresStore {
              ORDER BY version LIMIT $4"
         );
         sqlx::query(&sql)
-            .bind(actor_id.as_str())
-            .bind(bound_to_sql(from))
-            .bind(bound_to_sql(to))
-            .bind(count_to_sql(max))
+            .bind(page.actor_id.as_str())
+            .bind(bound_to_sql(page.from))
+            .bind(bound_to_sql(page.to))
+            .bind(count_to_sql(page.max))
             .fetch(&self.pool)
-            .map(|row| decode::event::<Postgres>(&row?, actor_id, 0))
+            .map(|row| decode::event::<Postgres>(&row?, page.actor_id, 0))
             .try_collect()
             .await
     }
 
     /// One query for every tail: the events are joined to the `(actor, after)` pairs, so each
     /// actor's tail is an index range scan. A bad row fails its actor alone.
-    pub(super) async fn read_tails(
+    pub(super) async fn tails_joined(
         &self,
         tails: &[(ActorId, u64)],
     ) -> Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError> {

@@ -12,14 +12,28 @@ use std::future::Future;
 
 use sqlx::Pool;
 
+use super::convert::bound_to_sql;
 use super::deadline::Deadline;
-use super::{catalog, snapshots, Dialect};
+use super::{catalog, execute_in, snapshots, Dialect};
 use crate::model::valid;
 use crate::store::RowResult;
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal,
     NewSnapshot, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
 };
+
+/// A page of one actor's journal: the events with `from <= version <= to`, at most `max`.
+#[derive(Clone, Copy, Debug)]
+pub struct Page<'a> {
+    /// The actor.
+    pub actor_id: &'a ActorId,
+    /// The first version.
+    pub from: u64,
+    /// The last version.
+    pub to: u64,
+    /// The most events.
+    pub max: usize,
+}
 
 /// What a SQL backend provides; the storage traits are derived from it.
 pub trait SqlBackend: Send + Sync {
@@ -49,10 +63,7 @@ pub trait SqlBackend: Send + Sync {
     /// See [`Journal::read`] (called with `from <= to` and `max > 0`).
     fn read(
         &self,
-        actor_id: &ActorId,
-        from: u64,
-        to: u64,
-        max: usize,
+        page: Page<'_>,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
     /// See [`Journal::read_after_many`] (called with at least one tail).
@@ -61,18 +72,34 @@ pub trait SqlBackend: Send + Sync {
         tails: &[(ActorId, u64)],
     ) -> impl Future<Output = Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError>> + Send;
 
-    /// See [`Journal::delete_up_to`].
-    fn delete_up_to(
-        &self,
-        actor_id: &ActorId,
-        up_to: u64,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// The statements that delete the events of actor `$1` with `version <= $2` (retention), run
+    /// in order in one write transaction.
+    fn delete_events_sql() -> Vec<String>;
 
-    /// See [`Catalog::delete_actor`].
-    fn delete_actor(
-        &self,
-        actor_id: &ActorId,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The statements that delete everything stored for actor `$1`, run in order in one write
+    /// transaction.
+    fn delete_actor_sql() -> Vec<String>;
+}
+
+/// Runs `statements` for `actor_id` (and `up_to` as `$2`, if given) in one write transaction;
+/// returns how many rows they deleted.
+async fn delete_in_one_transaction<DB: Dialect>(
+    pool: &Pool<DB>,
+    statements: Vec<String>,
+    actor_id: &ActorId,
+    up_to: Option<u64>,
+) -> Result<u64, StoreError> {
+    let mut tx = DB::begin_write(pool).await?;
+    let mut deleted = 0;
+    for sql in &statements {
+        let mut query = DB::bind_text(sqlx::query(sql), actor_id.as_str());
+        if let Some(up_to) = up_to {
+            query = DB::bind_int(query, bound_to_sql(up_to));
+        }
+        deleted += execute_in(&mut tx, query).await?;
+    }
+    tx.commit().await?;
+    Ok(deleted)
 }
 
 /// Runs a bulk query over the items whose id is valid, and answers the others with their
@@ -144,8 +171,14 @@ impl<B: SqlBackend> Journal for B {
         if from > to || max == 0 {
             return Ok(Vec::new());
         }
+        let page = Page {
+            actor_id,
+            from,
+            to,
+            max,
+        };
         self.deadline()
-            .run("read", SqlBackend::read(self, actor_id, from, to, max))
+            .run("read", SqlBackend::read(self, page))
             .await
     }
 
@@ -173,12 +206,13 @@ impl<B: SqlBackend> Journal for B {
 
     async fn delete_up_to(&self, actor_id: &ActorId, up_to: u64) -> Result<u64, StoreError> {
         valid(actor_id)?;
-        self.deadline()
-            .run(
-                "delete events",
-                SqlBackend::delete_up_to(self, actor_id, up_to),
-            )
-            .await
+        let delete = delete_in_one_transaction(
+            self.writer(),
+            Self::delete_events_sql(),
+            actor_id,
+            Some(up_to),
+        );
+        self.deadline().run("delete events", delete).await
     }
 }
 
@@ -288,8 +322,8 @@ impl<B: SqlBackend> Catalog for B {
 
     async fn delete_actor(&self, actor_id: &ActorId) -> Result<bool, StoreError> {
         valid(actor_id)?;
-        self.deadline()
-            .run("delete actor", SqlBackend::delete_actor(self, actor_id))
-            .await
+        let delete =
+            delete_in_one_transaction(self.writer(), Self::delete_actor_sql(), actor_id, None);
+        Ok(self.deadline().run("delete actor", delete).await? > 0)
     }
 }

@@ -158,7 +158,8 @@ struct Counters {
 }
 
 impl SqliteStore {
-    pub(super) async fn append_batch_impl(
+    /// Appends a batch: decides it under the write lock, writes its rows, merges when due.
+    pub(super) async fn decide_and_write(
         &self,
         requests: &[AppendRequest],
     ) -> Result<BatchOutcome, StoreError> {

@@ -18,6 +18,7 @@ use sqlx::Sqlite;
 
 use super::dialect::parse_time;
 use super::SqliteStore;
+use crate::sql::backend::Page;
 use crate::sql::convert::{bound_to_sql, count_to_sql};
 use crate::sql::decode::{self, event_columns_of, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
 use crate::sql::text::codec_name;
@@ -105,23 +106,8 @@ struct PageRow<'a>(
 );
 
 impl SqliteStore {
-    /// A page of one actor's events: fast as JSON, row by row when something does not decode.
-    pub(super) async fn read_page(
-        &self,
-        actor_id: &ActorId,
-        from: u64,
-        to: u64,
-        max: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        match self.read_page_json(actor_id, from, to, max).await {
-            Ok(Some(events)) => Ok(events),
-            // Something did not decode (or the query failed): the row-by-row read says what.
-            Ok(None) | Err(_) => self.read_page_rows(actor_id, from, to, max).await,
-        }
-    }
-
     /// Every event after `after` of each actor, one result per tail.
-    pub(super) async fn read_tails(
+    pub(super) async fn tails_of(
         &self,
         tails: &[(ActorId, u64)],
     ) -> Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError> {
@@ -150,12 +136,14 @@ impl SqliteStore {
     }
 
     /// Reads a page as one JSON value; `None` if any of it does not decode.
-    async fn read_page_json(
+    pub(super) async fn page_as_json(
         &self,
-        actor_id: &ActorId,
-        from: u64,
-        to: u64,
-        max: usize,
+        Page {
+            actor_id,
+            from,
+            to,
+            max,
+        }: Page<'_>,
     ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
         let page = select_page_in_level_order(EVENT_COLUMNS);
         let sql = format!(
@@ -176,12 +164,14 @@ impl SqliteStore {
     }
 
     /// Reads a page row by row, reporting the first bad value as [`StoreError::Corrupt`].
-    async fn read_page_rows(
+    pub(super) async fn page_by_rows(
         &self,
-        actor_id: &ActorId,
-        from: u64,
-        to: u64,
-        max: usize,
+        Page {
+            actor_id,
+            from,
+            to,
+            max,
+        }: Page<'_>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = select_page(EVENT_COLUMNS);
         let rows = sqlx::query(&sql)
