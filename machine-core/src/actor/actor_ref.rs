@@ -3,7 +3,6 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use super::mailbox::{CallReply, Control, Envelope, Message, Msg, Origin, View};
@@ -181,16 +180,37 @@ impl<M: Machine> ActorRef<M> {
         Ok(Transitions::new(receiver))
     }
 
-    /// Waits until the state satisfies `predicate` and returns that state. The current state is
-    /// checked first, so a state reached before the call is seen (no race).
-    pub async fn wait_for(&self, mut predicate: impl FnMut(&M) -> bool) -> Result<M, ActorError> {
-        let mut changes = self.changes().await?;
-        while let Some(state) = changes.next().await {
-            if predicate(&state) {
-                return Ok(state);
-            }
+    /// Waits until the state satisfies `predicate` and returns that state.
+    ///
+    /// The predicate runs on the actor: first on the current state (after every message sent
+    /// before this call, so a state reached before the call is seen), then on every committed
+    /// state in order, none skipped however fast they come. A wait queued behind the event that
+    /// stops the actor still sees the state it stopped in. If the actor stops before a state
+    /// satisfies the predicate (or had stopped before the wait began), the wait ends with
+    /// [`ActorError::Stopped`].
+    ///
+    /// ```
+    /// # use machine_core::{ActorError, ActorRef, Machine};
+    /// # async fn f<M: Machine>(actor: ActorRef<M>) -> Result<(), ActorError> {
+    /// let done = actor.wait_for(|state: &M| state.is_final()).await?;
+    /// # let _ = done; Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `predicate` panics, the panic is resumed here, in the caller; the actor carries on.
+    pub async fn wait_for<P>(&self, predicate: P) -> Result<M, ActorError>
+    where
+        P: FnMut(&M) -> bool + Send + 'static,
+    {
+        let predicate = Box::new(predicate);
+        match self
+            .control(|reply| Control::WaitFor { predicate, reply })
+            .await?
+        {
+            Ok(state) => Ok(state),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
-        Err(self.stopped())
     }
 
     /// Shows `state` (at `version`) instead of the live state, for time-travel inspection,

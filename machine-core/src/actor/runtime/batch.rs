@@ -1,127 +1,111 @@
-//! The batch path: apply queued events, commit once, then make the batch visible.
+//! The batch path: apply the queued events, commit once, then make the batch visible.
+//!
+//! [`Actor::process_batch`] runs the two steps: [`apply`](super::apply) (pure: the machine's
+//! handlers decide, nothing changes) and [`commit_and_publish`](Actor::commit_and_publish)
+//! (the one await: the durability layer's commit, then the new state, the answers, the
+//! subscribers, the effects). A handler that panics while the batch is applied rolls the whole
+//! batch back and stops the actor.
 
-use std::time::SystemTime;
+use std::collections::VecDeque;
+use std::time::Duration;
 
-use super::{Actor, Flow};
+use super::apply::{Applied, Seen};
+use super::replies::Replies;
+use super::{panic, Actor, Flow};
 use crate::actor::durability::{Commit, Durability};
-use crate::actor::mailbox::{Envelope, Origin};
+use crate::actor::mailbox::Envelope;
 use crate::actor::{ActorError, StopReason, Transition};
-use crate::inspect::{EventOutcome, RecordKind};
-use crate::model::{Event, Machine, Outcome, Step};
+use crate::effect::Actions;
+use crate::inspect::RecordKind;
+use crate::model::Machine;
 
-/// How many buffered events an actor keeps room for between batches.
+/// How many buffered items an actor keeps room for between batches.
 const KEPT_CAPACITY: usize = 64;
 
-/// One accepted step kept for subscribers and observers (only when someone listens).
-struct Seen<M: Machine> {
-    from: M,
-    event: M::Event,
-    to: M,
+/// The buffers of the batch path, kept between batches so a busy actor does not reallocate.
+pub(super) struct Batch<M: Machine> {
+    /// The events to apply, in order; each is taken from the front before its handlers run.
+    pub(super) queue: VecDeque<Envelope<M>>,
+    /// The accepted events: what the commit journals.
+    pub(super) events: Vec<M::Event>,
+    /// The actions the accepted steps declared.
+    pub(super) actions: Actions<M>,
+    /// The answers of the calls, held until the commit returns.
+    pub(super) replies: Replies<M>,
+}
+
+impl<M: Machine> Default for Batch<M> {
+    fn default() -> Self {
+        Self {
+            queue: VecDeque::new(),
+            events: Vec::new(),
+            actions: Actions::default(),
+            replies: Replies::default(),
+        }
+    }
+}
+
+impl<M: Machine> Batch<M> {
+    /// Empties the buffers (after a rollback) and gives back the room a burst needed: an idle
+    /// actor must stay small.
+    fn reset(&mut self) {
+        self.events.clear();
+        self.actions.list.clear();
+        self.queue.shrink_to(KEPT_CAPACITY);
+        self.events.shrink_to(KEPT_CAPACITY);
+        self.actions.list.shrink_to(KEPT_CAPACITY);
+        self.replies.shrink_to(KEPT_CAPACITY);
+    }
 }
 
 impl<M: Machine, D: Durability<M>> Actor<M, D> {
-    fn is_listened(&self) -> bool {
-        self.spawner.observer.is_some() || self.changes.is_some() || self.transitions.is_some()
+    /// The batch buffers, taken out of the actor while a batch runs: fill `queue`, then hand
+    /// them to [`process_batch`](Self::process_batch), which puts them back.
+    pub(super) fn take_batch(&mut self) -> Box<Batch<M>> {
+        self.batch.take().unwrap_or_default()
     }
 
-    /// Processes `self.buffers.envelopes` as one batch.
-    pub(super) async fn process_batch(&mut self) -> Flow {
-        let mut envelopes = std::mem::take(&mut self.buffers.envelopes);
-        let listened = self.is_listened();
-        let mut seen: Vec<Seen<M>> = Vec::new();
-        let mut replies = Vec::new();
-        let mut working: Option<M> = None;
-        let mut entered = false;
-        let mut entered_at = self.entered_at;
-        let mut reached_final = false;
+    /// Processes the events queued in `batch` as one batch, and keeps the buffers.
+    pub(super) async fn process_batch(&mut self, mut batch: Box<Batch<M>>) -> Flow {
+        let flow = match panic::catch(|| self.apply(&mut batch)) {
+            Ok(applied) => self.commit_and_publish(&mut batch, applied).await,
+            Err(message) => self.roll_back_panic(&mut batch, message),
+        };
+        batch.reset();
+        self.batch = Some(batch);
+        flow
+    }
 
-        for Envelope { event, origin } in envelopes.drain(..) {
-            if reached_final {
-                origin.answer(Err(ActorError::Stopped(self.id.clone())));
-                continue;
-            }
-            // An event from a state's task or timeout is stale once that state was left.
-            if origin
-                .epoch()
-                .is_some_and(|epoch| epoch != self.scope.epoch || entered)
-            {
-                continue;
-            }
-            let current = working.as_ref().unwrap_or(&self.state);
-            match current.transition(&event) {
-                Outcome::Next(next) => {
-                    let step = Step {
-                        from: current,
-                        event: &event,
-                        to: &next,
-                    };
-                    M::actions(&step, &mut self.buffers.actions);
-                    if M::is_entry(&step) {
-                        entered = true;
-                        entered_at = SystemTime::now();
-                    }
-                    self.observe(RecordKind::Event {
-                        event: &event,
-                        outcome: EventOutcome::Accepted,
-                    });
-                    if listened {
-                        seen.push(Seen {
-                            from: current.clone(),
-                            event: event.clone(),
-                            to: next.clone(),
-                        });
-                    }
-                    if let Origin::Call(reply) = origin {
-                        replies.push((reply, next.clone()));
-                    }
-                    reached_final = next.is_final();
-                    self.buffers.events.push(event);
-                    working = Some(next);
-                }
-                Outcome::Unhandled => {
-                    self.observe(RecordKind::Event {
-                        event: &event,
-                        outcome: EventOutcome::Unhandled,
-                    });
-                    tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), state = %current.tag(), "unhandled event");
-                    origin.answer(Ok(Outcome::Unhandled));
-                }
-                Outcome::Rejected(error) => {
-                    self.observe(RecordKind::Event {
-                        event: &event,
-                        outcome: EventOutcome::Rejected(&error),
-                    });
-                    tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), %error, "event rejected");
-                    origin.answer(Ok(Outcome::Rejected(error)));
-                }
-            }
-        }
-        // Keep the buffers for the next batch, but not the room a burst needed: an idle actor
-        // must stay small.
-        envelopes.shrink_to(KEPT_CAPACITY);
-        self.buffers.envelopes = envelopes;
-
-        let Some(next_state) = working else {
+    /// Commits what [`apply`](Self::apply) accepted; once that returns, answers the calls and,
+    /// if it succeeded, makes the batch visible and starts its effects.
+    async fn commit_and_publish(&mut self, batch: &mut Batch<M>, applied: Applied<M>) -> Flow {
+        let Applied {
+            next,
+            seen,
+            entry,
+            reached_final,
+        } = applied;
+        let Some(next) = next else {
+            // Nothing accepted, nothing to commit: every answer is settled.
+            batch.replies.release(None);
             return Flow::Continue;
         };
+        let entered_at = entry.as_ref().map_or(self.entered_at, |entry| entry.at);
         let commit = Commit {
             id: &self.id,
             base_version: self.version,
-            events: &self.buffers.events,
-            state: &next_state,
+            events: &batch.events,
+            state: &next,
             entered_at,
         };
         let committed = self.durability.commit(commit).await;
-        let accepted = self.buffers.events.len() as u64;
-        self.buffers.events.clear();
-        self.buffers.events.shrink_to(KEPT_CAPACITY);
+        let accepted = batch.events.len() as u64;
+        batch.events.clear();
         if let Err(error) = committed {
-            self.buffers.actions.list.clear();
+            batch.actions.list.clear();
             tracing::error!(machine = M::NAME, actor = %self.id, %error, "commit failed; batch rolled back");
             let error = ActorError::Commit(error);
-            for (reply, _) in replies {
-                let _ = reply.send(Err(error.clone()));
-            }
+            batch.replies.release(Some(&error));
             self.observe(RecordKind::Error { error: &error });
             return match error {
                 ActorError::Commit(conflict) if conflict.is_conflict() => {
@@ -133,18 +117,14 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
 
         let base = self.version;
         self.version += accepted;
-        self.state = next_state;
+        self.state = next;
         self.entered_at = entered_at;
-        tracing::trace!(machine = M::NAME, actor = %self.id, version = self.version, state = %self.state.tag(), events = accepted, "batch committed");
-        if listened {
-            self.publish(seen, base);
-        }
-        for (reply, state) in replies {
-            let _ = reply.send(Ok(Outcome::Next(state)));
-        }
-        let running = self.spawner.actions(self.buffers.actions.list.drain(..));
-        if entered {
-            self.enter_scope(std::time::Duration::ZERO);
+        tracing::trace!(machine = M::NAME, actor = %self.id, version = self.version, events = accepted, "batch committed");
+        self.publish(seen, base);
+        batch.replies.release(None);
+        let running = self.spawner.actions(batch.actions.list.drain(..));
+        if let Some(entry) = entry {
+            self.enter_scope(entry.scope, Duration::ZERO);
         }
         if reached_final {
             // A final state stops the actor once the effects that led to it have run.
@@ -156,7 +136,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         Flow::Continue
     }
 
-    /// Tells subscribers and the observer about a committed batch, step by step.
+    /// Tells the observer and the watchers about a committed batch, step by step.
     fn publish(&mut self, seen: Vec<Seen<M>>, base: u64) {
         for (index, Seen { from, event, to }) in seen.into_iter().enumerate() {
             let version = base + index as u64 + 1;
@@ -166,23 +146,33 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 to: &to,
                 version,
             });
-            if let Some(changes) = &self.changes {
-                if changes.send(to.clone()).is_err() {
-                    self.changes = None;
-                }
-            }
-            if let Some(transitions) = &self.transitions {
-                let transition = Transition {
+            if let Some(watchers) = &mut self.watchers {
+                watchers.publish(Transition {
                     from,
                     event,
                     to,
                     version,
-                };
-                if transitions.send(transition).is_err() {
-                    self.transitions = None;
-                }
+                });
             }
         }
+        if self
+            .watchers
+            .as_ref()
+            .is_some_and(|watchers| watchers.is_empty())
+        {
+            self.watchers = None;
+        }
+    }
+
+    /// A handler panicked while `batch` was applied: nothing of it is committed, its callers
+    /// are told (but for the settled answers, still true), and the actor stops.
+    fn roll_back_panic(&mut self, batch: &mut Batch<M>, message: String) -> Flow {
+        let error = self.handler_panicked(message.clone());
+        batch.replies.release(Some(&error));
+        for Envelope { origin, .. } in batch.queue.drain(..) {
+            origin.answer(Err(error.clone()));
+        }
+        Flow::Stop(StopReason::Panicked { message })
     }
 
     /// Answers an event that arrived while rewound: scoped events are held, others refused.
