@@ -151,6 +151,66 @@ async fn shutdown_stops_every_actor_and_resolves_pending_calls() {
     assert!(system.is_empty());
 }
 
+#[tokio::test]
+async fn shutdown_stops_an_actor_whose_mailbox_is_full() {
+    let system = ActorSystem::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(Order::new("o-1")),
+            Arc::new(Env::default()),
+            Gate(Arc::clone(&gate)),
+            SpawnOptions::new().mailbox(1),
+        )
+        .unwrap();
+    let blocked = tokio::spawn({
+        let order = order.clone();
+        async move { order.call(OrderEvent::Pay { amount: 1 }).await }
+    });
+    tokio::task::yield_now().await;
+    // The first call waits in its commit; the second fills the one mailbox slot, so shutdown
+    // cannot queue anything for this actor.
+    order.try_send(OrderEvent::Note).unwrap();
+    assert!(matches!(
+        order.try_send(OrderEvent::Note),
+        Err(ActorError::MailboxFull(_))
+    ));
+    let shutdown = tokio::spawn({
+        let system = system.clone();
+        async move { system.shutdown().await }
+    });
+    tokio::task::yield_now().await;
+    gate.add_permits(100);
+    tokio::time::timeout(std::time::Duration::from_secs(10), shutdown)
+        .await
+        .expect("shutdown ends")
+        .unwrap();
+    assert!(matches!(blocked.await.unwrap(), Ok(Outcome::Next(_))));
+    assert!(order.is_stopped());
+}
+
+#[tokio::test]
+async fn dropping_the_last_system_handle_stops_its_actors() {
+    let system = ActorSystem::new();
+    let order = system
+        .spawn("o-1", Order::new("o-1"), Env::default())
+        .unwrap();
+    assert!(order
+        .call(OrderEvent::Pay { amount: 1 })
+        .await
+        .unwrap()
+        .is_accepted());
+    drop(system);
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while !order.is_stopped() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the idle actor stops");
+}
+
 /// Fails every commit, as a broken disk would; or reports a conflict.
 struct Failing {
     conflict: bool,

@@ -20,6 +20,9 @@ pub(crate) type Msg<M> = Box<Message<M>>;
 pub(crate) enum Message<M: Machine> {
     Event(Envelope<M>),
     Control(Box<Control<M>>),
+    /// Wakes an idle actor once its system's shutdown has begun; carries nothing, since the
+    /// actor reads the system's flag.
+    Shutdown,
 }
 
 /// An event and where it came from.

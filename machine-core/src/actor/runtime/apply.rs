@@ -13,8 +13,8 @@ use crate::effect::Scope;
 use crate::inspect::{EventOutcome, RecordKind};
 use crate::model::{Event, Machine, Outcome, Step};
 
-/// What applying a batch yielded, besides what it left in the [`Batch`] buffers (the accepted
-/// events, the declared actions and the answers of the calls).
+/// What applying a batch decided, besides what went to the other [`Batch`] buffers (the
+/// accepted events, the declared actions and the answers of the calls).
 pub(super) struct Applied<M: Machine> {
     /// The state after the last accepted event; `None` when no event was accepted.
     pub(super) next: Option<M>,
@@ -24,6 +24,24 @@ pub(super) struct Applied<M: Machine> {
     pub(super) entry: Option<Entry<M>>,
     /// Whether the batch ends in a final state.
     pub(super) reached_final: bool,
+}
+
+impl<M: Machine> Applied<M> {
+    /// When the batch's last state was entered: now, if the batch entered it, else `current`.
+    pub(super) fn entered_at(&self, current: SystemTime) -> SystemTime {
+        self.entry.as_ref().map_or(current, |entry| entry.at)
+    }
+}
+
+impl<M: Machine> Default for Applied<M> {
+    fn default() -> Self {
+        Self {
+            next: None,
+            seen: Vec::new(),
+            entry: None,
+            reached_final: false,
+        }
+    }
 }
 
 /// One accepted step.
@@ -45,32 +63,36 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 
     /// Offers the events of `batch.queue` to the machine, in order, taking each from the queue
-    /// before its handlers run. The accepted events go to `batch.events`, their actions to
-    /// `batch.actions`, the answers of the calls to `batch.replies`; the observer hears of each
-    /// event as it is offered.
+    /// before its handlers run, and leaves in `batch` what was decided: the accepted events in
+    /// `events`, their actions in `actions`, the answers of the calls in `replies`, the rest in
+    /// `applied`. The observer hears of each event as it is offered.
     ///
     /// Events behind one that reaches a final state are not offered: their callers are told the
     /// actor stopped. An event of a state's task or timeout is dropped once that state is left.
-    pub(super) fn apply(&self, batch: &mut Batch<M>) -> Applied<M> {
+    pub(super) fn apply(&self, batch: &mut Batch<M>) {
+        let Batch {
+            queue,
+            events,
+            actions,
+            replies,
+            applied,
+        } = batch;
         let listened = self.is_listened();
         let mut next: Option<M> = None;
-        let mut seen = Vec::new();
         let mut entered = false;
         let mut reached_final = false;
-        while let Some(Envelope { event, origin }) = batch.queue.pop_front() {
+        while let Some(Envelope { event, origin }) = queue.pop_front() {
             if origin
                 .epoch()
                 .is_some_and(|epoch| epoch != self.scope.epoch || entered)
             {
                 continue;
             }
-            let call = batch.replies.hold(origin);
+            let call = replies.hold(origin);
             let provisional = next.is_some();
             if reached_final {
                 if call {
-                    batch
-                        .replies
-                        .decide(Err(ActorError::Stopped(self.id.clone())), provisional);
+                    replies.decide(Err(ActorError::Stopped(self.id.clone())), provisional);
                 }
                 continue;
             }
@@ -82,24 +104,24 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         event: &event,
                         to: &to,
                     };
-                    M::actions(&step, &mut batch.actions);
+                    M::actions(&step, actions);
                     entered |= M::is_entry(&step);
                     self.observe(RecordKind::Event {
                         event: &event,
                         outcome: EventOutcome::Accepted,
                     });
                     if listened {
-                        seen.push(Seen {
+                        applied.seen.push(Seen {
                             from: current.clone(),
                             event: event.clone(),
                             to: to.clone(),
                         });
                     }
                     if call {
-                        batch.replies.decide(Ok(Outcome::Next(to.clone())), true);
+                        replies.decide(Ok(Outcome::Next(to.clone())), true);
                     }
                     reached_final = to.is_final();
-                    batch.events.push(event);
+                    events.push(event);
                     next = Some(to);
                 }
                 Outcome::Unhandled => {
@@ -109,7 +131,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                     });
                     tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), state = %current.tag(), "unhandled event");
                     if call {
-                        batch.replies.decide(Ok(Outcome::Unhandled), provisional);
+                        replies.decide(Ok(Outcome::Unhandled), provisional);
                     }
                 }
                 Outcome::Rejected(error) => {
@@ -119,26 +141,20 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                     });
                     tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), %error, "event rejected");
                     if call {
-                        batch
-                            .replies
-                            .decide(Ok(Outcome::Rejected(error)), provisional);
+                        replies.decide(Ok(Outcome::Rejected(error)), provisional);
                     }
                 }
             }
         }
-        let entry = next.as_ref().filter(|_| entered).map(|state| {
+        if let Some(state) = next.as_ref().filter(|_| entered) {
             let mut scope = Scope::default();
             state.enter(&mut scope);
-            Entry {
+            applied.entry = Some(Entry {
                 at: SystemTime::now(),
                 scope,
-            }
-        });
-        Applied {
-            next,
-            seen,
-            entry,
-            reached_final,
+            });
         }
+        applied.next = next;
+        applied.reached_final = reached_final;
     }
 }

@@ -9,12 +9,14 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
+
 use super::apply::{Applied, Seen};
 use super::replies::Replies;
 use super::{panic, Actor, Flow};
 use crate::actor::durability::{Commit, Durability};
 use crate::actor::mailbox::Envelope;
-use crate::actor::{ActorError, StopReason, Transition};
+use crate::actor::{ActorError, CommitError, StopReason, Transition};
 use crate::effect::Actions;
 use crate::inspect::RecordKind;
 use crate::model::Machine;
@@ -23,6 +25,9 @@ use crate::model::Machine;
 const KEPT_CAPACITY: usize = 64;
 
 /// The buffers of the batch path, kept between batches so a busy actor does not reallocate.
+///
+/// Everything a batch needs across the commit's await lives here, on the heap, rather than in
+/// the actor loop's future, whose size is what every idle actor costs.
 pub(super) struct Batch<M: Machine> {
     /// The events to apply, in order; each is taken from the front before its handlers run.
     pub(super) queue: VecDeque<Envelope<M>>,
@@ -32,6 +37,8 @@ pub(super) struct Batch<M: Machine> {
     pub(super) actions: Actions<M>,
     /// The answers of the calls, held until the commit returns.
     pub(super) replies: Replies<M>,
+    /// The rest of what [`apply`](Actor::apply) decided.
+    pub(super) applied: Applied<M>,
 }
 
 impl<M: Machine> Default for Batch<M> {
@@ -41,6 +48,7 @@ impl<M: Machine> Default for Batch<M> {
             events: Vec::new(),
             actions: Actions::default(),
             replies: Replies::default(),
+            applied: Applied::default(),
         }
     }
 }
@@ -51,9 +59,16 @@ impl<M: Machine> Batch<M> {
     fn reset(&mut self) {
         self.events.clear();
         self.actions.list.clear();
-        self.queue.shrink_to(KEPT_CAPACITY);
-        self.events.shrink_to(KEPT_CAPACITY);
-        self.actions.list.shrink_to(KEPT_CAPACITY);
+        self.applied = Applied::default();
+        if self.queue.capacity() > KEPT_CAPACITY {
+            self.queue.shrink_to(KEPT_CAPACITY);
+        }
+        if self.events.capacity() > KEPT_CAPACITY {
+            self.events.shrink_to(KEPT_CAPACITY);
+        }
+        if self.actions.list.capacity() > KEPT_CAPACITY {
+            self.actions.list.shrink_to(KEPT_CAPACITY);
+        }
         self.replies.shrink_to(KEPT_CAPACITY);
     }
 }
@@ -68,7 +83,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     /// Processes the events queued in `batch` as one batch, and keeps the buffers.
     pub(super) async fn process_batch(&mut self, mut batch: Box<Batch<M>>) -> Flow {
         let flow = match panic::catch(|| self.apply(&mut batch)) {
-            Ok(applied) => self.commit_and_publish(&mut batch, applied).await,
+            Ok(()) => self.commit_and_publish(&mut batch).await,
             Err(message) => self.roll_back_panic(&mut batch, message),
         };
         batch.reset();
@@ -78,62 +93,81 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
 
     /// Commits what [`apply`](Self::apply) accepted; once that returns, answers the calls and,
     /// if it succeeded, makes the batch visible and starts its effects.
-    async fn commit_and_publish(&mut self, batch: &mut Batch<M>, applied: Applied<M>) -> Flow {
-        let Applied {
-            next,
-            seen,
-            entry,
-            reached_final,
-        } = applied;
-        let Some(next) = next else {
+    async fn commit_and_publish(&mut self, batch: &mut Batch<M>) -> Flow {
+        let Some(next) = &batch.applied.next else {
             // Nothing accepted, nothing to commit: every answer is settled.
             batch.replies.release(None);
             return Flow::Continue;
         };
-        let entered_at = entry.as_ref().map_or(self.entered_at, |entry| entry.at);
         let commit = Commit {
             id: &self.id,
             base_version: self.version,
             events: &batch.events,
-            state: &next,
-            entered_at,
+            state: next,
+            entered_at: batch.applied.entered_at(self.entered_at),
         };
-        let committed = self.durability.commit(commit).await;
-        let accepted = batch.events.len() as u64;
-        batch.events.clear();
+        // Boxed, so that the loop's future does not hold the layer's commit future; the commit
+        // of `Ephemeral` has no state, and boxing it allocates nothing.
+        let committed = Box::pin(self.durability.commit(commit)).await;
         if let Err(error) = committed {
-            batch.actions.list.clear();
-            tracing::error!(machine = M::NAME, actor = %self.id, %error, "commit failed; batch rolled back");
-            let error = ActorError::Commit(error);
-            batch.replies.release(Some(&error));
-            self.observe(RecordKind::Error { error: &error });
-            return match error {
-                ActorError::Commit(conflict) if conflict.is_conflict() => {
-                    Flow::Stop(StopReason::Conflict(conflict))
-                }
-                _ => Flow::Continue,
-            };
+            return self.roll_back(batch, error);
         }
-
-        let base = self.version;
-        self.version += accepted;
-        self.state = next;
-        self.entered_at = entered_at;
-        tracing::trace!(machine = M::NAME, actor = %self.id, version = self.version, events = accepted, "batch committed");
-        self.publish(seen, base);
-        batch.replies.release(None);
-        let running = self.spawner.actions(batch.actions.list.drain(..));
-        if let Some(entry) = entry {
-            self.enter_scope(entry.scope, Duration::ZERO);
-        }
+        let reached_final = batch.applied.reached_final;
+        let running = self.make_visible(batch);
         if reached_final {
-            // A final state stops the actor once the effects that led to it have run.
-            for action in running {
-                let _ = action.await;
-            }
+            // A final state stops the actor once the effects that led to it have run. Boxed
+            // like the commit: this wait comes once in an actor's life.
+            Box::pin(futures::future::join_all(running)).await;
             return Flow::Stop(StopReason::Final);
         }
         Flow::Continue
+    }
+
+    /// The commit failed: nothing of the batch happened, and its callers hear why.
+    fn roll_back(&mut self, batch: &mut Batch<M>, error: CommitError) -> Flow {
+        tracing::error!(machine = M::NAME, actor = %self.id, %error, "commit failed; batch rolled back");
+        let error = ActorError::Commit(error);
+        batch.replies.release(Some(&error));
+        self.observe(RecordKind::Error { error: &error });
+        match error {
+            ActorError::Commit(conflict) if conflict.is_conflict() => {
+                Flow::Stop(StopReason::Conflict(conflict))
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// The commit succeeded: the batch's last state becomes the actor's, the callers get their
+    /// answers, the watchers every step; the actions start (their handles are returned) and so
+    /// does the scope of a newly entered state.
+    fn make_visible(&mut self, batch: &mut Batch<M>) -> Vec<JoinHandle<()>> {
+        let entered_at = batch.applied.entered_at(self.entered_at);
+        let next = batch.applied.next.take();
+        let seen = std::mem::take(&mut batch.applied.seen);
+        let entry = batch.applied.entry.take();
+        let accepted = batch.events.len() as u64;
+        batch.events.clear();
+        let base = self.version;
+        self.version += accepted;
+        // Always set: a batch that accepted nothing commits nothing and is not made visible.
+        if let Some(next) = next {
+            self.state = next;
+        }
+        self.entered_at = entered_at;
+        tracing::trace!(machine = M::NAME, actor = %self.id, version = self.version, events = accepted, "batch committed");
+        if !seen.is_empty() {
+            self.publish(seen, base);
+        }
+        batch.replies.release(None);
+        let running = if batch.actions.is_empty() {
+            Vec::new()
+        } else {
+            self.spawner.actions(batch.actions.list.drain(..))
+        };
+        if let Some(entry) = entry {
+            self.enter_scope(entry.scope, Duration::ZERO);
+        }
+        running
     }
 
     /// Tells the observer and the watchers about a committed batch, step by step.

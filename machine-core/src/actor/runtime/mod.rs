@@ -1,9 +1,9 @@
 //! The actor loop: one tokio task per actor.
 //!
-//! The loop waits for the first of: system shutdown, a timer (a state timeout or the
-//! durability layer's deadline), or a message. Events are processed in batches (see
-//! [`batch`]: a pure [`apply`] step, then one commit), control messages one at a time (see
-//! [`control`]).
+//! The loop reads its system's shutdown flag before each message, then waits for the first of
+//! a timer (a state timeout or the durability layer's deadline, see [`timer`]) and a message.
+//! Events are processed in batches (see [`batch`]: a pure [`apply`] step, then one commit),
+//! control messages one at a time (see [`control`]).
 //!
 //! The machine's own code (handlers and hooks) runs on this task. When it panics, the actor
 //! catches the panic, rolls back the batch it was applying, answers that batch's callers with
@@ -17,19 +17,21 @@ mod effects;
 mod panic;
 mod replies;
 mod scope;
+mod timer;
 mod watch;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::batch::Batch;
 use self::effects::Spawner;
 use self::scope::ScopeState;
+use self::timer::Timer;
 use self::watch::{Waiter, Watchers};
 use super::durability::{Current, Durability, Start};
 use super::mailbox::{Control, Envelope, Message, Msg, Origin};
@@ -54,10 +56,16 @@ pub(super) enum Flow {
 
 /// What woke the loop.
 enum Wake<M: Machine> {
-    Shutdown,
     Timer,
     Message(Msg<M>),
     Disconnected,
+}
+
+impl<M: Machine> Wake<M> {
+    /// What the mailbox gave: a message, or `None` once no sender is left.
+    fn received(message: Option<Msg<M>>) -> Self {
+        message.map_or(Wake::Disconnected, Wake::Message)
+    }
 }
 
 pub(crate) struct Actor<M: Machine, D> {
@@ -69,7 +77,8 @@ pub(crate) struct Actor<M: Machine, D> {
     max_batch: u32,
     stream_capacity: u32,
     spawner: Spawner<M>,
-    shutdown: CancellationToken,
+    /// The system's shutdown flag.
+    stopping: Arc<AtomicBool>,
     scope: ScopeState<M>,
     background: Vec<tokio::task::AbortHandle>,
     /// Subscribers and waiters, made when the first one comes.
@@ -88,7 +97,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         durability: D,
         options: SpawnOptions<M>,
         myself: ActorRef<M>,
-        shutdown: CancellationToken,
+        stopping: Arc<AtomicBool>,
         tracker: TaskTracker,
     ) -> Self {
         let id = myself.id().clone();
@@ -101,7 +110,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             durability,
             max_batch: u32::try_from(options.max_batch).unwrap_or(u32::MAX),
             stream_capacity: u32::try_from(options.stream_capacity).unwrap_or(u32::MAX),
-            shutdown,
+            stopping,
             scope: ScopeState::default(),
             background: Vec::new(),
             watchers: None,
@@ -196,41 +205,35 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 
     async fn serve(&mut self, mailbox: &mut mpsc::Receiver<Msg<M>>) -> StopReason {
-        // Made once, not per wake-up: each would otherwise register in (and leave) the waiter
-        // list every actor of the system shares, and the timer wheel.
-        let shutdown = self.shutdown.clone().cancelled_owned();
-        let sleep = tokio::time::sleep_until(Instant::now());
-        tokio::pin!(shutdown, sleep);
-        let mut armed = None;
+        let mut timer = Timer::default();
         loop {
-            let timer = self.next_timer();
-            if timer != armed {
-                if let Some(deadline) = timer {
-                    sleep.as_mut().reset(deadline);
-                }
-                armed = timer;
+            // Read before every message, so a busy actor stops after the batch in hand; an
+            // idle one is woken by a `Shutdown` message.
+            if self.stopping.load(Ordering::Acquire) {
+                return StopReason::Shutdown;
             }
-            let wake = tokio::select! {
-                biased;
-                () = &mut shutdown => Wake::Shutdown,
-                () = &mut sleep, if armed.is_some() => {
-                    armed = None;
-                    Wake::Timer
+            timer.set(self.next_timer());
+            // Without a deadline there is only the mailbox to wait for, and no `select!` to set
+            // up on every message.
+            let wake = if timer.is_armed() {
+                tokio::select! {
+                    biased;
+                    () = std::future::poll_fn(|cx| timer.poll_fired(cx)) => Wake::Timer,
+                    message = mailbox.recv() => Wake::received(message),
                 }
-                message = mailbox.recv() => match message {
-                    Some(message) => Wake::Message(message),
-                    None => Wake::Disconnected,
-                },
+            } else {
+                Wake::received(mailbox.recv().await)
             };
-            // Handlers are boxed so the loop's own future (an idle actor's footprint) does not
-            // carry the state of the largest one.
+            // The event path is awaited in place: no allocation per message. Timers and control
+            // messages are rarer, and boxed so that the loop's future (an idle actor's
+            // footprint) does not carry their state too.
             let flow = match wake {
-                Wake::Shutdown => return StopReason::Shutdown,
                 Wake::Disconnected => return StopReason::Disconnected,
                 Wake::Timer => Box::pin(self.on_timer()).await,
                 Wake::Message(message) => match *message {
-                    Message::Event(envelope) => Box::pin(self.on_event(envelope, mailbox)).await,
+                    Message::Event(envelope) => self.on_event(envelope, mailbox).await,
                     Message::Control(control) => Box::pin(self.on_control(*control)).await,
+                    Message::Shutdown => return StopReason::Shutdown,
                 },
             };
             if let Flow::Stop(reason) = flow {
@@ -297,13 +300,15 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         next_control = Some(control);
                         break;
                     }
+                    // The flag it stands for is read before the next message.
+                    Message::Shutdown => break,
                 },
                 Err(_) => break,
             }
         }
         let flow = self.process_batch(batch).await;
         match (flow, next_control) {
-            (Flow::Continue, Some(control)) => self.on_control(*control).await,
+            (Flow::Continue, Some(control)) => Box::pin(self.on_control(*control)).await,
             (flow, Some(control)) => {
                 self.dismiss(*control);
                 flow
