@@ -168,7 +168,8 @@ async fn an_answer_settled_before_the_panicking_event_stays_true() {
 
 #[tokio::test]
 async fn a_hook_panicking_at_start_stops_the_actor() {
-    for hook in [Hook::Background, Hook::Enter] {
+    // At start the actor runs `background`, `enter` and `is_final` (which calls `tag`).
+    for hook in [Hook::Background, Hook::Enter, Hook::IsFinal, Hook::Tag] {
         let fixture = start(Fragile::Trap { hook });
         let call = fixture.actor.call(FragileEvent::Poke).await;
         assert!(
