@@ -1,10 +1,10 @@
 //! The batch path: apply the queued events, commit once, then make the batch visible.
 //!
 //! [`Actor::process_batch`] runs the two steps: [`apply`](super::apply) (pure: the machine's
-//! handlers decide, nothing changes) and [`commit_and_publish`](Actor::commit_and_publish)
-//! (the one await: the durability layer's commit, then the new state, the answers, the
-//! subscribers, the effects). A handler that panics while the batch is applied rolls the whole
-//! batch back and stops the actor.
+//! handlers decide, nothing changes, nothing is awaited) and
+//! [`commit_and_publish`](Actor::commit_and_publish) (awaits the durability layer's commit,
+//! then makes the new state, the answers, the subscribers and the effects happen). A handler
+//! that panics while the batch is applied rolls the whole batch back and stops the actor.
 
 use std::collections::VecDeque;
 use std::time::Duration;
