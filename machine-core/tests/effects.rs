@@ -26,10 +26,9 @@ async fn the_payment_timeout_fires_on_the_paused_clock() {
     assert!(order.matches(OrderTag::Pending).await.unwrap(), "not yet");
     harness.advance(Duration::from_secs(1)).await;
     let state = order.wait_for(|s| s.tag() == OrderTag::Cancelled).await;
-    // The actor stops in its final state; wait_for saw the state or the stop.
     assert!(
-        matches!(state, Ok(Order::Cancelled { ref reason }) if reason == "payment window expired")
-            || order.is_stopped()
+        matches!(state, Ok(Order::Cancelled { ref reason }) if reason == "payment window expired"),
+        "{state:?}"
     );
     harness.shutdown().await;
 }
@@ -263,6 +262,46 @@ mod timeouts {
         );
         harness.advance(Duration::from_secs(5)).await;
         assert_eq!(beats.beats.load(Ordering::SeqCst), 3);
+        harness.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_too_far_away_never_fires_and_never_panics() {
+        use super::support::fragile::{Fragile, FragileEvent, FragileTag};
+        use machine_core::{Machine, Outcome};
+
+        let harness = Harness::new();
+        let far = [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX),
+            Duration::from_secs(i64::MAX as u64),
+        ];
+        let actor = harness
+            .spawn("f-1", Fragile::Calm { pokes: 0 }, ())
+            .unwrap();
+        for after in far {
+            let slept = actor.call(FragileEvent::Sleep(after)).await.unwrap();
+            assert_eq!(slept, Outcome::Next(Fragile::Sleeping { after }));
+            harness
+                .advance(Duration::from_secs(31 * 365 * 24 * 3600))
+                .await;
+            assert!(
+                actor.matches(FragileTag::Sleeping).await.unwrap(),
+                "{after:?} fired"
+            );
+            // Leave the state by hand, for the next duration.
+            let woken = actor.call(FragileEvent::Wake).await.unwrap();
+            assert_eq!(woken.into_state().map(|s| s.tag()), Some(FragileTag::Calm));
+        }
+        // A timeout the clock can reach still fires.
+        let hour = Duration::from_secs(3600);
+        assert!(actor
+            .call(FragileEvent::Sleep(hour))
+            .await
+            .unwrap()
+            .is_accepted());
+        harness.advance(hour).await;
+        assert!(actor.matches(FragileTag::Calm).await.unwrap());
         harness.shutdown().await;
     }
 }

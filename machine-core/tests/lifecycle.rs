@@ -3,13 +3,14 @@
 mod support;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use machine_core::{
     ActorError, ActorSystem, Commit, CommitError, Durability, Outcome, SpawnOptions, Start,
     VersionConflict,
 };
-use support::order::{Env, Order, OrderEvent};
+use support::order::{Env, Order, OrderError, OrderEvent};
 use tokio::sync::Semaphore;
 
 #[tokio::test]
@@ -150,6 +151,66 @@ async fn shutdown_stops_every_actor_and_resolves_pending_calls() {
     assert!(system.is_empty());
 }
 
+#[tokio::test]
+async fn shutdown_stops_an_actor_whose_mailbox_is_full() {
+    let system = ActorSystem::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(Order::new("o-1")),
+            Arc::new(Env::default()),
+            Gate(Arc::clone(&gate)),
+            SpawnOptions::new().mailbox(1),
+        )
+        .unwrap();
+    let blocked = tokio::spawn({
+        let order = order.clone();
+        async move { order.call(OrderEvent::Pay { amount: 1 }).await }
+    });
+    tokio::task::yield_now().await;
+    // The first call waits in its commit; the second fills the one mailbox slot, so shutdown
+    // cannot queue anything for this actor.
+    order.try_send(OrderEvent::Note).unwrap();
+    assert!(matches!(
+        order.try_send(OrderEvent::Note),
+        Err(ActorError::MailboxFull(_))
+    ));
+    let shutdown = tokio::spawn({
+        let system = system.clone();
+        async move { system.shutdown().await }
+    });
+    tokio::task::yield_now().await;
+    gate.add_permits(100);
+    tokio::time::timeout(std::time::Duration::from_secs(10), shutdown)
+        .await
+        .expect("shutdown ends")
+        .unwrap();
+    assert!(matches!(blocked.await.unwrap(), Ok(Outcome::Next(_))));
+    assert!(order.is_stopped());
+}
+
+#[tokio::test]
+async fn dropping_the_last_system_handle_stops_its_actors() {
+    let system = ActorSystem::new();
+    let order = system
+        .spawn("o-1", Order::new("o-1"), Env::default())
+        .unwrap();
+    assert!(order
+        .call(OrderEvent::Pay { amount: 1 })
+        .await
+        .unwrap()
+        .is_accepted());
+    drop(system);
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while !order.is_stopped() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the idle actor stops");
+}
+
 /// Fails every commit, as a broken disk would; or reports a conflict.
 struct Failing {
     conflict: bool,
@@ -237,6 +298,95 @@ async fn a_version_conflict_stops_the_actor() {
         tokio::task::yield_now().await;
     }
     assert!(!system.contains("o-1"));
+    system.shutdown().await;
+}
+
+fn storage_failed(result: &Result<Outcome<Order, OrderError>, ActorError>) -> bool {
+    matches!(result, Err(ActorError::Commit(CommitError::Storage { .. })))
+}
+
+#[tokio::test]
+async fn answers_computed_on_an_uncommitted_event_get_the_commit_error() {
+    let system = ActorSystem::new();
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(Order::new("o-1")),
+            Arc::new(Env::default()),
+            Failing { conflict: false },
+            SpawnOptions::new(),
+        )
+        .unwrap();
+    // One batch: the payment is accepted, and a second payment is unhandled in `Paid`, a state
+    // that never became durable.
+    let (paid, again) = tokio::join!(
+        order.call(OrderEvent::Pay { amount: 1 }),
+        order.call(OrderEvent::Pay { amount: 2 }),
+    );
+    assert!(storage_failed(&paid), "{paid:?}");
+    assert!(storage_failed(&again), "{again:?}");
+    // Answers computed on the committed state stay true: `Note` is unhandled in `Pending`,
+    // `Pay { amount: 0 }` rejected there, whatever happens to the payment behind them.
+    let (note, zero, paid) = tokio::join!(
+        order.call(OrderEvent::Note),
+        order.call(OrderEvent::Pay { amount: 0 }),
+        order.call(OrderEvent::Pay { amount: 3 }),
+    );
+    assert!(matches!(note, Ok(Outcome::Unhandled)), "{note:?}");
+    assert!(
+        matches!(zero, Ok(Outcome::Rejected(OrderError::ZeroAmount))),
+        "{zero:?}"
+    );
+    assert!(storage_failed(&paid), "{paid:?}");
+    assert_eq!(order.version().await.unwrap(), 0);
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_call_of_a_batch_is_answered_before_its_commit_returns() {
+    let system = ActorSystem::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(Order::new("o-1")),
+            Arc::new(Env::default()),
+            Gate(Arc::clone(&gate)),
+            SpawnOptions::new(),
+        )
+        .unwrap();
+    let answered = AtomicUsize::new(0);
+    let call = |event| {
+        let (order, answered) = (&order, &answered);
+        async move {
+            let outcome = order.call(event).await;
+            answered.fetch_add(1, Ordering::SeqCst);
+            outcome
+        }
+    };
+    // The three calls are queued in this order, then taken as one batch whose commit waits.
+    let (note, paid, again, ()) = tokio::join!(
+        call(OrderEvent::Note),
+        call(OrderEvent::Pay { amount: 1 }),
+        call(OrderEvent::Pay { amount: 2 }),
+        async {
+            for _ in 0..64 {
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(
+                answered.load(Ordering::SeqCst),
+                0,
+                "an answer arrived while the commit was pending"
+            );
+            gate.add_permits(1);
+        },
+    );
+    assert!(matches!(note, Ok(Outcome::Unhandled)), "{note:?}");
+    assert!(
+        matches!(paid, Ok(Outcome::Next(Order::Paid { amount: 1, .. }))),
+        "{paid:?}"
+    );
+    assert!(matches!(again, Ok(Outcome::Unhandled)), "{again:?}");
     system.shutdown().await;
 }
 

@@ -4,9 +4,11 @@ mod support;
 
 use machine_core::Machine;
 
+use std::time::Duration;
+
 use futures::StreamExt;
 use machine_core::inspect::OwnedRecordKind;
-use machine_core::{ActorSystem, Recorder, SpawnOptions};
+use machine_core::{ActorError, ActorSystem, Recorder, SpawnOptions};
 use support::order::{Env, Order, OrderEvent, OrderTag};
 
 #[tokio::test]
@@ -83,7 +85,64 @@ async fn wait_for_ends_with_stopped_when_the_actor_stops_first() {
     });
     tokio::task::yield_now().await;
     order.send(OrderEvent::Cancel).await.unwrap();
-    assert!(waiting.await.unwrap().is_err());
+    let waited = waiting.await.unwrap();
+    assert!(matches!(waited, Err(ActorError::Stopped(_))), "{waited:?}");
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn wait_for_sees_the_final_state_of_an_actor_that_stopped_before_the_wait_was_served() {
+    let system = ActorSystem::new();
+    let order = system
+        .spawn("o-1", Order::new("o-1"), Env::default())
+        .unwrap();
+    order.send(OrderEvent::Cancel).await.unwrap();
+    // The wait is queued behind the event that stops the actor.
+    let cancelled = order.wait_for(|s| s.tag() == OrderTag::Cancelled).await;
+    assert!(
+        matches!(&cancelled, Ok(Order::Cancelled { reason }) if reason == "cancelled by customer"),
+        "{cancelled:?}"
+    );
+    assert!(order.is_stopped());
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn wait_for_misses_no_state_however_far_behind_a_stream_would_be() {
+    let system = ActorSystem::new();
+    let order = system
+        .spawn_with(
+            "o-1",
+            Order::new("o-1"),
+            Env::default(),
+            SpawnOptions::new().stream_capacity(1),
+        )
+        .unwrap();
+    let wait_for_notes = |wanted: u32| {
+        let order = order.clone();
+        tokio::spawn(async move {
+            order
+                .wait_for(move |s| matches!(s, Order::Paid { notes, .. } if *notes == wanted))
+                .await
+        })
+    };
+    let (middle, last) = (wait_for_notes(5_000), wait_for_notes(9_999));
+    tokio::task::yield_now().await;
+    order.send(OrderEvent::Pay { amount: 1 }).await.unwrap();
+    for _ in 0..9_999 {
+        order.send(OrderEvent::Note).await.unwrap();
+    }
+    // A lossy wait would hang on the missed state: bound it.
+    let within = |wait| tokio::time::timeout(Duration::from_secs(30), wait);
+    let middle = within(middle).await.expect("the middle state was missed");
+    let middle = middle.unwrap().unwrap();
+    assert!(
+        matches!(middle, Order::Paid { notes: 5_000, .. }),
+        "{middle:?}"
+    );
+    let last = within(last).await.expect("the last state was missed");
+    let last = last.unwrap().unwrap();
+    assert!(matches!(last, Order::Paid { notes: 9_999, .. }), "{last:?}");
     system.shutdown().await;
 }
 

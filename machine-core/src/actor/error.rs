@@ -88,6 +88,17 @@ pub enum ActorError {
     /// The step could not be made durable; the state is unchanged.
     #[error(transparent)]
     Commit(#[from] CommitError),
+    /// User code run by the actor (a transition handler, or `actions`, `enter`, `background`,
+    /// `is_entry`, `tag`, `is_final`) panicked while the batch holding this call was applied.
+    /// Nothing of that batch was committed, and the actor stopped with
+    /// [`StopReason::Panicked`].
+    #[error("a handler of actor `{actor_id}` panicked: {message}")]
+    HandlerPanicked {
+        /// The actor.
+        actor_id: ActorId,
+        /// The panic's message (its payload, when that is a string).
+        message: String,
+    },
 }
 
 /// An error from spawning an actor.
@@ -118,4 +129,10 @@ pub enum StopReason {
     /// The mailbox closed with no sender left. The actor keeps a handle to itself for its
     /// effects, so this only happens if the runtime is torn down around it.
     Disconnected,
+    /// User code run by the actor panicked (see [`ActorError::HandlerPanicked`]). The batch it
+    /// panicked in was rolled back; the state is the last committed one.
+    Panicked {
+        /// The panic's message (its payload, when that is a string).
+        message: String,
+    },
 }

@@ -1,5 +1,6 @@
 //! The messages an actor's mailbox carries.
 
+use std::any::Any;
 use std::time::SystemTime;
 
 use tokio::sync::{broadcast, oneshot};
@@ -19,6 +20,9 @@ pub(crate) type Msg<M> = Box<Message<M>>;
 pub(crate) enum Message<M: Machine> {
     Event(Envelope<M>),
     Control(Box<Control<M>>),
+    /// Wakes an idle actor once its system's shutdown has begun; carries nothing, since the
+    /// actor reads the system's flag.
+    Shutdown,
 }
 
 /// An event and where it came from.
@@ -63,8 +67,19 @@ pub(crate) struct View<M> {
     pub(crate) entered_at: SystemTime,
 }
 
+/// A `wait_for` predicate, run by the actor on each state it reaches.
+pub(crate) type Predicate<M> = Box<dyn FnMut(&M) -> bool + Send>;
+
+/// The answer to a `wait_for`: the first state the predicate accepted, or the predicate's panic,
+/// resumed in the waiting caller.
+pub(crate) type Waited<M> = Result<M, Box<dyn Any + Send>>;
+
 pub(crate) enum Control<M: Machine> {
     Snapshot(oneshot::Sender<View<M>>),
+    WaitFor {
+        predicate: Predicate<M>,
+        reply: oneshot::Sender<Waited<M>>,
+    },
     SubscribeChanges(oneshot::Sender<(M, broadcast::Receiver<M>)>),
     SubscribeTransitions(oneshot::Sender<broadcast::Receiver<Transition<M>>>),
     Rewind {

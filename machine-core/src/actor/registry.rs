@@ -7,10 +7,19 @@ use std::sync::{Mutex, MutexGuard, Weak};
 use super::system::SystemInner;
 use crate::model::ActorId;
 
-/// One registered actor: its typed `ActorRef` behind `Any`, and the serial of its spawn.
+/// What the registry keeps of an actor: its typed handle, behind a trait object.
+pub(crate) trait Registered: Send + Sync {
+    /// The `ActorRef<M>`, for downcasting.
+    fn as_any(&self) -> &dyn Any;
+
+    /// Wakes the actor if it is idle, so that it sees the system is shutting down.
+    fn nudge(&self);
+}
+
+/// One registered actor: its handle, and the serial of its spawn.
 pub(crate) struct Entry {
     pub(crate) serial: u64,
-    pub(crate) actor: Box<dyn Any + Send + Sync>,
+    pub(crate) actor: Box<dyn Registered>,
 }
 
 /// The table. A plain mutex: it is touched on spawn, lookup and exit, never per event.

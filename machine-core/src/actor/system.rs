@@ -1,9 +1,8 @@
 //! The actor system: spawning by id, lookup, structured shutdown.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::durability::{Durability, Ephemeral, Start};
@@ -14,14 +13,27 @@ use crate::model::{ActorId, Machine};
 
 pub(crate) struct SystemInner {
     pub(crate) registry: Registry,
-    pub(crate) shutdown: CancellationToken,
+    /// Set when shutdown begins. Every actor reads it before taking its next message, and
+    /// idle ones are nudged, so none polls a shared waiter list on each message.
+    stopping: Arc<AtomicBool>,
     pub(crate) tracker: TaskTracker,
     serial: AtomicU64,
 }
 
+impl SystemInner {
+    /// Tells every actor to stop: sets the flag, then wakes the actors, which are registered
+    /// under the same lock `start` inserts them with, so none is missed.
+    fn begin_shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for entry in self.registry.lock().values() {
+            entry.actor.nudge();
+        }
+    }
+}
+
 impl Drop for SystemInner {
     fn drop(&mut self) {
-        self.shutdown.cancel();
+        self.begin_shutdown();
     }
 }
 
@@ -64,7 +76,7 @@ impl ActorSystem {
         Self {
             inner: Arc::new(SystemInner {
                 registry: Registry::default(),
-                shutdown: CancellationToken::new(),
+                stopping: Arc::new(AtomicBool::new(false)),
                 tracker: TaskTracker::new(),
                 serial: AtomicU64::new(0),
             }),
@@ -104,9 +116,6 @@ impl ActorSystem {
         durability: D,
         options: SpawnOptions<M>,
     ) -> Result<ActorRef<M>, SpawnError> {
-        if self.is_shutting_down() {
-            return Err(SpawnError::ShuttingDown);
-        }
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(SpawnError::NoRuntime);
         }
@@ -115,6 +124,11 @@ impl ActorSystem {
         let serial = self.inner.serial.fetch_add(1, Ordering::Relaxed);
         {
             let mut entries = self.inner.registry.lock();
+            // Checked under the lock `begin_shutdown` nudges the actors with: an actor is either
+            // refused here or registered in time to be nudged.
+            if self.is_shutting_down() {
+                return Err(SpawnError::ShuttingDown);
+            }
             if entries.contains_key(&id) {
                 return Err(SpawnError::Duplicate(id));
             }
@@ -137,7 +151,7 @@ impl ActorSystem {
             durability,
             options,
             actor_ref.clone(),
-            self.inner.shutdown.clone(),
+            Arc::clone(&self.inner.stopping),
             self.inner.tracker.clone(),
         );
         self.inner.tracker.spawn(actor.run(rx, registration));
@@ -150,7 +164,7 @@ impl ActorSystem {
             .registry
             .lock()
             .get(id)
-            .and_then(|entry| entry.actor.downcast_ref::<ActorRef<M>>())
+            .and_then(|entry| entry.actor.as_any().downcast_ref::<ActorRef<M>>())
             .cloned()
     }
 
@@ -176,7 +190,7 @@ impl ActorSystem {
 
     /// Whether [`shutdown`](Self::shutdown) has begun.
     pub fn is_shutting_down(&self) -> bool {
-        self.inner.shutdown.is_cancelled()
+        self.inner.stopping.load(Ordering::SeqCst)
     }
 
     /// Stops every actor and waits for all of them: each finishes the batch it is processing,
@@ -184,7 +198,7 @@ impl ActorSystem {
     /// [`ActorError::Stopped`](super::ActorError::Stopped). In-flight transition actions are
     /// awaited too. New spawns fail with [`SpawnError::ShuttingDown`].
     pub async fn shutdown(&self) {
-        self.inner.shutdown.cancel();
+        self.inner.begin_shutdown();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
     }

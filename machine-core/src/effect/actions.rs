@@ -2,16 +2,8 @@
 
 use std::future::Future;
 
-use super::{BoxFuture, Ctx, EffectError};
+use super::{Ctx, Declared, EffectError};
 use crate::model::Machine;
-
-pub(crate) type ActionFn<M> = Box<dyn FnOnce(Ctx<M>) -> BoxFuture<Result<(), EffectError>> + Send>;
-
-/// One declared action: a name for observers and the work itself.
-pub(crate) struct Action<M: Machine> {
-    pub(crate) name: &'static str,
-    pub(crate) run: ActionFn<M>,
-}
 
 /// Collects the actions a step declares; see [`Machine::actions`].
 ///
@@ -26,7 +18,7 @@ pub(crate) struct Action<M: Machine> {
 /// # }
 /// ```
 pub struct Actions<M: Machine> {
-    pub(crate) list: Vec<Action<M>>,
+    pub(crate) list: Vec<Declared<M>>,
 }
 
 impl<M: Machine> Default for Actions<M> {
@@ -43,10 +35,7 @@ impl<M: Machine> Actions<M> {
         F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), EffectError>> + Send + 'static,
     {
-        self.list.push(Action {
-            name,
-            run: Box::new(move |ctx| Box::pin(action(ctx))),
-        });
+        self.list.push(Declared::new(name, action));
     }
 
     /// How many actions were declared.

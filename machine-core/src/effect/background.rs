@@ -2,17 +2,8 @@
 
 use std::future::Future;
 
-use super::{BoxFuture, Ctx, EffectError};
+use super::{Ctx, Declared, EffectError};
 use crate::model::Machine;
-
-pub(crate) type BackgroundFn<M> =
-    Box<dyn FnOnce(Ctx<M>) -> BoxFuture<Result<(), EffectError>> + Send>;
-
-/// One declared background task.
-pub(crate) struct BackgroundTask<M: Machine> {
-    pub(crate) name: &'static str,
-    pub(crate) run: BackgroundFn<M>,
-}
 
 /// Collects the background tasks of an actor; see [`Machine::background`].
 ///
@@ -27,7 +18,7 @@ pub(crate) struct BackgroundTask<M: Machine> {
 /// # }
 /// ```
 pub struct Background<M: Machine> {
-    pub(crate) tasks: Vec<BackgroundTask<M>>,
+    pub(crate) tasks: Vec<Declared<M>>,
 }
 
 impl<M: Machine> Default for Background<M> {
@@ -44,10 +35,7 @@ impl<M: Machine> Background<M> {
         F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), EffectError>> + Send + 'static,
     {
-        self.tasks.push(BackgroundTask {
-            name,
-            run: Box::new(move |ctx| Box::pin(task(ctx))),
-        });
+        self.tasks.push(Declared::new(name, task));
     }
 
     /// Whether nothing was declared.

@@ -17,6 +17,7 @@
 mod actions;
 mod background;
 mod ctx;
+mod declared;
 mod hooks;
 mod scope;
 
@@ -26,8 +27,7 @@ pub use ctx::Ctx;
 pub use hooks::Effects;
 pub use scope::Scope;
 
-pub(crate) use actions::Action;
-pub(crate) use background::BackgroundTask;
+pub(crate) use declared::Declared;
 pub(crate) use scope::ScopeTask;
 
 /// The error type effects return: any error, boxed.

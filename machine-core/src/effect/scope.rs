@@ -3,17 +3,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::{BoxFuture, Ctx, EffectError};
+use super::{Ctx, Declared, EffectError};
 use crate::model::Machine;
 
-pub(crate) type ScopeTaskFn<M> =
-    Box<dyn FnOnce(Ctx<M>) -> BoxFuture<Result<<M as Machine>::Event, EffectError>> + Send>;
-
-/// One declared state task.
-pub(crate) struct ScopeTask<M: Machine> {
-    pub(crate) name: &'static str,
-    pub(crate) run: ScopeTaskFn<M>,
-}
+/// One declared state task: its result is the event sent back to the actor.
+pub(crate) type ScopeTask<M> = Declared<M, <M as Machine>::Event>;
 
 /// One declared state timeout.
 pub(crate) struct Timeout<M: Machine> {
@@ -60,15 +54,14 @@ impl<M: Machine> Scope<M> {
         F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<M::Event, EffectError>> + Send + 'static,
     {
-        self.tasks.push(ScopeTask {
-            name,
-            run: Box::new(move |ctx| Box::pin(task(ctx))),
-        });
+        self.tasks.push(Declared::new(name, task));
     }
 
     /// Declares that `event` is sent to the actor `after` the state was entered, unless the
     /// state is left first. Re-entering the state restarts the countdown. For persistent actors
     /// the countdown is anchored to the time the state was entered, so it survives restarts.
+    ///
+    /// A countdown with 30 years or more to go never fires: `Duration::MAX` means "never".
     pub fn timeout(&mut self, after: Duration, event: M::Event) {
         self.timeouts.push(Timeout { after, event });
     }

@@ -77,7 +77,8 @@ pub enum RecordKind<'a, M: Machine> {
         /// How it went.
         status: EffectStatus<'a>,
     },
-    /// The runtime hit an error (a failed commit, an event refused while rewound).
+    /// The runtime hit an error (a failed commit, an event refused while rewound, a handler
+    /// that panicked).
     Error {
         /// The error.
         error: &'a ActorError,

@@ -1,4 +1,5 @@
 //! Machines shared by the integration tests.
 
+pub mod fragile;
 pub mod order;
 pub mod session;

@@ -1,162 +1,176 @@
-//! The batch path: apply queued events, commit once, then make the batch visible.
+//! The batch path: apply the queued events, commit once, then make the batch visible.
+//!
+//! [`Actor::process_batch`] runs the two steps: [`apply`](super::apply) (pure: the machine's
+//! handlers decide, nothing changes, nothing is awaited) and
+//! [`commit_and_publish`](Actor::commit_and_publish) (awaits the durability layer's commit,
+//! then makes the new state, the answers, the subscribers and the effects happen). A handler
+//! that panics while the batch is applied rolls the whole batch back and stops the actor.
 
-use std::time::SystemTime;
+use std::collections::VecDeque;
+use std::time::Duration;
 
-use super::{Actor, Flow};
+use tokio::task::JoinHandle;
+
+use super::apply::{Applied, Seen};
+use super::replies::Replies;
+use super::{panic, Actor, Flow};
 use crate::actor::durability::{Commit, Durability};
-use crate::actor::mailbox::{Envelope, Origin};
-use crate::actor::{ActorError, StopReason, Transition};
-use crate::inspect::{EventOutcome, RecordKind};
-use crate::model::{Event, Machine, Outcome, Step};
+use crate::actor::mailbox::Envelope;
+use crate::actor::{ActorError, CommitError, StopReason, Transition};
+use crate::effect::Actions;
+use crate::inspect::RecordKind;
+use crate::model::Machine;
 
-/// How many buffered events an actor keeps room for between batches.
+/// How many buffered items an actor keeps room for between batches.
 const KEPT_CAPACITY: usize = 64;
 
-/// One accepted step kept for subscribers and observers (only when someone listens).
-struct Seen<M: Machine> {
-    from: M,
-    event: M::Event,
-    to: M,
+/// The buffers of the batch path, kept between batches so a busy actor does not reallocate.
+///
+/// Everything a batch needs across the commit's await lives here, on the heap, rather than in
+/// the actor loop's future, whose size is what every idle actor costs.
+pub(super) struct Batch<M: Machine> {
+    /// The events to apply, in order; each is taken from the front before its handlers run.
+    pub(super) queue: VecDeque<Envelope<M>>,
+    /// The accepted events: what the commit journals.
+    pub(super) events: Vec<M::Event>,
+    /// The actions the accepted steps declared.
+    pub(super) actions: Actions<M>,
+    /// The answers of the calls, held until the commit returns.
+    pub(super) replies: Replies<M>,
+    /// The rest of what [`apply`](Actor::apply) decided.
+    pub(super) applied: Applied<M>,
+}
+
+impl<M: Machine> Default for Batch<M> {
+    fn default() -> Self {
+        Self {
+            queue: VecDeque::new(),
+            events: Vec::new(),
+            actions: Actions::default(),
+            replies: Replies::default(),
+            applied: Applied::default(),
+        }
+    }
+}
+
+impl<M: Machine> Batch<M> {
+    /// Empties the buffers (after a rollback) and gives back the room a burst needed: an idle
+    /// actor must stay small.
+    fn reset(&mut self) {
+        self.events.clear();
+        self.actions.list.clear();
+        self.applied = Applied::default();
+        if self.queue.capacity() > KEPT_CAPACITY {
+            self.queue.shrink_to(KEPT_CAPACITY);
+        }
+        if self.events.capacity() > KEPT_CAPACITY {
+            self.events.shrink_to(KEPT_CAPACITY);
+        }
+        if self.actions.list.capacity() > KEPT_CAPACITY {
+            self.actions.list.shrink_to(KEPT_CAPACITY);
+        }
+        self.replies.shrink_to(KEPT_CAPACITY);
+    }
 }
 
 impl<M: Machine, D: Durability<M>> Actor<M, D> {
-    fn is_listened(&self) -> bool {
-        self.spawner.observer.is_some() || self.changes.is_some() || self.transitions.is_some()
+    /// The batch buffers, taken out of the actor while a batch runs: fill `queue`, then hand
+    /// them to [`process_batch`](Self::process_batch), which puts them back.
+    pub(super) fn take_batch(&mut self) -> Box<Batch<M>> {
+        self.batch.take().unwrap_or_default()
     }
 
-    /// Processes `self.buffers.envelopes` as one batch.
-    pub(super) async fn process_batch(&mut self) -> Flow {
-        let mut envelopes = std::mem::take(&mut self.buffers.envelopes);
-        let listened = self.is_listened();
-        let mut seen: Vec<Seen<M>> = Vec::new();
-        let mut replies = Vec::new();
-        let mut working: Option<M> = None;
-        let mut entered = false;
-        let mut entered_at = self.entered_at;
-        let mut reached_final = false;
+    /// Processes the events queued in `batch` as one batch, and keeps the buffers.
+    pub(super) async fn process_batch(&mut self, mut batch: Box<Batch<M>>) -> Flow {
+        let flow = match panic::catch(|| self.apply(&mut batch)) {
+            Ok(()) => self.commit_and_publish(&mut batch).await,
+            Err(message) => self.roll_back_panic(&mut batch, message),
+        };
+        batch.reset();
+        self.batch = Some(batch);
+        flow
+    }
 
-        for Envelope { event, origin } in envelopes.drain(..) {
-            if reached_final {
-                origin.answer(Err(ActorError::Stopped(self.id.clone())));
-                continue;
-            }
-            // An event from a state's task or timeout is stale once that state was left.
-            if origin
-                .epoch()
-                .is_some_and(|epoch| epoch != self.scope.epoch || entered)
-            {
-                continue;
-            }
-            let current = working.as_ref().unwrap_or(&self.state);
-            match current.transition(&event) {
-                Outcome::Next(next) => {
-                    let step = Step {
-                        from: current,
-                        event: &event,
-                        to: &next,
-                    };
-                    M::actions(&step, &mut self.buffers.actions);
-                    if M::is_entry(&step) {
-                        entered = true;
-                        entered_at = SystemTime::now();
-                    }
-                    self.observe(RecordKind::Event {
-                        event: &event,
-                        outcome: EventOutcome::Accepted,
-                    });
-                    if listened {
-                        seen.push(Seen {
-                            from: current.clone(),
-                            event: event.clone(),
-                            to: next.clone(),
-                        });
-                    }
-                    if let Origin::Call(reply) = origin {
-                        replies.push((reply, next.clone()));
-                    }
-                    reached_final = next.is_final();
-                    self.buffers.events.push(event);
-                    working = Some(next);
-                }
-                Outcome::Unhandled => {
-                    self.observe(RecordKind::Event {
-                        event: &event,
-                        outcome: EventOutcome::Unhandled,
-                    });
-                    tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), state = %current.tag(), "unhandled event");
-                    origin.answer(Ok(Outcome::Unhandled));
-                }
-                Outcome::Rejected(error) => {
-                    self.observe(RecordKind::Event {
-                        event: &event,
-                        outcome: EventOutcome::Rejected(&error),
-                    });
-                    tracing::trace!(machine = M::NAME, actor = %self.id, event = %event.tag(), %error, "event rejected");
-                    origin.answer(Ok(Outcome::Rejected(error)));
-                }
-            }
-        }
-        // Keep the buffers for the next batch, but not the room a burst needed: an idle actor
-        // must stay small.
-        envelopes.shrink_to(KEPT_CAPACITY);
-        self.buffers.envelopes = envelopes;
-
-        let Some(next_state) = working else {
+    /// Commits what [`apply`](Self::apply) accepted; once that returns, answers the calls and,
+    /// if it succeeded, makes the batch visible and starts its effects.
+    async fn commit_and_publish(&mut self, batch: &mut Batch<M>) -> Flow {
+        let Some(next) = &batch.applied.next else {
+            // Nothing accepted, nothing to commit: every answer is settled.
+            batch.replies.release(None);
             return Flow::Continue;
         };
         let commit = Commit {
             id: &self.id,
             base_version: self.version,
-            events: &self.buffers.events,
-            state: &next_state,
-            entered_at,
+            events: &batch.events,
+            state: next,
+            entered_at: batch.applied.entered_at(self.entered_at),
         };
-        let committed = self.durability.commit(commit).await;
-        let accepted = self.buffers.events.len() as u64;
-        self.buffers.events.clear();
-        self.buffers.events.shrink_to(KEPT_CAPACITY);
+        // Boxed, so that the loop's future does not hold the layer's commit future; the commit
+        // of `Ephemeral` has no state, and boxing it allocates nothing.
+        let committed = Box::pin(self.durability.commit(commit)).await;
         if let Err(error) = committed {
-            self.buffers.actions.list.clear();
-            tracing::error!(machine = M::NAME, actor = %self.id, %error, "commit failed; batch rolled back");
-            let error = ActorError::Commit(error);
-            for (reply, _) in replies {
-                let _ = reply.send(Err(error.clone()));
-            }
-            self.observe(RecordKind::Error { error: &error });
-            return match error {
-                ActorError::Commit(conflict) if conflict.is_conflict() => {
-                    Flow::Stop(StopReason::Conflict(conflict))
-                }
-                _ => Flow::Continue,
-            };
+            return self.roll_back(batch, error);
         }
-
-        let base = self.version;
-        self.version += accepted;
-        self.state = next_state;
-        self.entered_at = entered_at;
-        tracing::trace!(machine = M::NAME, actor = %self.id, version = self.version, state = %self.state.tag(), events = accepted, "batch committed");
-        if listened {
-            self.publish(seen, base);
-        }
-        for (reply, state) in replies {
-            let _ = reply.send(Ok(Outcome::Next(state)));
-        }
-        let running = self.spawner.actions(self.buffers.actions.list.drain(..));
-        if entered {
-            self.enter_scope(std::time::Duration::ZERO);
-        }
+        let reached_final = batch.applied.reached_final;
+        let running = self.make_visible(batch);
         if reached_final {
-            // A final state stops the actor once the effects that led to it have run.
-            for action in running {
-                let _ = action.await;
-            }
+            // A final state stops the actor once the effects that led to it have run. Boxed
+            // like the commit: this wait comes once in an actor's life.
+            Box::pin(futures::future::join_all(running)).await;
             return Flow::Stop(StopReason::Final);
         }
         Flow::Continue
     }
 
-    /// Tells subscribers and the observer about a committed batch, step by step.
+    /// The commit failed: nothing of the batch happened, and its callers hear why.
+    fn roll_back(&mut self, batch: &mut Batch<M>, error: CommitError) -> Flow {
+        tracing::error!(machine = M::NAME, actor = %self.id, %error, "commit failed; batch rolled back");
+        let error = ActorError::Commit(error);
+        batch.replies.release(Some(&error));
+        self.observe(RecordKind::Error { error: &error });
+        match error {
+            ActorError::Commit(conflict) if conflict.is_conflict() => {
+                Flow::Stop(StopReason::Conflict(conflict))
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// The commit succeeded: the batch's last state becomes the actor's, the callers get their
+    /// answers, the watchers every step; the actions start (their handles are returned) and so
+    /// does the scope of a newly entered state.
+    fn make_visible(&mut self, batch: &mut Batch<M>) -> Vec<JoinHandle<()>> {
+        let entered_at = batch.applied.entered_at(self.entered_at);
+        let next = batch.applied.next.take();
+        let seen = std::mem::take(&mut batch.applied.seen);
+        let entry = batch.applied.entry.take();
+        let accepted = batch.events.len() as u64;
+        batch.events.clear();
+        let base = self.version;
+        self.version += accepted;
+        // Always set: a batch that accepted nothing commits nothing and is not made visible.
+        if let Some(next) = next {
+            self.state = next;
+        }
+        self.entered_at = entered_at;
+        tracing::trace!(machine = M::NAME, actor = %self.id, version = self.version, events = accepted, "batch committed");
+        if !seen.is_empty() {
+            self.publish(seen, base);
+        }
+        batch.replies.release(None);
+        let running = if batch.actions.is_empty() {
+            Vec::new()
+        } else {
+            self.spawner.actions(batch.actions.list.drain(..))
+        };
+        if let Some(entry) = entry {
+            self.enter_scope(entry.scope, Duration::ZERO);
+        }
+        running
+    }
+
+    /// Tells the observer and the watchers about a committed batch, step by step.
     fn publish(&mut self, seen: Vec<Seen<M>>, base: u64) {
         for (index, Seen { from, event, to }) in seen.into_iter().enumerate() {
             let version = base + index as u64 + 1;
@@ -166,23 +180,33 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 to: &to,
                 version,
             });
-            if let Some(changes) = &self.changes {
-                if changes.send(to.clone()).is_err() {
-                    self.changes = None;
-                }
-            }
-            if let Some(transitions) = &self.transitions {
-                let transition = Transition {
+            if let Some(watchers) = &mut self.watchers {
+                watchers.publish(Transition {
                     from,
                     event,
                     to,
                     version,
-                };
-                if transitions.send(transition).is_err() {
-                    self.transitions = None;
-                }
+                });
             }
         }
+        if self
+            .watchers
+            .as_ref()
+            .is_some_and(|watchers| watchers.is_empty())
+        {
+            self.watchers = None;
+        }
+    }
+
+    /// A handler panicked while `batch` was applied: nothing of it is committed, its callers
+    /// are told (but for the settled answers, still true), and the actor stops.
+    fn roll_back_panic(&mut self, batch: &mut Batch<M>, message: String) -> Flow {
+        let error = self.handler_panicked(message.clone());
+        batch.replies.release(Some(&error));
+        for Envelope { origin, .. } in batch.queue.drain(..) {
+            origin.answer(Err(error.clone()));
+        }
+        Flow::Stop(StopReason::Panicked { message })
     }
 
     /// Answers an event that arrived while rewound: scoped events are held, others refused.

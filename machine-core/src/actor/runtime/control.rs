@@ -1,7 +1,6 @@
-//! Control messages: state queries, subscriptions, rewind/resume, stop.
+//! Control messages: state queries, subscriptions, waits, rewind/resume, stop.
 
-use tokio::sync::broadcast;
-
+use super::watch::Waiter;
 use super::{Actor, Flow, Rewound};
 use crate::actor::durability::Durability;
 use crate::actor::mailbox::{Control, View};
@@ -10,7 +9,7 @@ use crate::model::Machine;
 
 impl<M: Machine, D: Durability<M>> Actor<M, D> {
     /// The state as callers see it: the rewound one while rewound.
-    fn visible(&self) -> (&M, u64) {
+    pub(super) fn visible(&self) -> (&M, u64) {
         match &self.rewound {
             Some(rewound) => (&rewound.state, rewound.version),
             None => (&self.state, self.version),
@@ -28,20 +27,19 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                     entered_at: self.entered_at,
                 });
             }
+            Control::WaitFor { predicate, reply } => {
+                if let Some(waiter) = Waiter::new(predicate, reply).offer(self.visible().0) {
+                    self.watchers().wait(waiter);
+                }
+            }
             Control::SubscribeChanges(reply) => {
                 let capacity = self.stream_capacity as usize;
-                let receiver = self
-                    .changes
-                    .get_or_insert_with(|| broadcast::channel(capacity).0)
-                    .subscribe();
+                let receiver = self.watchers().subscribe_changes(capacity);
                 let _ = reply.send((self.visible().0.clone(), receiver));
             }
             Control::SubscribeTransitions(reply) => {
                 let capacity = self.stream_capacity as usize;
-                let receiver = self
-                    .transitions
-                    .get_or_insert_with(|| broadcast::channel(capacity).0)
-                    .subscribe();
+                let receiver = self.watchers().subscribe_transitions(capacity);
                 let _ = reply.send(receiver);
             }
             Control::Rewind {
@@ -61,8 +59,9 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 let _ = reply.send(());
                 if let Some(rewound) = self.rewound.take() {
                     if !rewound.held.is_empty() {
-                        self.buffers.envelopes.extend(rewound.held);
-                        return self.process_batch().await;
+                        let mut batch = self.take_batch();
+                        batch.queue.extend(rewound.held);
+                        return self.process_batch(batch).await;
                     }
                 }
             }

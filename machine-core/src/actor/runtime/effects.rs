@@ -1,8 +1,6 @@
 //! Performing declared effects: each on its own task, failures and panics reported, never
 //! propagated to the actor.
 
-use std::any::Any;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -10,9 +8,10 @@ use futures::FutureExt;
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::task::TaskTracker;
 
+use super::panic;
 use crate::actor::mailbox::Origin;
 use crate::actor::ActorRef;
-use crate::effect::{Action, BackgroundTask, Ctx, EffectError, ScopeTask};
+use crate::effect::{Ctx, Declared, ScopeTask};
 use crate::inspect::{EffectKind, EffectStatus, Observer, Record, RecordKind};
 use crate::model::Machine;
 
@@ -56,9 +55,12 @@ impl<M: Machine> Report<M> {
         }
     }
 
-    /// Runs `work`, reporting its start and end; returns its value if it succeeded.
-    async fn run<T>(self, work: impl Future<Output = Result<T, EffectError>>) -> Option<T> {
+    /// Runs `effect`, reporting its start and end; returns its value if it succeeded. The
+    /// effect's closure is called here, on the effect's task, so a panic in it is the effect's.
+    async fn run<T>(self, effect: Declared<M, T>) -> Option<T> {
         self.emit(EffectStatus::Started);
+        let ctx = self.ctx.clone();
+        let work = async move { (effect.run)(ctx).await };
         match AssertUnwindSafe(work).catch_unwind().await {
             Ok(Ok(value)) => {
                 self.emit(EffectStatus::Succeeded);
@@ -69,20 +71,10 @@ impl<M: Machine> Report<M> {
                 None
             }
             Err(panic) => {
-                self.emit(EffectStatus::Panicked(panic_message(panic.as_ref())));
+                self.emit(EffectStatus::Panicked(panic::message(panic.as_ref())));
                 None
             }
         }
-    }
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    if let Some(message) = panic.downcast_ref::<&'static str>() {
-        message
-    } else if let Some(message) = panic.downcast_ref::<String>() {
-        message
-    } else {
-        "(no message)"
     }
 }
 
@@ -110,13 +102,15 @@ impl<M: Machine> Spawner<M> {
     }
 
     /// Starts the actions of a committed batch; returns their handles.
-    pub(super) fn actions(&self, actions: impl Iterator<Item = Action<M>>) -> Vec<JoinHandle<()>> {
+    pub(super) fn actions(
+        &self,
+        actions: impl Iterator<Item = Declared<M>>,
+    ) -> Vec<JoinHandle<()>> {
         actions
             .map(|action| {
                 let report = self.report(action.name, EffectKind::Action);
-                let work = (action.run)(self.ctx.clone());
                 self.tracker.spawn(async move {
-                    report.run(work).await;
+                    report.run(action).await;
                 })
             })
             .collect()
@@ -125,11 +119,10 @@ impl<M: Machine> Spawner<M> {
     /// Starts a state task; its event is sent back tagged with the scope's epoch.
     pub(super) fn scope_task(&self, task: ScopeTask<M>, epoch: u64) -> AbortHandle {
         let report = self.report(task.name, EffectKind::Task);
-        let work = (task.run)(self.ctx.clone());
         let myself = self.ctx.myself.clone();
         self.tracker
             .spawn(async move {
-                if let Some(event) = report.run(work).await {
+                if let Some(event) = report.run(task).await {
                     // The actor may have stopped meanwhile; then there is nobody to tell.
                     let _ = myself.send_envelope(event, Origin::Scope(epoch)).await;
                 }
@@ -138,12 +131,11 @@ impl<M: Machine> Spawner<M> {
     }
 
     /// Starts a background task.
-    pub(super) fn background(&self, task: BackgroundTask<M>) -> AbortHandle {
+    pub(super) fn background(&self, task: Declared<M>) -> AbortHandle {
         let report = self.report(task.name, EffectKind::Background);
-        let work = (task.run)(self.ctx.clone());
         self.tracker
             .spawn(async move {
-                report.run(work).await;
+                report.run(task).await;
             })
             .abort_handle()
     }

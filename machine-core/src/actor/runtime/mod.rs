@@ -1,38 +1,45 @@
 //! The actor loop: one tokio task per actor.
 //!
-//! The loop waits for the first of: system shutdown, a timer (a state timeout or the
-//! durability layer's deadline), or a message. Events are processed in batches (see
-//! [`batch`]), control messages one at a time (see [`control`]).
+//! The loop reads its system's shutdown flag before each message, then waits for the first of
+//! a timer (a state timeout or the durability layer's deadline, see [`timer`]) and a message.
+//! Events are processed in batches (see [`batch`]: a pure [`apply`] step, then one commit),
+//! control messages one at a time (see [`control`]).
+//!
+//! The machine's own code (handlers and hooks) runs on this task. When it panics, the actor
+//! catches the panic, rolls back the batch it was applying, answers that batch's callers with
+//! [`ActorError::HandlerPanicked`] and stops with [`StopReason::Panicked`]. Effects run on
+//! tasks of their own (see [`effects`]).
 
+mod apply;
 mod batch;
 mod control;
 mod effects;
+mod panic;
+mod replies;
 mod scope;
+mod timer;
+mod watch;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use self::batch::Batch;
 use self::effects::Spawner;
 use self::scope::ScopeState;
+use self::timer::Timer;
+use self::watch::{Waiter, Watchers};
 use super::durability::{Current, Durability, Start};
-use super::mailbox::{Envelope, Message, Msg, Origin};
+use super::mailbox::{Control, Envelope, Message, Msg, Origin};
 use super::registry::Registration;
-use super::{ActorRef, SpawnOptions, StopReason, Transition};
-use crate::effect::{Actions, Background};
+use super::{ActorError, ActorRef, SpawnOptions, StopReason};
+use crate::effect::{Background, Scope};
 use crate::inspect::{Record, RecordKind};
 use crate::model::{ActorId, Machine};
-
-/// Reusable buffers of the batch path, kept between batches to avoid reallocating.
-struct Buffers<M: Machine> {
-    envelopes: Vec<Envelope<M>>,
-    events: Vec<M::Event>,
-    actions: Actions<M>,
-}
 
 /// A time-travel view: the state shown while rewound, and scoped events held until resumed.
 struct Rewound<M: Machine> {
@@ -49,10 +56,16 @@ pub(super) enum Flow {
 
 /// What woke the loop.
 enum Wake<M: Machine> {
-    Shutdown,
     Timer,
     Message(Msg<M>),
     Disconnected,
+}
+
+impl<M: Machine> Wake<M> {
+    /// What the mailbox gave: a message, or `None` once no sender is left.
+    fn received(message: Option<Msg<M>>) -> Self {
+        message.map_or(Wake::Disconnected, Wake::Message)
+    }
 }
 
 pub(crate) struct Actor<M: Machine, D> {
@@ -64,15 +77,17 @@ pub(crate) struct Actor<M: Machine, D> {
     max_batch: u32,
     stream_capacity: u32,
     spawner: Spawner<M>,
-    shutdown: CancellationToken,
+    /// The system's shutdown flag.
+    stopping: Arc<AtomicBool>,
     scope: ScopeState<M>,
     background: Vec<tokio::task::AbortHandle>,
-    changes: Option<broadcast::Sender<M>>,
-    transitions: Option<broadcast::Sender<Transition<M>>>,
+    /// Subscribers and waiters, made when the first one comes.
+    watchers: Option<Box<Watchers<M>>>,
     rewound: Option<Box<Rewound<M>>>,
     /// Who asked to stop; later `stop` calls hear back when their message is dropped.
     stop_reply: Option<oneshot::Sender<()>>,
-    buffers: Buffers<M>,
+    /// The batch buffers, made with the first event and kept between batches.
+    batch: Option<Box<Batch<M>>>,
 }
 
 impl<M: Machine, D: Durability<M>> Actor<M, D> {
@@ -82,7 +97,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         durability: D,
         options: SpawnOptions<M>,
         myself: ActorRef<M>,
-        shutdown: CancellationToken,
+        stopping: Arc<AtomicBool>,
         tracker: TaskTracker,
     ) -> Self {
         let id = myself.id().clone();
@@ -95,18 +110,13 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             durability,
             max_batch: u32::try_from(options.max_batch).unwrap_or(u32::MAX),
             stream_capacity: u32::try_from(options.stream_capacity).unwrap_or(u32::MAX),
-            shutdown,
+            stopping,
             scope: ScopeState::default(),
             background: Vec::new(),
-            changes: None,
-            transitions: None,
+            watchers: None,
             rewound: None,
             stop_reply: None,
-            buffers: Buffers {
-                envelopes: Vec::new(),
-                events: Vec::new(),
-                actions: Actions::default(),
-            },
+            batch: None,
         }
     }
 
@@ -114,6 +124,11 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         if let Some(observer) = &self.spawner.observer {
             observer.record(&Record::now(&self.id, kind));
         }
+    }
+
+    /// The watchers, made if there are none yet.
+    fn watchers(&mut self) -> &mut Watchers<M> {
+        self.watchers.get_or_insert_with(Box::default)
     }
 
     /// The actor's life: start effects, loop, stop.
@@ -134,73 +149,91 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 state: &actor.state,
                 version: actor.version,
             });
-            actor.start_effects();
-            let reason = actor.serve(&mut mailbox).await;
+            let reason = match panic::catch(|| actor.start_effects()) {
+                Ok(false) => actor.serve(&mut mailbox).await,
+                Ok(true) => StopReason::Final,
+                Err(message) => {
+                    actor.handler_panicked(message.clone());
+                    StopReason::Panicked { message }
+                }
+            };
             actor.finish(&reason).await;
             // Unregister before anyone waiting on `stop` hears back, so the id can be reused
             // at once.
             drop(registration);
-            // Closing refuses new messages; dropping the queued ones answers their calls
-            // `Stopped`.
+            // Closing refuses new messages; the queued ones are dismissed: their calls get
+            // `Stopped`, their waits see the state the actor stopped in.
             mailbox.close();
-            while mailbox.try_recv().is_ok() {}
+            while let Ok(message) = mailbox.try_recv() {
+                if let Message::Control(control) = *message {
+                    actor.dismiss(*control);
+                }
+            }
             if let Some(reply) = actor.stop_reply.take() {
                 let _ = reply.send(());
             }
         }
     }
 
-    fn start_effects(&mut self) {
+    /// Starts the background tasks and the starting state's scope; returns whether that state
+    /// is final (the actor then stops at once).
+    fn start_effects(&mut self) -> bool {
         let mut background = Background::default();
         self.state.background(&mut background);
+        let mut scope = Scope::default();
+        self.state.enter(&mut scope);
+        let is_final = self.state.is_final();
         for task in background.tasks {
             self.background.push(self.spawner.background(task));
         }
         let elapsed = SystemTime::now()
             .duration_since(self.entered_at)
             .unwrap_or_default();
-        self.enter_scope(elapsed);
+        self.enter_scope(scope, elapsed);
+        is_final
+    }
+
+    /// Reports a panic of the machine's code and returns the error its callers get.
+    fn handler_panicked(&self, message: String) -> ActorError {
+        tracing::error!(machine = M::NAME, actor = %self.id, message, "a handler panicked; the actor stops");
+        let error = ActorError::HandlerPanicked {
+            actor_id: self.id.clone(),
+            message,
+        };
+        self.observe(RecordKind::Error { error: &error });
+        error
     }
 
     async fn serve(&mut self, mailbox: &mut mpsc::Receiver<Msg<M>>) -> StopReason {
-        // Made once, not per wake-up: each would otherwise register in (and leave) the waiter
-        // list every actor of the system shares, and the timer wheel.
-        let shutdown = self.shutdown.clone().cancelled_owned();
-        let sleep = tokio::time::sleep_until(Instant::now());
-        tokio::pin!(shutdown, sleep);
-        let mut armed = None;
+        let mut timer = Timer::default();
         loop {
-            if self.state.is_final() && self.rewound.is_none() {
-                return StopReason::Final;
+            // Read before every message, so a busy actor stops after the batch in hand; an
+            // idle one is woken by a `Shutdown` message.
+            if self.stopping.load(Ordering::Acquire) {
+                return StopReason::Shutdown;
             }
-            let timer = self.next_timer();
-            if timer != armed {
-                if let Some(deadline) = timer {
-                    sleep.as_mut().reset(deadline);
+            timer.set(self.next_timer());
+            // Without a deadline there is only the mailbox to wait for, and no `select!` to set
+            // up on every message.
+            let wake = if timer.is_armed() {
+                tokio::select! {
+                    biased;
+                    () = std::future::poll_fn(|cx| timer.poll_fired(cx)) => Wake::Timer,
+                    message = mailbox.recv() => Wake::received(message),
                 }
-                armed = timer;
-            }
-            let wake = tokio::select! {
-                biased;
-                () = &mut shutdown => Wake::Shutdown,
-                () = &mut sleep, if armed.is_some() => {
-                    armed = None;
-                    Wake::Timer
-                }
-                message = mailbox.recv() => match message {
-                    Some(message) => Wake::Message(message),
-                    None => Wake::Disconnected,
-                },
+            } else {
+                Wake::received(mailbox.recv().await)
             };
-            // Handlers are boxed so the loop's own future (an idle actor's footprint) does not
-            // carry the state of the largest one.
+            // The event path is awaited in place: no allocation per message. Timers and control
+            // messages are rarer, and boxed so that the loop's future (an idle actor's
+            // footprint) does not carry their state too.
             let flow = match wake {
-                Wake::Shutdown => return StopReason::Shutdown,
                 Wake::Disconnected => return StopReason::Disconnected,
                 Wake::Timer => Box::pin(self.on_timer()).await,
                 Wake::Message(message) => match *message {
-                    Message::Event(envelope) => Box::pin(self.on_event(envelope, mailbox)).await,
+                    Message::Event(envelope) => self.on_event(envelope, mailbox).await,
                     Message::Control(control) => Box::pin(self.on_control(*control)).await,
+                    Message::Shutdown => return StopReason::Shutdown,
                 },
             };
             if let Flow::Stop(reason) = flow {
@@ -244,8 +277,9 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             rewound.held.extend(envelopes);
             return Flow::Continue;
         }
-        self.buffers.envelopes.extend(envelopes);
-        self.process_batch().await
+        let mut batch = self.take_batch();
+        batch.queue.extend(envelopes);
+        self.process_batch(batch).await
     }
 
     /// Gathers the queued events behind `first` into one batch and processes it. A control
@@ -255,24 +289,48 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             self.refuse_rewound(first);
             return Flow::Continue;
         }
-        self.buffers.envelopes.push(first);
+        let mut batch = self.take_batch();
+        batch.queue.push_back(first);
         let mut next_control = None;
-        while self.buffers.envelopes.len() < self.max_batch as usize {
+        while batch.queue.len() < self.max_batch as usize {
             match mailbox.try_recv() {
                 Ok(message) => match *message {
-                    Message::Event(envelope) => self.buffers.envelopes.push(envelope),
+                    Message::Event(envelope) => batch.queue.push_back(envelope),
                     Message::Control(control) => {
                         next_control = Some(control);
                         break;
                     }
+                    // The flag it stands for is read before the next message.
+                    Message::Shutdown => break,
                 },
                 Err(_) => break,
             }
         }
-        let flow = self.process_batch().await;
+        let flow = self.process_batch(batch).await;
         match (flow, next_control) {
-            (Flow::Continue, Some(control)) => self.on_control(*control).await,
-            (flow, _) => flow,
+            (Flow::Continue, Some(control)) => Box::pin(self.on_control(*control)).await,
+            (flow, Some(control)) => {
+                self.dismiss(*control);
+                flow
+            }
+            (flow, None) => flow,
+        }
+    }
+
+    /// Answers a control message that came too late, once the actor is stopping: a wait sees
+    /// the state the actor stopped in, a `stop` hears back when the actor has stopped; any
+    /// other message is dropped, so its caller gets [`ActorError::Stopped`].
+    fn dismiss(&mut self, control: Control<M>) {
+        match control {
+            Control::WaitFor { predicate, reply } => {
+                // Not kept when it goes on waiting: dropping it answers `Stopped`.
+                let _ = Waiter::new(predicate, reply).offer(self.visible().0);
+            }
+            // Heard back once the actor has stopped, like the stop that came first.
+            Control::Stop(reply) => {
+                self.stop_reply.get_or_insert(reply);
+            }
+            _ => {}
         }
     }
 
@@ -288,6 +346,8 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             entered_at: self.entered_at,
         };
         self.durability.stopped(current, reason).await;
+        // Subscribers see their streams end; waiters get `Stopped`.
+        self.watchers = None;
         tracing::debug!(machine = M::NAME, actor = %self.id, ?reason, "actor stopped");
         self.observe(RecordKind::Stopped { reason });
     }

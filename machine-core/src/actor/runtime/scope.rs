@@ -57,15 +57,14 @@ impl<M: Machine> ScopeState<M> {
 }
 
 impl<M: Machine, D: Durability<M>> Actor<M, D> {
-    /// Leaves the current scope and enters the current state's: cancels the old tasks and
-    /// timeouts and starts the new ones. `elapsed` is how long ago the state was entered (zero
-    /// for a live entry, the time since `entered_at` on restore), so timeouts keep their deadline.
-    pub(super) fn enter_scope(&mut self, elapsed: Duration) {
+    /// Leaves the current scope and enters `declared`, the scope of the current state: cancels
+    /// the old tasks and timeouts and starts the new ones. `elapsed` is how long ago the state
+    /// was entered (zero for a live entry, the time since `entered_at` on restore), so timeouts
+    /// keep their deadline.
+    pub(super) fn enter_scope(&mut self, declared: Scope<M>, elapsed: Duration) {
         self.scope.cancel();
         // Epochs start at 1: 0 marks events from outside.
         self.scope.epoch += 1;
-        let mut declared = Scope::default();
-        self.state.enter(&mut declared);
         if declared.is_empty() {
             return;
         }
@@ -73,7 +72,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         self.scope.timeouts = declared
             .timeouts
             .into_iter()
-            .map(|timeout| (now + timeout.after.saturating_sub(elapsed), timeout.event))
+            .filter_map(|timeout| Some((deadline(now, timeout.after, elapsed)?, timeout.event)))
             .collect();
         self.scope.timeouts.sort_by_key(|(deadline, _)| *deadline);
         for task in declared.tasks {
@@ -81,4 +80,18 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             self.scope.tasks.push(handle);
         }
     }
+}
+
+/// How far ahead a timeout may fall due: about 30 years, the bound tokio puts on its own
+/// sleeps because the clocks of some platforms cannot represent much more.
+const HORIZON: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// When a timeout declared `after` the entry, `elapsed` ago, falls due; `None` for one that
+/// never does, [`HORIZON`] or more from now.
+fn deadline(now: Instant, after: Duration, elapsed: Duration) -> Option<Instant> {
+    let remaining = after.saturating_sub(elapsed);
+    if remaining >= HORIZON {
+        return None;
+    }
+    now.checked_add(remaining)
 }
