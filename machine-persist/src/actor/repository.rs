@@ -36,7 +36,7 @@ impl<M: Persistable> Shared<M> {
     /// Restores and folds with this machine type's settings.
     pub(crate) fn loader(&self) -> Loader<'_, M> {
         Loader {
-            store: self.runtime.store.as_ref(),
+            store: &self.runtime.store,
             payloads: &self.payloads,
             config: &self.config,
         }

@@ -252,6 +252,9 @@ impl From<ActorError> for PersistError {
                 head,
             },
             ActorError::Commit(commit) => commit.into(),
+            ActorError::HandlerPanicked { actor_id, message } => {
+                Self::HandlerPanicked { actor_id, message }
+            }
         }
     }
 }

@@ -1,15 +1,20 @@
 //! Loading the base state and folding the journal tail onto it, and checking that what was
 //! stored agrees with itself.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use machine_core::{ActorId, Machine, Outcome, Step, Tag};
+use tokio::task::JoinHandle;
 
 use crate::codec::SharedError;
 use crate::erased::ErasedStore;
 use crate::error::{Inconsistency, ReplayCause};
 use crate::schema::Payloads;
-use crate::{ActorMetadata, PersistConfig, PersistError, Persistable, StoredEvent, StoredSnapshot};
+use crate::{
+    ActorMetadata, PersistConfig, PersistError, Persistable, StoreError, StoredEvent,
+    StoredSnapshot,
+};
 
 /// Events read per round trip while folding.
 const PAGE: usize = 4096;
@@ -26,7 +31,7 @@ pub(crate) struct Folded<M> {
 
 /// What restoring one actor needs besides the store: how to decode, what to expect.
 pub(crate) struct Loader<'a, M: Persistable> {
-    pub(crate) store: &'a dyn ErasedStore,
+    pub(crate) store: &'a Arc<dyn ErasedStore>,
     pub(crate) payloads: &'a Payloads<M>,
     pub(crate) config: &'a PersistConfig<M>,
 }
@@ -137,25 +142,43 @@ impl<M: Persistable> Loader<'_, M> {
         Ok(())
     }
 
-    /// Folds the journal after `folded` onto it, up to version `end`.
+    /// Folds the journal after `folded` onto it, up to version `end`. The next page is read
+    /// while the current one is folded (the store's reads run off this task), so reading and
+    /// folding use two cores.
     pub(crate) async fn fold_to(
         &self,
         actor_id: &ActorId,
         folded: &mut Folded<M>,
         end: u64,
     ) -> Result<(), PersistError> {
-        while folded.version < end {
-            let page = self
-                .store
-                .read(actor_id, folded.version + 1, end, PAGE)
-                .await?;
-            let complete = page.len() < PAGE;
-            fold_events::<M>(self.payloads, folded, &page, |_, _| {})?;
-            if complete {
-                break;
+        let mut next =
+            (folded.version < end).then(|| self.read_ahead(actor_id, folded.version + 1, end));
+        while let Some(reading) = next.take() {
+            let page = reading
+                .await
+                .map_err(|_| StoreError::Contract("a journal read was cancelled".into()))??;
+            if page.len() == PAGE {
+                if let Some(from) = page.last().and_then(|last| last.version.checked_add(1)) {
+                    if from <= end {
+                        next = Some(self.read_ahead(actor_id, from, end));
+                    }
+                }
             }
+            fold_events::<M>(self.payloads, folded, &page, |_, _| {})?;
         }
         Ok(())
+    }
+
+    /// Starts reading the page of `actor_id` from version `from` on its own task.
+    fn read_ahead(
+        &self,
+        actor_id: &ActorId,
+        from: u64,
+        end: u64,
+    ) -> JoinHandle<Result<Vec<StoredEvent>, StoreError>> {
+        let store = Arc::clone(self.store);
+        let actor_id = actor_id.clone();
+        tokio::spawn(async move { store.read(&actor_id, from, end, PAGE).await })
     }
 
     /// The state the fold starts from: the latest decodable snapshot at or below `up_to` (with
