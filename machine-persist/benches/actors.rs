@@ -1,20 +1,56 @@
-//! Persistent actors on SQLite, end to end: durable events/s with many actors and with one hot
-//! actor, restore speed, `restore_all` of many small actors, and memory per idle actor.
+//! Persistent actors end to end, each figure beside its storage ceiling from the same run:
+//! durable events/s with many actors (a scale curve) and with one hot actor, the restore fold of
+//! a long history, `restore_all` of many small actors (a scale curve), memory per active actor.
 //!
-//! `cargo bench -p machine-persist --bench actors` (add `-- quick` for a shorter run). Prints a
-//! table; figures and method are recorded in BENCHMARKS.md.
+//! ```text
+//! cargo bench -p machine-persist --bench actors                       # SQLite
+//! cargo bench -p machine-persist --features postgres --bench actors   # and Postgres
+//! ```
+//!
+//! Environment: `BENCH_SECONDS` (5), `BENCH_ACTORS` (scale curve, `1,10,100,1000,10000`),
+//! `BENCH_RESTORE_ALL` (`10000,100000,1000000`), `BENCH_FOLD_EVENTS` (1,000,000), `BENCH_ONLY`
+//! (`many`, `hot`, `fold`, `restore_all`, `postgres`: one part), `BENCH_CEILINGS` (`0` skips the
+//! ceiling contenders, for profiling), `MACHINE_TEST_POSTGRES_URL`.
+//! Prints one table per part; figures and method are recorded in BENCHMARKS.md.
 
+#[path = "support/ceiling.rs"]
+mod ceiling;
 #[path = "../tests/fixture/mod.rs"]
 mod fixture;
 
 use std::time::{Duration, Instant, SystemTime};
 
+use ceiling::{cpu_time, load_average, ratio};
 use fixture::{Account, AccountEvent, Ledger};
-use machine_persist::store::{AppendRequest, Journal, NewEvent, NewSnapshot};
+use machine_persist::store::{AppendRequest, NewEvent, NewSnapshot, Store};
 use machine_persist::{ActorFilter, PersistConfig, PersistentSystem, SqliteStore};
 
 fn deposit() -> AccountEvent {
     AccountEvent::Deposit { amount: 1 }
+}
+
+fn env_list(name: &str, default: &str) -> Vec<u64> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .filter_map(|n| n.trim().replace('_', "").parse().ok())
+        .collect()
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    env_list(name, &default.to_string())
+        .first()
+        .copied()
+        .unwrap_or(default)
+}
+
+fn selected(part: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only == part)
+}
+
+/// Whether to run the ceiling contenders (`BENCH_CEILINGS=0` skips them, for profiling).
+fn with_ceilings() -> bool {
+    std::env::var("BENCH_CEILINGS").map_or(true, |value| value != "0")
 }
 
 fn rss_bytes() -> u64 {
@@ -27,8 +63,9 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
-/// `actors` actors, each awaiting the commit of each of its events, for `duration`.
-async fn many_actors(store: SqliteStore, actors: usize, duration: Duration) -> f64 {
+/// `actors` actors, each awaiting the commit of each of its events, for `duration`: events/s and
+/// CPU µs per event (every thread of the process).
+async fn many_actors<S: Store>(store: S, actors: usize, duration: Duration) -> (f64, f64) {
     let system = PersistentSystem::new(store);
     let repo = system.repository(
         PersistConfig::<Account>::new().snapshot_on_stop(false),
@@ -42,6 +79,7 @@ async fn many_actors(store: SqliteStore, actors: usize, duration: Duration) -> f
                 .unwrap(),
         );
     }
+    let cpu = cpu_time();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::with_capacity(actors);
@@ -60,12 +98,13 @@ async fn many_actors(store: SqliteStore, actors: usize, duration: Duration) -> f
         total += task.await.unwrap();
     }
     let rate = total as f64 / start.elapsed().as_secs_f64();
-    system.shutdown().await;
-    rate
+    let micros = (cpu_time() - cpu).as_secs_f64() * 1e6 / total as f64;
+    let _ = system.shutdown().await;
+    (rate, micros)
 }
 
 /// One actor fed with queued `send`s (batched by the actor), then one `call`.
-async fn hot_actor(store: SqliteStore, events: u64) -> f64 {
+async fn hot_actor<S: Store>(store: S, events: u64) -> f64 {
     let system = PersistentSystem::new(store);
     let repo = system.repository(
         PersistConfig::<Account>::new().snapshot_on_stop(false),
@@ -78,7 +117,7 @@ async fn hot_actor(store: SqliteStore, events: u64) -> f64 {
     }
     assert!(account.call(deposit()).await.unwrap().is_accepted());
     let rate = (events + 1) as f64 / start.elapsed().as_secs_f64();
-    system.shutdown().await;
+    let _ = system.shutdown().await;
     rate
 }
 
@@ -105,20 +144,27 @@ fn request(id: &str, events: usize) -> AppendRequest {
         .with_events((0..events).map(|_| event()).collect())
 }
 
-/// Restores one actor with `events` journaled events (genesis snapshot only): events/s folded.
-async fn restore_one(store: SqliteStore, events: usize) -> f64 {
+/// Writes one actor `long` with `events` events (genesis snapshot only).
+async fn write_long<S: Store>(store: &S, events: usize) {
     let mut written = 0;
-    let mut version = 0u64;
     store.append(request("long", 0)).await.unwrap();
     while written < events {
         let chunk = 10_000.min(events - written);
-        let append =
-            AppendRequest::new("long", "Account", version, "Open", SystemTime::now().into())
-                .with_events((0..chunk).map(|_| event()).collect());
+        let append = AppendRequest::new(
+            "long",
+            "Account",
+            written as u64,
+            "Open",
+            SystemTime::now().into(),
+        )
+        .with_events((0..chunk).map(|_| event()).collect());
         store.append(append).await.unwrap();
         written += chunk;
-        version += chunk as u64;
     }
+}
+
+/// Restores actor `long`: events/s folded.
+async fn restore_long<S: Store>(store: S, events: usize) -> f64 {
     let system = PersistentSystem::new(store);
     let repo = system.repository(
         PersistConfig::<Account>::new().snapshot_on_stop(false),
@@ -128,20 +174,25 @@ async fn restore_one(store: SqliteStore, events: usize) -> f64 {
     let account = repo.restore("long").await.unwrap().unwrap();
     let elapsed = start.elapsed();
     assert_eq!(account.version().await.unwrap(), events as u64);
-    system.shutdown().await;
+    let _ = system.shutdown().await;
     events as f64 / elapsed.as_secs_f64()
 }
 
-/// `restore_all` of `actors` actors of a genesis snapshot + 10 events each: seconds, and RSS per
-/// idle restored actor.
-async fn restore_all(store: SqliteStore, actors: usize) -> (f64, f64) {
+/// Writes `actors` actors of a genesis snapshot + 10 events each.
+async fn write_small<S: Store>(store: &S, actors: usize) {
     for chunk in (0..actors).collect::<Vec<_>>().chunks(1_000) {
         let batch: Vec<AppendRequest> = chunk
             .iter()
-            .map(|n| request(&format!("small-{n}"), 10))
+            .map(|n| request(&format!("small-{n:07}"), 10))
             .collect();
-        store.append_batch(&batch).await.unwrap();
+        for result in store.append_batch(&batch).await.unwrap() {
+            result.unwrap();
+        }
     }
+}
+
+/// `restore_all` of the small actors: seconds, and RSS per idle restored actor.
+async fn restore_all<S: Store>(store: S, actors: usize) -> (f64, f64) {
     let system = PersistentSystem::new(store);
     let repo = system.repository(
         PersistConfig::<Account>::new().snapshot_on_stop(false),
@@ -155,16 +206,32 @@ async fn restore_all(store: SqliteStore, actors: usize) -> (f64, f64) {
     assert_eq!(report.restored.len(), actors);
     let per_actor = (rss_bytes().saturating_sub(rss_before)) as f64 / actors as f64;
     drop(report);
-    system.shutdown().await;
+    let _ = system.shutdown().await;
     (seconds, per_actor)
 }
 
-async fn fresh_store(dir: &tempfile::TempDir, name: &str) -> SqliteStore {
+async fn fresh_sqlite(dir: &tempfile::TempDir, name: &str) -> SqliteStore {
     SqliteStore::open(dir.path().join(name)).await.unwrap()
 }
 
+fn header(title: &str) {
+    println!();
+    println!("{title} (load {})", load_average());
+    println!(
+        "{:<52} {:>14} {:>14} {:>7}",
+        "figure", "value", "ceiling", "ratio"
+    );
+}
+
+fn line(figure: &str, value: f64, ceiling: f64) {
+    println!(
+        "{figure:<52} {value:>14.0} {ceiling:>14.0} {:>7.2}",
+        ratio(value, ceiling)
+    );
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
+    let seconds = Duration::from_secs(env_number("BENCH_SECONDS", 5));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -172,26 +239,109 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let duration = Duration::from_secs(if quick { 2 } else { 5 });
-        println!("persistent actors on SQLite (synchronous=FULL), 2 worker threads");
-        let rate = many_actors(fresh_store(&dir, "many.db").await, 1_000, duration).await;
-        println!(
-            "1,000 actors, each awaiting each commit : {rate:>10.0} events/s (target 150,000)"
-        );
-        let rate = hot_actor(
-            fresh_store(&dir, "hot.db").await,
-            if quick { 100_000 } else { 500_000 },
-        )
-        .await;
-        println!("1 hot actor, queued sends              : {rate:>10.0} events/s (target 50,000)");
-        let events = if quick { 200_000 } else { 1_000_000 };
-        let rate = restore_one(fresh_store(&dir, "long.db").await, events).await;
-        println!("restore, {events} events folded      : {rate:>10.0} events/s (target 1,000,000)");
-        let actors = if quick { 10_000 } else { 100_000 };
-        let (seconds, per_actor) = restore_all(fresh_store(&dir, "small.db").await, actors).await;
-        println!(
-            "restore_all of {actors} actors (10 events) : {seconds:>10.2} s (target 5 s for 100k)"
-        );
-        println!("RSS per restored idle actor            : {per_actor:>10.0} bytes");
+        if selected("many") {
+            header("SQLite: N actors, each awaiting each commit (events/s; ceiling: the two-level design on the same tables, N rows per transaction)");
+            for actors in env_list("BENCH_ACTORS", "1,10,100,1000,10000") {
+                let actors = actors as usize;
+                let (rate, micros) = many_actors(
+                    fresh_sqlite(&dir, &format!("many-{actors}.db")).await,
+                    actors,
+                    seconds,
+                )
+                .await;
+                let ceiling = if with_ceilings() {
+                    let store = fresh_sqlite(&dir, &format!("design-{actors}.db")).await;
+                    ceiling::sqlite::design(store.write_pool(), actors, seconds)
+                        .await
+                        .per_second()
+                } else {
+                    0.0
+                };
+                line(
+                    &format!("{actors} actors ({micros:.1} µs CPU per event)"),
+                    rate,
+                    ceiling,
+                );
+            }
+        }
+        if selected("hot") {
+            header("SQLite: one hot actor, queued sends (events/s; ceiling: append level, 1,000-row transactions)");
+            let rate = hot_actor(fresh_sqlite(&dir, "hot.db").await, 500_000).await;
+            let store = fresh_sqlite(&dir, "append.db").await;
+            let ceiling = ceiling::sqlite::append_level(store.write_pool(), 1_000, seconds).await;
+            line("1 hot actor", rate, ceiling.per_second());
+        }
+        if selected("fold") {
+            let events = env_number("BENCH_FOLD_EVENTS", 1_000_000) as usize;
+            header("SQLite: restore of one actor's history (events/s; ceiling: the same pages read through sqlx, not decoded)");
+            let store = fresh_sqlite(&dir, "long.db").await;
+            write_long(&store, events).await;
+            store.merge().await.unwrap();
+            let raw = ceiling::sqlite::read(store.read_pool(), "long").await;
+            let rate = restore_long(store, events).await;
+            line(&format!("restore fold, {events} events"), rate, raw.per_second());
+        }
+        if selected("restore_all") {
+            header("SQLite: restore_all of N actors, genesis + 10 events each (actors/s; RSS per active actor in bytes)");
+            for actors in env_list("BENCH_RESTORE_ALL", "10000,100000,1000000") {
+                let actors = actors as usize;
+                let store = fresh_sqlite(&dir, &format!("small-{actors}.db")).await;
+                write_small(&store, actors).await;
+                store.merge().await.unwrap();
+                let (seconds, per_actor) = restore_all(store, actors).await;
+                println!(
+                    "{:<52} {:>11.2} s {:>11.0} a/s {:>7.0} B",
+                    format!("restore_all, {actors} actors"),
+                    seconds,
+                    actors as f64 / seconds,
+                    per_actor
+                );
+            }
+        }
+        #[cfg(feature = "postgres")]
+        if selected("postgres") {
+            postgres(seconds).await;
+        }
     });
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres(seconds: Duration) {
+    use machine_persist::{PostgresOptions, PostgresStore};
+    let url = std::env::var("MACHINE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let open = |name: &'static str| {
+        let url = url.clone();
+        async move {
+            let schema = format!("mp_bench_{name}_{}", std::process::id());
+            let options = PostgresOptions::url(&url).ok()?.schema(&schema).ok()?;
+            PostgresStore::with_options(options).await.ok()
+        }
+    };
+    let Some(probe) = open("probe").await else {
+        println!("postgres: skipped, unreachable");
+        return;
+    };
+    probe.drop_schema().await.unwrap();
+    header("Postgres: persistent actors (events/s; ceilings: raw 1,000-row inserts from 2 clients, raw one-row commits)");
+    let store = open("many").await.unwrap();
+    let (rate, micros) = many_actors(store.clone(), 1_000, seconds).await;
+    let ceiling_store = open("ceiling").await.unwrap();
+    let inserts = ceiling::postgres::inserts(ceiling_store.pool(), 2, seconds).await;
+    line(
+        &format!("1,000 actors ({micros:.1} µs CPU per event)"),
+        rate,
+        inserts.per_second(),
+    );
+    store.drop_schema().await.unwrap();
+    let store = open("one").await.unwrap();
+    let (rate, _) = many_actors(store.clone(), 1, seconds).await;
+    let single = ceiling::postgres::single_commits(ceiling_store.pool(), seconds).await;
+    line("1 actor, 1 caller", rate, single.per_second());
+    store.drop_schema().await.unwrap();
+    let store = open("hot").await.unwrap();
+    let rate = hot_actor(store.clone(), 200_000).await;
+    line("1 hot actor, queued sends", rate, inserts.per_second());
+    store.drop_schema().await.unwrap();
+    ceiling_store.drop_schema().await.unwrap();
 }

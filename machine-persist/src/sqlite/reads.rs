@@ -90,7 +90,7 @@ fn select_tails() -> String {
 }
 
 /// One event of a page fetched as JSON: `[version, machine_type, tag, schema_version, codec,
-/// payload_is_blob, payload (text, or hex for a blob), metadata, recorded_at, position]`.
+/// payload_is_blob (0 or 1), payload (text, or hex for a blob), metadata, recorded_at, position]`.
 #[derive(Deserialize)]
 struct PageRow<'a>(
     i64,
@@ -98,7 +98,7 @@ struct PageRow<'a>(
     String,
     i64,
     #[serde(borrow)] Cow<'a, str>,
-    bool,
+    u8,
     #[serde(borrow)] Cow<'a, str>,
     EventMetadata,
     #[serde(borrow)] Cow<'a, str>,
@@ -234,7 +234,7 @@ fn decode_page(json: &str, actor_id: &ActorId) -> Option<Vec<StoredEvent>> {
                 parsed
             }
         };
-        let payload = if is_blob {
+        let payload = if is_blob != 0 {
             from_hex(&payload)?
         } else {
             payload.into_owned().into_bytes()
@@ -270,6 +270,37 @@ fn from_hex(hex: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{AppendRequest, Journal, NewEvent};
+
+    /// The fast path must decode what SQLite builds (a page that falls back to the row path is
+    /// correct but several times slower, which no functional test would notice).
+    #[tokio::test]
+    async fn a_page_of_text_and_blob_payloads_decodes_on_the_fast_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("page.db")).await.unwrap();
+        let request = AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
+            .create()
+            .with_events(vec![
+                NewEvent::new("Text", 1, "json", br#"{"n":1}"#.to_vec()),
+                NewEvent::new("Blob", 1, "msgpack", vec![0x81, 0xa1, b'n', 0xff]),
+            ]);
+        store.append(request).await.unwrap();
+        let page = Page {
+            actor_id: &"a".into(),
+            from: 1,
+            to: 2,
+            max: 10,
+        };
+        let events = store
+            .page_as_json(page)
+            .await
+            .unwrap()
+            .expect("decoded as JSON");
+        assert_eq!(events[0].payload, br#"{"n":1}"#);
+        assert_eq!(events[1].payload, [0x81, 0xa1, b'n', 0xff]);
+        assert_eq!(events[1].codec, "msgpack");
+        store.close().await;
+    }
 
     #[test]
     fn hex_decodes_what_sqlite_encodes() {

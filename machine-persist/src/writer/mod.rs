@@ -9,6 +9,10 @@
 //! database, see [`Journal::concurrent_batches`]) get several batches in flight at once; an
 //! actor's requests are never in two of them, so they still apply in order.
 //!
+//! Actors that await each commit move in lockstep; the writer sizes batches so that one group of
+//! them commits while another prepares its next requests, which keeps the store
+//! and the actors busy at the same time.
+//!
 //! A refused request (version conflict) fails alone; a store failure fails its whole batch, after
 //! the optional [`RetryPolicy`] gave up. The bounded queue makes callers wait when the store falls
 //! behind, so memory stays bounded.
@@ -16,6 +20,7 @@
 mod config;
 mod retry;
 mod schedule_retry;
+mod sizer;
 mod stats;
 mod task;
 

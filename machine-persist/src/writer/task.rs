@@ -15,6 +15,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::retry::RetryPolicy;
+use super::sizer::Sizer;
 use super::stats::Counters;
 use super::Stop;
 use crate::{ActorId, AppendRequest, BatchOutcome, Journal, PersistError, StoreError};
@@ -131,12 +132,13 @@ impl<J: Journal, R: RetryPolicy> Task<J, R> {
         let mut in_flight = FuturesUnordered::new();
         // Requests in the batches of `in_flight`.
         let mut committing = 0;
+        let mut sizer = Sizer::new(max_batch, max_in_flight);
         let mut received = Vec::with_capacity(max_batch);
         let mut accepting = true;
         let mut open = true;
         loop {
             while in_flight.len() < max_in_flight {
-                match pending.take(max_batch) {
+                match pending.take(sizer.next(pending.waiting.len(), committing)) {
                     Some(batch) => {
                         committing += batch.requests.len();
                         in_flight.push(commit(&journal, batch, Duration::ZERO));
@@ -168,6 +170,7 @@ impl<J: Journal, R: RetryPolicy> Task<J, R> {
                     }
                     counters.record(batch.requests.len(), result.is_err());
                     committing -= batch.requests.len();
+                    sizer.answered(batch.requests.len());
                     pending.done(&batch);
                     answer(result, batch.replies);
                 }
@@ -175,6 +178,7 @@ impl<J: Journal, R: RetryPolicy> Task<J, R> {
                     if count == 0 {
                         open = false;
                     }
+                    sizer.received(count);
                     pending.waiting.extend(received.drain(..));
                 }
                 changed = stop.changed() => {
