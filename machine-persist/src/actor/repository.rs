@@ -1,5 +1,7 @@
 //! [`Repository`]: spawn, restore and inspect the persistent actors of one machine type.
 
+mod bulk;
+
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -12,17 +14,11 @@ use super::journaled::Journaled;
 use super::system::Runtime;
 use super::PersistentRef;
 use crate::model::{check_actor_id, new_request_id};
-use crate::restore::{fold_events, Folded, Listing, Loader, RestoreReport};
+use crate::restore::{Folded, Listing, Loader};
 use crate::schema::Payloads;
 use crate::store::RowResult;
 use crate::time_travel::{history, HistoryEntry};
-use crate::{
-    ActorMetadata, AppendRequest, PersistConfig, PersistError, Persistable, StoredEvent,
-    StoredSnapshot,
-};
-
-/// How many actors `restore_many` loads per round trip.
-const RESTORE_CHUNK: usize = 512;
+use crate::{ActorMetadata, AppendRequest, PersistConfig, PersistError, Persistable};
 
 /// What the actors of one machine type share.
 pub(crate) struct Shared<M: Persistable> {
@@ -160,199 +156,6 @@ impl<M: Persistable> Repository<M> {
         }
     }
 
-    /// Restores each of `ids`; reports the restored actors and, for the others, why not
-    /// (`NotFound` when nothing is stored). Actors are loaded in chunks with one registry query,
-    /// one snapshot query and one journal query per chunk. A damaged row fails its own actor
-    /// alone.
-    pub async fn restore_many<I>(&self, ids: I) -> RestoreReport<M>
-    where
-        I: IntoIterator,
-        I::Item: Into<ActorId>,
-    {
-        let mut report = RestoreReport {
-            restored: Vec::new(),
-            failed: Vec::new(),
-        };
-        let mut wanted = Vec::new();
-        for id in ids {
-            let id = id.into();
-            match checked(id.clone()).and_then(|id| self.ensure_not_running(&id).map(|()| id)) {
-                Ok(id) => wanted.push(id),
-                Err(error) => report.failed.push((id, error)),
-            }
-        }
-        for chunk in wanted.chunks(RESTORE_CHUNK) {
-            let metas = match self.shared.runtime.store.get_many(chunk).await {
-                Ok(metas) => metas,
-                Err(error) => {
-                    let error = PersistError::from(error);
-                    report
-                        .failed
-                        .extend(chunk.iter().map(|id| (id.clone(), error.clone())));
-                    continue;
-                }
-            };
-            let mut found = Vec::with_capacity(chunk.len());
-            let mut unregistered = Vec::new();
-            for (id, meta) in chunk.iter().zip(metas) {
-                match row(meta) {
-                    Ok(Some(meta)) => found.push(meta),
-                    Ok(None) => unregistered.push(id.clone()),
-                    Err(error) => report.failed.push((id.clone(), error)),
-                }
-            }
-            self.report_unregistered(unregistered, &mut report).await;
-            self.restore_chunk(found, &mut report).await;
-        }
-        report
-    }
-
-    /// Reports ids without a registry row: `NotFound`, unless snapshots or events of theirs say
-    /// something is stored after all.
-    async fn report_unregistered(&self, ids: Vec<ActorId>, report: &mut RestoreReport<M>) {
-        if ids.is_empty() {
-            return;
-        }
-        let store = self.shared.runtime.store.as_ref();
-        let tails: Vec<(ActorId, u64)> = ids.iter().map(|id| (id.clone(), 0)).collect();
-        let (snapshots, events) = match (
-            store.load_latest_many(&ids).await,
-            store.read_after_many(&tails).await,
-        ) {
-            (Ok(snapshots), Ok(events)) => (snapshots, events),
-            (Err(error), _) | (_, Err(error)) => {
-                return fail_all(report, ids, error.into());
-            }
-        };
-        for ((id, snapshot), events) in ids.into_iter().zip(snapshots).zip(events) {
-            let nothing =
-                matches!(snapshot, Ok(None)) && matches!(&events, Ok(tail) if tail.is_empty());
-            let error = if nothing {
-                PersistError::NotFound(id.clone())
-            } else {
-                PersistError::Inconsistent {
-                    actor_id: id.clone(),
-                    problem: crate::Inconsistency::Unregistered,
-                }
-            };
-            report.failed.push((id, error));
-        }
-    }
-
-    /// Restores the actors of one chunk, whose registry rows were read.
-    async fn restore_chunk(&self, metas: Vec<ActorMetadata>, report: &mut RestoreReport<M>) {
-        let shared = &self.shared;
-        let store = shared.runtime.store.as_ref();
-        let loader = shared.loader();
-        let ids: Vec<ActorId> = metas.iter().map(|meta| meta.actor_id.clone()).collect();
-        let snapshots = match store.load_latest_many(&ids).await {
-            Ok(snapshots) => snapshots,
-            Err(error) => return fail_all(report, ids, error.into()),
-        };
-        let mut bases = Vec::with_capacity(metas.len());
-        let mut one_by_one = Vec::new();
-        for (meta, snapshot) in metas.into_iter().zip(snapshots) {
-            match loader
-                .check_type(&meta.actor_id, &meta)
-                .and_then(|()| self.base(&loader, &meta, snapshot))
-            {
-                Ok(Some(folded)) => bases.push((meta, folded)),
-                // The single-actor path knows how to fall back to older snapshots.
-                Ok(None) => one_by_one.push(meta.actor_id),
-                Err(error) => report.failed.push((meta.actor_id, error)),
-            }
-        }
-        let tails: Vec<(ActorId, u64)> = bases
-            .iter()
-            .map(|(meta, folded)| (meta.actor_id.clone(), folded.version))
-            .collect();
-        let events = match store.read_after_many(&tails).await {
-            Ok(events) => events,
-            Err(error) => {
-                let ids = bases.into_iter().map(|(meta, _)| meta.actor_id).collect();
-                return fail_all(report, ids, error.into());
-            }
-        };
-        for ((meta, mut folded), tail) in bases.into_iter().zip(events) {
-            let outcome = row(tail)
-                .and_then(|tail: Vec<StoredEvent>| {
-                    fold_events::<M>(&shared.payloads, &mut folded, &tail, |_, _| {})
-                })
-                .and_then(|()| loader.check(&meta.actor_id, &meta, &folded))
-                .and_then(|()| self.start(meta.actor_id.clone(), folded));
-            match outcome {
-                Ok(actor) => report.restored.push(actor),
-                Err(error) => report.failed.push((meta.actor_id, error)),
-            }
-        }
-        for id in one_by_one {
-            match self.restore(id.clone()).await {
-                Ok(Some(actor)) => report.restored.push(actor),
-                Ok(None) => report.failed.push((id.clone(), PersistError::NotFound(id))),
-                Err(error) => report.failed.push((id, error)),
-            }
-        }
-    }
-
-    /// The base of one actor of a bulk restore: its latest snapshot, or the configured initial
-    /// state; `None` when the latest snapshot does not decode and the single-actor path should
-    /// try older ones.
-    fn base(
-        &self,
-        loader: &Loader<'_, M>,
-        meta: &ActorMetadata,
-        snapshot: RowResult<Option<StoredSnapshot>>,
-    ) -> Result<Option<Folded<M>>, PersistError> {
-        let id = &meta.actor_id;
-        match row(snapshot)? {
-            Some(snapshot) => match loader.fold_from(&snapshot) {
-                Ok(folded) => Ok(Some(folded)),
-                Err(_) if self.shared.config.replay_on_bad_snapshot => Ok(None),
-                Err(error) => Err(error),
-            },
-            None => loader
-                .initial(id, Some(meta))
-                .map(Some)
-                .ok_or_else(|| PersistError::MissingGenesis(id.clone())),
-        }
-    }
-
-    /// Restores every stored actor of this machine type that matches `filter`, reading the
-    /// registry page by page. A registry row that cannot be read is reported among the
-    /// failures; the others are restored. Fails only if the store cannot be read at all.
-    pub async fn restore_all(
-        &self,
-        filter: ActorFilter<M>,
-    ) -> Result<RestoreReport<M>, PersistError> {
-        let query = filter.into_query(&self.shared.config.machine_type);
-        let mut report = RestoreReport {
-            restored: Vec::new(),
-            failed: Vec::new(),
-        };
-        let mut remaining = query.limit.unwrap_or(usize::MAX);
-        let mut after = query.after.clone();
-        while remaining > 0 {
-            let page_size = remaining.min(RESTORE_CHUNK);
-            let mut page = query.clone().limit(page_size);
-            page.after = after.take();
-            let listing = listing(self.shared.runtime.store.list(&page).await?);
-            let read = listing.actors.len() + listing.unreadable.len();
-            after = listing.last_id().cloned();
-            report.failed.extend(listing.unreadable);
-            let metas = listing
-                .actors
-                .into_iter()
-                .filter(|meta| !self.shared.runtime.actors.contains(meta.actor_id.as_str()))
-                .collect();
-            self.restore_chunk(metas, &mut report).await;
-            remaining -= read;
-            if read < page_size {
-                break;
-            }
-        }
-        Ok(report)
-    }
-
     /// The registry rows of this machine type matching `filter`; a row that cannot be read is
     /// listed among the unreadable ones, never hiding the others.
     pub async fn list(&self, filter: ActorFilter<M>) -> Result<Listing, PersistError> {
@@ -419,12 +222,6 @@ impl<M: Persistable> Repository<M> {
         )?;
         Ok(PersistentRef::new(actor, Arc::clone(shared)))
     }
-}
-
-fn fail_all<M: Persistable>(report: &mut RestoreReport<M>, ids: Vec<ActorId>, error: PersistError) {
-    report
-        .failed
-        .extend(ids.into_iter().map(|id| (id, error.clone())));
 }
 
 /// An unreadable registry row, under the id it was found with.

@@ -6,8 +6,9 @@ use sqlx::{Pool, Postgres};
 use super::PostgresStore;
 use crate::sql::backend::{Page, SqlBackend};
 use crate::sql::deadline::Deadline;
+use crate::sql::snapshots;
 use crate::store::RowResult;
-use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent};
+use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent, StoredSnapshot};
 
 impl SqlBackend for PostgresStore {
     type Db = Postgres;
@@ -44,6 +45,14 @@ impl SqlBackend for PostgresStore {
         tails: &[(ActorId, u64)],
     ) -> Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError> {
         self.tails_joined(tails).await
+    }
+
+    /// One lateral index probe per actor.
+    async fn load_latest_many(
+        &self,
+        actor_ids: &[ActorId],
+    ) -> Result<Vec<RowResult<Option<StoredSnapshot>>>, StoreError> {
+        snapshots::load_latest_many(&self.pool, actor_ids).await
     }
 
     fn delete_events_sql() -> Vec<String> {

@@ -1,6 +1,7 @@
 //! Loading the base state and folding the journal tail onto it, and checking that what was
 //! stored agrees with itself.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -18,6 +19,9 @@ use crate::{
 
 /// Events read per round trip while folding.
 const PAGE: usize = 4096;
+
+/// Pages read at once while folding: two keep the store's reader threads busy on two cores.
+const READ_AHEAD: usize = 2;
 
 /// A state rebuilt from storage.
 #[derive(Debug)]
@@ -142,26 +146,30 @@ impl<M: Persistable> Loader<'_, M> {
         Ok(())
     }
 
-    /// Folds the journal after `folded` onto it, up to version `end`. The next page is read
-    /// while the current one is folded (the store's reads run off this task), so reading and
-    /// folding use two cores.
+    /// Folds the journal after `folded` onto it, up to version `end`. Pages are version ranges
+    /// of [`PAGE`], read [`READ_AHEAD`] at a time on their own tasks while the current one is
+    /// folded, so reading, decoding and folding use every core. A page with fewer events than its
+    /// range is the journal's end (or a gap, which the fold reports): no later page is asked for,
+    /// and the pages already asked for are folded too, so events after a gap are reported.
     pub(crate) async fn fold_to(
         &self,
         actor_id: &ActorId,
         folded: &mut Folded<M>,
         end: u64,
     ) -> Result<(), PersistError> {
-        let mut next =
-            (folded.version < end).then(|| self.read_ahead(actor_id, folded.version + 1, end));
-        while let Some(reading) = next.take() {
-            let page = reading
+        let mut ranges = page_ranges(folded.version.saturating_add(1), end);
+        let mut reading: VecDeque<_> = ranges
+            .by_ref()
+            .take(READ_AHEAD)
+            .map(|(from, to)| (to - from + 1, self.read_ahead(actor_id, from, to)))
+            .collect();
+        while let Some((wanted, next)) = reading.pop_front() {
+            let page = next
                 .await
                 .map_err(|_| StoreError::Contract("a journal read was cancelled".into()))??;
-            if page.len() == PAGE {
-                if let Some(from) = page.last().and_then(|last| last.version.checked_add(1)) {
-                    if from <= end {
-                        next = Some(self.read_ahead(actor_id, from, end));
-                    }
+            if page.len() as u64 == wanted {
+                if let Some((from, to)) = ranges.next() {
+                    reading.push_back((to - from + 1, self.read_ahead(actor_id, from, to)));
                 }
             }
             fold_events::<M>(self.payloads, folded, &page, |_, _| {})?;
@@ -169,16 +177,16 @@ impl<M: Persistable> Loader<'_, M> {
         Ok(())
     }
 
-    /// Starts reading the page of `actor_id` from version `from` on its own task.
+    /// Starts reading the events of `actor_id` with `from <= version <= to` on its own task.
     fn read_ahead(
         &self,
         actor_id: &ActorId,
         from: u64,
-        end: u64,
+        to: u64,
     ) -> JoinHandle<Result<Vec<StoredEvent>, StoreError>> {
         let store = Arc::clone(self.store);
         let actor_id = actor_id.clone();
-        tokio::spawn(async move { store.read(&actor_id, from, end, PAGE).await })
+        tokio::spawn(async move { store.read(&actor_id, from, to, PAGE).await })
     }
 
     /// The state the fold starts from: the latest decodable snapshot at or below `up_to` (with
@@ -234,6 +242,14 @@ impl<M: Persistable> Loader<'_, M> {
             snapshot_version: 0,
         })
     }
+}
+
+/// The version ranges of [`PAGE`] versions from `from` through `end`.
+fn page_ranges(from: u64, end: u64) -> impl Iterator<Item = (u64, u64)> {
+    let step = PAGE as u64;
+    std::iter::successors(Some(from), move |from| from.checked_add(step))
+        .take_while(move |from| *from <= end)
+        .map(move |from| (from, from.saturating_add(step - 1).min(end)))
 }
 
 fn inconsistent(actor_id: &ActorId, problem: Inconsistency) -> PersistError {
@@ -302,5 +318,30 @@ fn refused<M: Machine>(stored: &StoredEvent, state: &M, cause: ReplayCause) -> P
         event: stored.tag.clone(),
         state: state.tag().name().to_owned(),
         cause,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_ranges_cover_every_version_once() {
+        let ranges: Vec<_> = page_ranges(1, 2 * PAGE as u64 + 1).collect();
+        assert_eq!(
+            ranges,
+            [
+                (1, PAGE as u64),
+                (PAGE as u64 + 1, 2 * PAGE as u64),
+                (2 * PAGE as u64 + 1, 2 * PAGE as u64 + 1)
+            ]
+        );
+        assert_eq!(page_ranges(5, 4).count(), 0);
+        let last = page_ranges(u64::MAX - 1, u64::MAX).collect::<Vec<_>>();
+        assert_eq!(last, [(u64::MAX - 1, u64::MAX)]);
+        assert_eq!(
+            page_ranges(1, u64::MAX).nth(1),
+            Some((PAGE as u64 + 1, 2 * PAGE as u64))
+        );
     }
 }

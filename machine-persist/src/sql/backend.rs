@@ -72,6 +72,12 @@ pub trait SqlBackend: Send + Sync {
         tails: &[(ActorId, u64)],
     ) -> impl Future<Output = Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError>> + Send;
 
+    /// See [`SnapshotStore::load_latest_many`] (called with at least one id).
+    fn load_latest_many(
+        &self,
+        actor_ids: &[ActorId],
+    ) -> impl Future<Output = Result<Vec<RowResult<Option<StoredSnapshot>>>, StoreError>> + Send;
+
     /// The statements that delete the events of actor `$1` with `version <= $2` (retention), run
     /// in order in one write transaction.
     fn delete_events_sql() -> Vec<String>;
@@ -257,7 +263,7 @@ impl<B: SqlBackend> SnapshotStore for B {
         let read = bulk(
             actor_ids,
             |actor_id| actor_id,
-            |actor_ids| async move { snapshots::load_latest_many(self.reader(), &actor_ids).await },
+            |actor_ids| async move { SqlBackend::load_latest_many(self, &actor_ids).await },
         );
         self.deadline().run("load snapshots", read).await
     }

@@ -8,7 +8,7 @@ use super::SqliteStore;
 use crate::sql::backend::{Page, SqlBackend};
 use crate::sql::deadline::Deadline;
 use crate::store::RowResult;
-use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent};
+use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent, StoredSnapshot};
 
 impl SqlBackend for SqliteStore {
     type Db = Sqlite;
@@ -46,6 +46,13 @@ impl SqlBackend for SqliteStore {
         tails: &[(ActorId, u64)],
     ) -> Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError> {
         self.tails_of(tails).await
+    }
+
+    async fn load_latest_many(
+        &self,
+        actor_ids: &[ActorId],
+    ) -> Result<Vec<RowResult<Option<StoredSnapshot>>>, StoreError> {
+        self.latest_snapshots_of(actor_ids).await
     }
 
     /// Both levels; unmerged events are found through the registry row.

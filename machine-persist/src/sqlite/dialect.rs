@@ -60,7 +60,7 @@ impl Dialect for Sqlite {
 
     fn latest_snapshots_sql() -> String {
         format!(
-            "SELECT {SNAPSHOT_COLUMNS}, wanted.key + 1 FROM json_each($1) AS wanted
+            "SELECT {SNAPSHOT_COLUMNS}, wanted.key + 1 AS ord FROM json_each($1) AS wanted
              JOIN snapshots ON snapshots.actor_id = wanted.value
                  AND snapshots.version = (
                      SELECT max(s.version) FROM snapshots AS s WHERE s.actor_id = wanted.value)"

@@ -24,6 +24,7 @@
 mod append;
 mod backend;
 mod dialect;
+mod json_rows;
 mod merge;
 mod options;
 mod reads;

@@ -1,29 +1,26 @@
-//! Reading the journal of [`SqliteStore`]: pages of one actor, and the tails of many.
+//! Reading [`SqliteStore`]: pages of one actor's journal, the tails of many, and the latest
+//! snapshots of many.
 //!
 //! Reads see both levels of the journal in one statement (one consistent snapshot): the merged
 //! `events`, clustered by `(actor_id, version)`, and the actor's rows still in `recent_events`,
 //! found from the registry's `recent_from` bound (nothing to scan for an actor whose events are
 //! all merged).
 //!
-//! A page is fetched as one JSON array built by SQLite and decoded in one pass: handing rows over
-//! from the driver's worker thread one at a time costs more than everything else a read does. If
-//! anything in the page does not decode (or SQLite cannot put a damaged value into JSON), the page
-//! is read again row by row, which names the actor, version and column of the bad value.
+//! Each read is fetched as one JSON array built by SQLite and decoded in one pass
+//! ([`super::json_rows`]). If anything in it does not decode (or SQLite cannot put a damaged value
+//! into JSON), the same rows are read again through the row API, which names the actor, version
+//! and column of the bad value and, in a bulk read, fails that actor alone.
 
-use std::borrow::Cow;
-
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use sqlx::Sqlite;
 
-use super::dialect::parse_time;
+use super::json_rows::{Decoder, EventRow, SnapshotRow, EVENT_JSON, SNAPSHOT_JSON};
 use super::SqliteStore;
 use crate::sql::backend::Page;
 use crate::sql::convert::{bound_to_sql, count_to_sql};
 use crate::sql::decode::{self, event_columns_of, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
-use crate::sql::text::codec_name;
+use crate::sql::{snapshots, Dialect};
 use crate::store::RowResult;
-use crate::{ActorId, EventMetadata, StoreError, StoredEvent};
+use crate::{ActorId, StoreError, StoredEvent, StoredSnapshot};
 
 /// Restricts `recent_events` to the rows of actor `$1` that can still be there: from the actor's
 /// `recent_from` on, if that is above the merge watermark (otherwise there are none).
@@ -69,7 +66,7 @@ fn select_page_in_level_order(columns: &str) -> String {
 }
 
 /// The tails of a JSON array of `[actor_id, after]`: every event after `after`, in both levels,
-/// with the 1-based position of its pair last.
+/// with the 1-based position of its pair last (as `ord`), unordered.
 fn select_tails() -> String {
     let merged = event_columns_of("events");
     let recent = event_columns_of("recent_events");
@@ -84,29 +81,14 @@ fn select_tails() -> String {
          JOIN actors AS a ON a.actor_id = tails.actor_id
              AND a.recent_from > (SELECT merged_through FROM journal_state)
          JOIN recent_events ON recent_events.position >= a.recent_from
-             AND recent_events.actor_id = tails.actor_id AND recent_events.version > tails.after
-         ORDER BY ord, version"
+             AND recent_events.actor_id = tails.actor_id AND recent_events.version > tails.after"
     )
 }
 
-/// One event of a page fetched as JSON: `[version, machine_type, tag, schema_version, codec,
-/// payload_is_blob (0 or 1), payload (text, or hex for a blob), metadata, recorded_at, position]`.
-#[derive(Deserialize)]
-struct PageRow<'a>(
-    i64,
-    String,
-    String,
-    i64,
-    #[serde(borrow)] Cow<'a, str>,
-    u8,
-    #[serde(borrow)] Cow<'a, str>,
-    EventMetadata,
-    #[serde(borrow)] Cow<'a, str>,
-    i64,
-);
-
 impl SqliteStore {
-    /// Every event after `after` of each actor, one result per tail.
+    /// Every event after `after` of each actor, one result per tail: fast as one JSON value; if
+    /// anything in it does not decode, read again row by row, so that a bad row fails its own
+    /// actor alone.
     pub(super) async fn tails_of(
         &self,
         tails: &[(ActorId, u64)],
@@ -115,9 +97,40 @@ impl SqliteStore {
             .iter()
             .map(|(actor_id, after)| (actor_id.as_str(), bound_to_sql(*after)))
             .collect();
-        let sql = select_tails();
+        let pairs = serde_json::to_string(&pairs)?;
+        match self.tails_as_json(tails, &pairs).await {
+            Some(found) => Ok(found),
+            None => self.tails_by_rows(tails, &pairs).await,
+        }
+    }
+
+    /// [`Self::tails_of`] as one JSON value; `None` if any of it does not decode.
+    async fn tails_as_json(
+        &self,
+        tails: &[(ActorId, u64)],
+        pairs: &str,
+    ) -> Option<Vec<RowResult<Vec<StoredEvent>>>> {
+        let sql = format!(
+            "SELECT json_group_array(json_array(ord, {EVENT_JSON})) FROM ({})",
+            select_tails()
+        );
+        let json: String = sqlx::query_scalar(&sql)
+            .bind(pairs)
+            .fetch_one(&self.reader)
+            .await
+            .ok()?;
+        decode_tails(&json, tails)
+    }
+
+    /// [`Self::tails_of`] through the row API.
+    async fn tails_by_rows(
+        &self,
+        tails: &[(ActorId, u64)],
+        pairs: &str,
+    ) -> Result<Vec<RowResult<Vec<StoredEvent>>>, StoreError> {
+        let sql = format!("{} ORDER BY ord, version", select_tails());
         let rows = sqlx::query(&sql)
-            .bind(serde_json::to_string(&pairs)?)
+            .bind(pairs)
             .fetch_all(&self.reader)
             .await?;
         let mut found: Vec<RowResult<Vec<StoredEvent>>> =
@@ -132,7 +145,48 @@ impl SqliteStore {
                 Err(error) => found[at] = Err(error),
             }
         }
+        for (at, events) in found.iter_mut().enumerate() {
+            if let Ok(list) = events {
+                if let Err(error) = check_increasing(&tails[at].0, list) {
+                    *events = Err(error);
+                }
+            }
+        }
         Ok(found)
+    }
+
+    /// The latest snapshot of each of `actor_ids`: fast as one JSON value, otherwise through
+    /// the row API (a bad row failing its own actor alone).
+    pub(super) async fn latest_snapshots_of(
+        &self,
+        actor_ids: &[ActorId],
+    ) -> Result<Vec<RowResult<Option<StoredSnapshot>>>, StoreError> {
+        let ids: Vec<&str> = actor_ids.iter().map(ActorId::as_str).collect();
+        match self
+            .snapshots_as_json(actor_ids, &serde_json::to_string(&ids)?)
+            .await
+        {
+            Some(found) => Ok(found),
+            None => snapshots::load_latest_many(&self.reader, actor_ids).await,
+        }
+    }
+
+    /// [`Self::latest_snapshots_of`] as one JSON value; `None` if any of it does not decode.
+    async fn snapshots_as_json(
+        &self,
+        actor_ids: &[ActorId],
+        ids: &str,
+    ) -> Option<Vec<RowResult<Option<StoredSnapshot>>>> {
+        let sql = format!(
+            "SELECT json_group_array(json_array(ord, {SNAPSHOT_JSON})) FROM ({})",
+            <Sqlite as Dialect>::latest_snapshots_sql()
+        );
+        let json: String = sqlx::query_scalar(&sql)
+            .bind(ids)
+            .fetch_one(&self.reader)
+            .await
+            .ok()?;
+        decode_snapshots(&json, actor_ids)
     }
 
     /// Reads a page as one JSON value; `None` if any of it does not decode.
@@ -145,13 +199,9 @@ impl SqliteStore {
             max,
         }: Page<'_>,
     ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
-        let page = select_page_in_level_order(EVENT_COLUMNS);
         let sql = format!(
-            "SELECT json_group_array(json_array(
-                 version, machine_type, tag, schema_version, codec, typeof(payload) = 'blob',
-                 iif(typeof(payload) = 'blob', hex(payload), payload), json(metadata),
-                 recorded_at, position))
-             FROM ({page})"
+            "SELECT json_group_array({EVENT_JSON}) FROM ({})",
+            select_page_in_level_order(EVENT_COLUMNS)
         );
         let json: String = sqlx::query_scalar(&sql)
             .bind(actor_id.as_str())
@@ -185,108 +235,113 @@ impl SqliteStore {
             .iter()
             .map(|row| decode::event::<Sqlite>(row, actor_id, 0))
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(pair) = events
-            .windows(2)
-            .find(|pair| pair[0].version >= pair[1].version)
-        {
-            return Err(StoreError::corrupt(
-                actor_id,
-                Some(pair[1].version),
-                "version",
-                "the journal holds this version twice",
-            ));
-        }
+        check_increasing(actor_id, &events)?;
         Ok(events)
+    }
+}
+
+/// Fails with [`StoreError::Corrupt`] if a version of `events` is not above the one before.
+fn check_increasing(actor_id: &ActorId, events: &[StoredEvent]) -> Result<(), StoreError> {
+    match events
+        .windows(2)
+        .find(|pair| pair[0].version >= pair[1].version)
+    {
+        Some(pair) => Err(StoreError::corrupt(
+            actor_id,
+            Some(pair[1].version),
+            "version",
+            "the journal holds this version twice",
+        )),
+        None => Ok(()),
     }
 }
 
 /// Decodes a page fetched as JSON; `None` if any value is malformed or versions do not strictly
 /// increase.
 fn decode_page(json: &str, actor_id: &ActorId) -> Option<Vec<StoredEvent>> {
-    let rows: Vec<PageRow<'_>> = serde_json::from_str(json).ok()?;
+    let rows: Vec<EventRow<'_>> = serde_json::from_str(json).ok()?;
+    let mut decoder = Decoder::default();
     let mut events = Vec::with_capacity(rows.len());
-    // Events appended together share their timestamp: parse each distinct text once.
-    let mut last_time: Option<(Cow<'_, str>, DateTime<Utc>)> = None;
-    let mut previous: Option<u64> = None;
-    for PageRow(
-        version,
-        machine_type,
-        tag,
-        schema_version,
-        codec,
-        is_blob,
-        payload,
-        metadata,
-        at,
-        position,
-    ) in rows
-    {
-        let version = u64::try_from(version).ok()?;
-        if previous.is_some_and(|previous| previous >= version) {
-            return None;
-        }
-        previous = Some(version);
-        let recorded_at = match &last_time {
-            Some((text, parsed)) if *text == at => *parsed,
-            _ => {
-                let parsed = parse_time(&at).ok()?;
-                last_time = Some((at, parsed));
-                parsed
-            }
-        };
-        let payload = if is_blob != 0 {
-            from_hex(&payload)?
-        } else {
-            payload.into_owned().into_bytes()
-        };
-        events.push(StoredEvent {
-            actor_id: actor_id.clone(),
-            version,
-            machine_type,
-            tag,
-            schema_version: u32::try_from(schema_version).ok()?,
-            codec: codec_name(&codec),
-            payload,
-            metadata,
-            recorded_at,
-            position,
-        });
+    for row in rows {
+        push_next(&mut events, decoder.event(row, actor_id)?)?;
     }
     Some(events)
 }
 
-/// Decodes SQLite's `hex()` of a blob.
-fn from_hex(hex: &str) -> Option<Vec<u8>> {
-    let digit = |byte: u8| char::from(byte).to_digit(16);
-    hex.as_bytes()
-        .chunks(2)
-        .map(|pair| match pair {
-            [high, low] => Some((digit(*high)? * 16 + digit(*low)?) as u8),
-            _ => None,
-        })
-        .collect()
+/// Decodes tails fetched as JSON `[ord, event]` pairs; `None` if anything does not decode.
+fn decode_tails(json: &str, tails: &[(ActorId, u64)]) -> Option<Vec<RowResult<Vec<StoredEvent>>>> {
+    let rows: Vec<(usize, EventRow<'_>)> = serde_json::from_str(json).ok()?;
+    let mut found: Vec<Vec<StoredEvent>> = tails.iter().map(|_| Vec::new()).collect();
+    let mut decoder = Decoder::default();
+    for (ord, row) in rows {
+        let at = ord.checked_sub(1).filter(|at| *at < tails.len())?;
+        push_next(&mut found[at], decoder.event(row, &tails[at].0)?)?;
+    }
+    Some(found.into_iter().map(Ok).collect())
+}
+
+/// Appends `event` if its version is above the last one's: SQLite hands over each actor's rows
+/// in version order (its merged events by key, then its recent ones by position), so anything
+/// else means rows duplicated behind the registry's back, or a plan that changed.
+fn push_next(events: &mut Vec<StoredEvent>, event: StoredEvent) -> Option<()> {
+    if events
+        .last()
+        .is_some_and(|last| last.version >= event.version)
+    {
+        return None;
+    }
+    events.push(event);
+    Some(())
+}
+
+/// Decodes latest snapshots fetched as JSON `[ord, snapshot]` pairs; `None` if anything does not
+/// decode or an actor has two.
+fn decode_snapshots(
+    json: &str,
+    actor_ids: &[ActorId],
+) -> Option<Vec<RowResult<Option<StoredSnapshot>>>> {
+    let rows: Vec<(usize, SnapshotRow<'_>)> = serde_json::from_str(json).ok()?;
+    let mut found: Vec<Option<StoredSnapshot>> = actor_ids.iter().map(|_| None).collect();
+    let mut decoder = Decoder::default();
+    for (ord, row) in rows {
+        let at = ord.checked_sub(1).filter(|at| *at < actor_ids.len())?;
+        let snapshot = decoder.snapshot(row, &actor_ids[at])?;
+        if found[at].replace(snapshot).is_some() {
+            return None;
+        }
+    }
+    Some(found.into_iter().map(Ok).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AppendRequest, Journal, NewEvent};
+    use crate::{AppendRequest, Journal, NewEvent, NewSnapshot};
 
-    /// The fast path must decode what SQLite builds (a page that falls back to the row path is
+    /// The fast paths must decode what SQLite builds (a read that falls back to the row path is
     /// correct but several times slower, which no functional test would notice).
     #[tokio::test]
-    async fn a_page_of_text_and_blob_payloads_decodes_on_the_fast_path() {
+    async fn text_and_blob_payloads_decode_on_the_fast_paths() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path().join("page.db")).await.unwrap();
         let request = AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
             .create()
+            .with_snapshot(NewSnapshot::new(
+                0,
+                "S",
+                1,
+                "msgpack",
+                vec![0x80],
+                chrono::Utc::now(),
+            ))
             .with_events(vec![
-                NewEvent::new("Text", 1, "json", br#"{"n":1}"#.to_vec()),
+                NewEvent::new("Text", 1, "json", br#"{"n":"\"q\""}"#.to_vec()),
                 NewEvent::new("Blob", 1, "msgpack", vec![0x81, 0xa1, b'n', 0xff]),
             ]);
         store.append(request).await.unwrap();
+        let a: ActorId = "a".into();
         let page = Page {
-            actor_id: &"a".into(),
+            actor_id: &a,
             from: 1,
             to: 2,
             max: 10,
@@ -295,17 +350,32 @@ mod tests {
             .page_as_json(page)
             .await
             .unwrap()
-            .expect("decoded as JSON");
-        assert_eq!(events[0].payload, br#"{"n":1}"#);
+            .expect("a page decoded as JSON");
+        assert_eq!(events[0].payload, br#"{"n":"\"q\""}"#);
         assert_eq!(events[1].payload, [0x81, 0xa1, b'n', 0xff]);
         assert_eq!(events[1].codec, "msgpack");
-        store.close().await;
-    }
 
-    #[test]
-    fn hex_decodes_what_sqlite_encodes() {
-        assert_eq!(from_hex("00FF7a").unwrap(), [0, 255, 122]);
-        assert!(from_hex("0").is_none());
-        assert!(from_hex("zz").is_none());
+        let tails = [(a.clone(), 1), ("nobody".into(), 0)];
+        let found = store
+            .tails_as_json(&tails, r#"[["a",1],["nobody",0]]"#)
+            .await
+            .expect("tails decoded as JSON");
+        let tail = found[0].as_ref().unwrap();
+        assert_eq!(tail.len(), 1);
+        assert_eq!(tail[0].payload, [0x81, 0xa1, b'n', 0xff]);
+        assert!(found[1].as_ref().unwrap().is_empty());
+
+        let ids = [a.clone(), "nobody".into()];
+        let found = store
+            .snapshots_as_json(&ids, r#"["a","nobody"]"#)
+            .await
+            .expect("snapshots decoded as JSON");
+        let snapshot = found[0].as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(
+            (snapshot.version, snapshot.payload.as_slice()),
+            (0, &[0x80][..])
+        );
+        assert!(found[1].as_ref().unwrap().is_none());
+        store.close().await;
     }
 }
