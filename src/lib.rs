@@ -101,6 +101,8 @@
 //! | `postgres` | no | [`PostgresStore`](persist::PostgresStore) |
 //! | `msgpack` | no | [`MessagePackCodec`](persist::codec), a compact binary codec |
 //! | `test-util` | no | [`testkit::Harness`](core::testkit), real actors on tokio's paused clock |
+//! | `inspector` | no | `persist::inspect`, the embeddable web inspector (axum) |
+//! | `inspect-cli` | no | the `machine-inspect` binary: list, show, history, tail and export on a SQLite file or a Postgres schema |
 
 #![warn(missing_docs)]
 

@@ -12,7 +12,11 @@
 //! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
 //! | [`store`] | the storage traits ([`Journal`](store::Journal), [`SnapshotStore`](store::SnapshotStore), [`Catalog`](store::Catalog), [`Store`](store::Store)) and the rows they exchange, for tools and custom backends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
+//! | [`fixture`] | an actor's stored history as a file a unit test replays through the test kit |
+//! | `inspect` (feature `inspector`) | the embeddable web inspector: actors, time travel, statechart, divergence check |
 //! | [`schema`] | upcasters that migrate old payloads |
+//! | [`tail`] | following the journal as it grows ([`JournalTail`](tail::JournalTail)) |
+//! | [`verify`] | the divergence check: does the current code still replay the stored history? |
 //! | [`writer`] | the group-commit [`JournalWriter`](writer::JournalWriter) and its retry policies |
 //!
 //! # Backends
@@ -46,6 +50,9 @@ pub mod codec;
 mod config;
 mod erased;
 mod error;
+pub mod fixture;
+#[cfg(feature = "inspector")]
+pub mod inspect;
 mod memory;
 mod model;
 mod persistable;
@@ -55,7 +62,9 @@ pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 pub mod store;
+pub mod tail;
 mod time_travel;
+pub mod verify;
 pub mod writer;
 
 #[cfg(feature = "postgres")]

@@ -9,6 +9,7 @@
 //! [`Machine::background`]) and performed by the runtime, only after the event that caused them
 //! has been accepted (and, for persistent actors, committed). Replay never performs them.
 
+mod diagram;
 mod event;
 mod id;
 mod machine;
@@ -16,6 +17,7 @@ mod outcome;
 mod table;
 mod tag;
 
+pub use diagram::Diagram;
 pub use event::Event;
 pub use id::ActorId;
 pub use machine::{Machine, Step};

@@ -1,5 +1,6 @@
 //! Introspection: `initial_tag()`, `transition_table()`, `timeout_table()` and `mermaid()` as
-//! associated functions of the state enum, all answered from `'static` data.
+//! associated functions of the state enum, all answered from `'static` data, and the last three
+//! again as the core crate's `Diagram` trait.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -101,6 +102,24 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
             #[doc = #mermaid_doc]
             pub fn mermaid() -> ::std::string::String {
                 ::std::string::String::from(#diagram)
+            }
+        }
+
+        // The same answers through a trait, for tools generic over the machine. Inherent
+        // functions win name resolution, so these delegate rather than recurse.
+        impl #krate::model::Diagram for #ident {
+            type EventTag = #event_tag;
+
+            fn transition_table() -> &'static [#transition_info] {
+                #ident::transition_table()
+            }
+
+            fn timeout_table() -> &'static [#timeout_info] {
+                #ident::timeout_table()
+            }
+
+            fn mermaid() -> ::std::string::String {
+                #ident::mermaid()
             }
         }
     }

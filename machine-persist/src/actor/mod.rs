@@ -22,4 +22,4 @@ pub use system::{
     default_retry, PersistentSystem, ShutdownReport, SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 
-pub(crate) use repository::Shared;
+pub(crate) use repository::{listing, Shared};

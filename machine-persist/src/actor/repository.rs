@@ -94,6 +94,11 @@ impl<M: Persistable> Repository<M> {
         }
     }
 
+    /// What the actors of this repository share, for the crate's tools (verify, the inspector).
+    pub(crate) fn shared(&self) -> &Arc<Shared<M>> {
+        &self.shared
+    }
+
     /// The machine type recorded for these actors.
     pub fn machine_type(&self) -> &str {
         &self.shared.config.machine_type

@@ -76,6 +76,10 @@ pub enum DecodeProblem {
     /// The codec cannot turn its payloads into JSON values, which upcasting needs.
     #[error("codec `{0}` is not self-describing, so its payloads cannot be upcast")]
     NotUpcastable(&'static str),
+    /// A tool reading payloads without their machine type met a codec it does not know
+    /// (see [`payload_to_json`](crate::codec::payload_to_json)).
+    #[error("no built-in codec is named `{0}`, so its payloads cannot be shown as JSON")]
+    UnknownCodec(String),
 }
 
 /// A stored payload could not be decoded.

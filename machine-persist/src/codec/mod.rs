@@ -67,3 +67,25 @@ pub trait Codec: Send + Sync + 'static {
         None
     }
 }
+
+/// Turns a stored payload into JSON by the name of the codec recorded with it, without knowing
+/// the machine type: how machine-agnostic tools (the `machine-inspect` CLI, fixture export) show
+/// events and states. Knows the built-in self-describing codecs: `json` and, with feature
+/// `msgpack`, `msgpack`.
+///
+/// ```
+/// use machine_persist::codec::{payload_to_json, DecodeProblem};
+///
+/// let value = payload_to_json("json", br#"{"Pay":{"amount":30}}"#).unwrap();
+/// assert_eq!(value["Pay"]["amount"], 30);
+/// assert!(matches!(payload_to_json("bincode", b""), Err(DecodeProblem::UnknownCodec(_))));
+/// ```
+pub fn payload_to_json(codec: &str, payload: &[u8]) -> Result<serde_json::Value, DecodeProblem> {
+    let converted = match codec {
+        "json" => JsonCodec.decode(payload),
+        #[cfg(feature = "msgpack")]
+        "msgpack" => MessagePackCodec.decode(payload),
+        other => return Err(DecodeProblem::UnknownCodec(other.to_owned())),
+    };
+    converted.map_err(DecodeProblem::Codec)
+}
