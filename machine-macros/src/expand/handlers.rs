@@ -15,9 +15,16 @@ use crate::internals::naming::{snake_case, unraw};
 use crate::internals::transitions::Transition;
 
 /// The local name of the event view in a handler's parameters (`pay`): hygienic, so it never
-/// clashes with a field of the same name.
+/// clashes with a field of the same name. An event whose snake-case name is a keyword (`Break`,
+/// `Type`, `Self`) gets a trailing underscore (`break_`).
 pub(crate) fn view_binding(transition: &Transition) -> Ident {
-    Ident::new(&snake_case(&transition.event), Span::mixed_site())
+    let name = snake_case(&transition.event);
+    let name = if syn::parse_str::<Ident>(&name).is_ok() {
+        name
+    } else {
+        format!("{name}_")
+    };
+    Ident::new(&name, Span::mixed_site())
 }
 
 /// The type of the event view a handler receives: `OrderEventPay<'_>`, next to the event enum.

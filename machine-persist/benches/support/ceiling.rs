@@ -7,8 +7,8 @@
 //!   actors' registry rows, and every 32,768 events the sorted merge into the clustered level;
 //!   the heads are not read (a single writer could keep them), nothing is decoded.
 //! * SQLite **append level**: only the multi-row inserts into the append level.
-//! * SQLite **raw read**: one actor's events read back in pages of 4,096 with the same JSON
-//!   aggregate the store uses, parsed into rows but not decoded into events.
+//! * SQLite **raw read**: one actor's events read back in pages of 4,096 through SQLite's C API
+//!   (rusqlite on the same library), every column looked at, nothing copied or decoded.
 //! * Postgres **multi-row inserts**: 1,000 event rows per statement into `events` (with its
 //!   position identity and index), from 2 clients at once; and **one-row commits** from one.
 
@@ -203,41 +203,43 @@ pub mod sqlite {
         }
     }
 
-    /// Reads every event of `actor_id` in pages of 4,096 with the store's JSON aggregate,
-    /// parsing each page into rows (strings, numbers) without decoding events.
-    pub async fn read(pool: &SqlitePool, actor_id: &str) -> Rate {
-        let sql = "SELECT json_group_array(json_array(version, machine_type, tag, schema_version,
-                       codec, payload, json(metadata), recorded_at, position))
-                   FROM (SELECT * FROM events WHERE actor_id = ?1 AND version >= ?2
-                         ORDER BY version LIMIT 4096)";
-        type Row = (
-            i64,
-            String,
-            String,
-            i64,
-            String,
-            String,
-            serde_json::Value,
-            String,
-            i64,
-        );
+    /// Reads every event of `actor_id` from the merged level in pages of 4,096 straight through
+    /// SQLite's C API (rusqlite, on the same library sqlx links), looking at every column's bytes
+    /// without copying or decoding them: what the engine can hand over.
+    pub fn read(path: &std::path::Path, actor_id: &str) -> Rate {
+        use rusqlite::{params, Connection, OpenFlags};
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let mut statement = conn
+            .prepare(
+                "SELECT version, machine_type, tag, schema_version, codec, payload, metadata,
+                     recorded_at, position
+                 FROM events WHERE actor_id = ?1 AND version >= ?2 ORDER BY version LIMIT 4096",
+            )
+            .unwrap();
         let start = Instant::now();
-        let mut next = 1i64;
-        let mut rows = 0u64;
+        let (mut next, mut rows, mut bytes) = (1i64, 0u64, 0usize);
         loop {
-            let (page,): (String,) = sqlx::query_as(sql)
-                .bind(actor_id)
-                .bind(next)
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            let page: Vec<Row> = serde_json::from_str(&page).unwrap();
-            rows += page.len() as u64;
-            match page.last() {
-                Some(last) if page.len() == 4096 => next = last.0 + 1,
-                _ => break,
+            let mut page = 0u64;
+            let mut found = statement.query(params![actor_id, next]).unwrap();
+            while let Some(row) = found.next().unwrap() {
+                next = row.get::<_, i64>(0).unwrap() + 1;
+                for column in [1, 2, 4, 5, 6, 7] {
+                    bytes += row
+                        .get_ref(column)
+                        .unwrap()
+                        .as_bytes()
+                        .map_or(0, <[u8]>::len);
+                }
+                bytes += row.get::<_, i64>(3).unwrap() as usize;
+                bytes += row.get::<_, i64>(8).unwrap() as usize;
+                page += 1;
+            }
+            rows += page;
+            if page < 4096 {
+                break;
             }
         }
+        std::hint::black_box(bytes);
         Rate {
             rows,
             seconds: start.elapsed().as_secs_f64(),

@@ -31,11 +31,10 @@ impl SqlBackend for SqliteStore {
         self.decide_and_write(requests).await
     }
 
-    /// Fast as one JSON value; a page with anything that does not decode (or that SQLite cannot
-    /// put into JSON) is read again row by row, which names the actor, version and column of the
-    /// bad value.
+    /// Fast as one packed value; a page with anything that does not decode is read again row by
+    /// row, which names the actor, version and column of the bad value.
     async fn read(&self, page: Page<'_>) -> Result<Vec<StoredEvent>, StoreError> {
-        match self.page_as_json(page).await {
+        match self.page_packed(page).await {
             Ok(Some(events)) => Ok(events),
             Ok(None) | Err(_) => self.page_by_rows(page).await,
         }

@@ -24,9 +24,9 @@
 mod append;
 mod backend;
 mod dialect;
-mod json_rows;
 mod merge;
 mod options;
+mod packed_rows;
 mod reads;
 mod values;
 

@@ -6,14 +6,14 @@
 //! found from the registry's `recent_from` bound (nothing to scan for an actor whose events are
 //! all merged).
 //!
-//! Each read is fetched as one JSON array built by SQLite and decoded in one pass
-//! ([`super::json_rows`]). If anything in it does not decode (or SQLite cannot put a damaged value
-//! into JSON), the same rows are read again through the row API, which names the actor, version
-//! and column of the bad value and, in a bulk read, fails that actor alone.
+//! Each read is fetched as one value packed by SQLite and decoded in one pass
+//! ([`super::packed_rows`]). If anything in it does not decode, the same rows are read again
+//! through the row API, which names the actor, version and column of the bad value and, in a bulk
+//! read, fails that actor alone.
 
 use sqlx::Sqlite;
 
-use super::json_rows::{Decoder, EventRow, SnapshotRow, EVENT_JSON, SNAPSHOT_JSON};
+use super::packed_rows::{packed_events, packed_snapshots, Packed};
 use super::SqliteStore;
 use crate::sql::backend::Page;
 use crate::sql::convert::{bound_to_sql, count_to_sql};
@@ -86,7 +86,7 @@ fn select_tails() -> String {
 }
 
 impl SqliteStore {
-    /// Every event after `after` of each actor, one result per tail: fast as one JSON value; if
+    /// Every event after `after` of each actor, one result per tail: fast as one packed value; if
     /// anything in it does not decode, read again row by row, so that a bad row fails its own
     /// actor alone.
     pub(super) async fn tails_of(
@@ -98,28 +98,25 @@ impl SqliteStore {
             .map(|(actor_id, after)| (actor_id.as_str(), bound_to_sql(*after)))
             .collect();
         let pairs = serde_json::to_string(&pairs)?;
-        match self.tails_as_json(tails, &pairs).await {
+        match self.tails_packed(tails, &pairs).await {
             Some(found) => Ok(found),
             None => self.tails_by_rows(tails, &pairs).await,
         }
     }
 
-    /// [`Self::tails_of`] as one JSON value; `None` if any of it does not decode.
-    async fn tails_as_json(
+    /// [`Self::tails_of`] as one packed value; `None` if any of it does not decode.
+    async fn tails_packed(
         &self,
         tails: &[(ActorId, u64)],
         pairs: &str,
     ) -> Option<Vec<RowResult<Vec<StoredEvent>>>> {
-        let sql = format!(
-            "SELECT json_group_array(json_array(ord, {EVENT_JSON})) FROM ({})",
-            select_tails()
-        );
-        let json: String = sqlx::query_scalar(&sql)
-            .bind(pairs)
-            .fetch_one(&self.reader)
-            .await
-            .ok()?;
-        decode_tails(&json, tails)
+        let (count, packed): (i64, Option<Vec<u8>>) =
+            sqlx::query_as(&packed_events(&select_tails(), true))
+                .bind(pairs)
+                .fetch_one(&self.reader)
+                .await
+                .ok()?;
+        decode_tails(count, packed.as_deref().unwrap_or_default(), tails)
     }
 
     /// [`Self::tails_of`] through the row API.
@@ -155,7 +152,7 @@ impl SqliteStore {
         Ok(found)
     }
 
-    /// The latest snapshot of each of `actor_ids`: fast as one JSON value, otherwise through
+    /// The latest snapshot of each of `actor_ids`: fast as one packed value, otherwise through
     /// the row API (a bad row failing its own actor alone).
     pub(super) async fn latest_snapshots_of(
         &self,
@@ -163,7 +160,7 @@ impl SqliteStore {
     ) -> Result<Vec<RowResult<Option<StoredSnapshot>>>, StoreError> {
         let ids: Vec<&str> = actor_ids.iter().map(ActorId::as_str).collect();
         match self
-            .snapshots_as_json(actor_ids, &serde_json::to_string(&ids)?)
+            .snapshots_packed(actor_ids, &serde_json::to_string(&ids)?)
             .await
         {
             Some(found) => Ok(found),
@@ -171,26 +168,23 @@ impl SqliteStore {
         }
     }
 
-    /// [`Self::latest_snapshots_of`] as one JSON value; `None` if any of it does not decode.
-    async fn snapshots_as_json(
+    /// [`Self::latest_snapshots_of`] as one packed value; `None` if any of it does not decode.
+    async fn snapshots_packed(
         &self,
         actor_ids: &[ActorId],
         ids: &str,
     ) -> Option<Vec<RowResult<Option<StoredSnapshot>>>> {
-        let sql = format!(
-            "SELECT json_group_array(json_array(ord, {SNAPSHOT_JSON})) FROM ({})",
-            <Sqlite as Dialect>::latest_snapshots_sql()
-        );
-        let json: String = sqlx::query_scalar(&sql)
+        let sql = packed_snapshots(&<Sqlite as Dialect>::latest_snapshots_sql(), true);
+        let (count, packed): (i64, Option<Vec<u8>>) = sqlx::query_as(&sql)
             .bind(ids)
             .fetch_one(&self.reader)
             .await
             .ok()?;
-        decode_snapshots(&json, actor_ids)
+        decode_snapshots(count, packed.as_deref().unwrap_or_default(), actor_ids)
     }
 
-    /// Reads a page as one JSON value; `None` if any of it does not decode.
-    pub(super) async fn page_as_json(
+    /// Reads a page as one packed value; `None` if any of it does not decode.
+    pub(super) async fn page_packed(
         &self,
         Page {
             actor_id,
@@ -199,18 +193,19 @@ impl SqliteStore {
             max,
         }: Page<'_>,
     ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
-        let sql = format!(
-            "SELECT json_group_array({EVENT_JSON}) FROM ({})",
-            select_page_in_level_order(EVENT_COLUMNS)
-        );
-        let json: String = sqlx::query_scalar(&sql)
+        let sql = packed_events(&select_page_in_level_order(EVENT_COLUMNS), false);
+        let (count, packed): (i64, Option<Vec<u8>>) = sqlx::query_as(&sql)
             .bind(actor_id.as_str())
             .bind(bound_to_sql(from))
             .bind(bound_to_sql(to))
             .bind(count_to_sql(max))
             .fetch_one(&self.reader)
             .await?;
-        Ok(decode_page(&json, actor_id))
+        Ok(decode_page(
+            count,
+            packed.as_deref().unwrap_or_default(),
+            actor_id,
+        ))
     }
 
     /// Reads a page row by row, reporting the first bad value as [`StoreError::Corrupt`].
@@ -256,28 +251,33 @@ fn check_increasing(actor_id: &ActorId, events: &[StoredEvent]) -> Result<(), St
     }
 }
 
-/// Decodes a page fetched as JSON; `None` if any value is malformed or versions do not strictly
-/// increase.
-fn decode_page(json: &str, actor_id: &ActorId) -> Option<Vec<StoredEvent>> {
-    let rows: Vec<EventRow<'_>> = serde_json::from_str(json).ok()?;
-    let mut decoder = Decoder::default();
-    let mut events = Vec::with_capacity(rows.len());
-    for row in rows {
-        push_next(&mut events, decoder.event(row, actor_id)?)?;
+/// Decodes the `count` rows of a packed page; `None` if any value is malformed, a row is missing
+/// or versions do not strictly increase.
+fn decode_page(count: i64, packed: &[u8], actor_id: &ActorId) -> Option<Vec<StoredEvent>> {
+    let mut rows = Packed::new(packed);
+    let mut events = Vec::with_capacity(usize::try_from(count).ok()?);
+    while !rows.is_done() {
+        push_next(&mut events, rows.event(actor_id)?)?;
     }
-    Some(events)
+    (i64::try_from(events.len()).ok()? == count).then_some(events)
 }
 
-/// Decodes tails fetched as JSON `[ord, event]` pairs; `None` if anything does not decode.
-fn decode_tails(json: &str, tails: &[(ActorId, u64)]) -> Option<Vec<RowResult<Vec<StoredEvent>>>> {
-    let rows: Vec<(usize, EventRow<'_>)> = serde_json::from_str(json).ok()?;
+/// Decodes the `count` packed `ord, event` rows of tails; `None` if anything does not decode or a
+/// row is missing.
+fn decode_tails(
+    count: i64,
+    packed: &[u8],
+    tails: &[(ActorId, u64)],
+) -> Option<Vec<RowResult<Vec<StoredEvent>>>> {
+    let mut rows = Packed::new(packed);
     let mut found: Vec<Vec<StoredEvent>> = tails.iter().map(|_| Vec::new()).collect();
-    let mut decoder = Decoder::default();
-    for (ord, row) in rows {
-        let at = ord.checked_sub(1).filter(|at| *at < tails.len())?;
-        push_next(&mut found[at], decoder.event(row, &tails[at].0)?)?;
+    let mut decoded = 0_i64;
+    while !rows.is_done() {
+        let at = rows.ord()?.checked_sub(1).filter(|at| *at < tails.len())?;
+        push_next(&mut found[at], rows.event(&tails[at].0)?)?;
+        decoded += 1;
     }
-    Some(found.into_iter().map(Ok).collect())
+    (decoded == count).then(|| found.into_iter().map(Ok).collect())
 }
 
 /// Appends `event` if its version is above the last one's: SQLite hands over each actor's rows
@@ -294,23 +294,27 @@ fn push_next(events: &mut Vec<StoredEvent>, event: StoredEvent) -> Option<()> {
     Some(())
 }
 
-/// Decodes latest snapshots fetched as JSON `[ord, snapshot]` pairs; `None` if anything does not
-/// decode or an actor has two.
+/// Decodes the `count` packed `ord, snapshot` rows of latest snapshots; `None` if anything does
+/// not decode, a row is missing or an actor has two.
 fn decode_snapshots(
-    json: &str,
+    count: i64,
+    packed: &[u8],
     actor_ids: &[ActorId],
 ) -> Option<Vec<RowResult<Option<StoredSnapshot>>>> {
-    let rows: Vec<(usize, SnapshotRow<'_>)> = serde_json::from_str(json).ok()?;
+    let mut rows = Packed::new(packed);
     let mut found: Vec<Option<StoredSnapshot>> = actor_ids.iter().map(|_| None).collect();
-    let mut decoder = Decoder::default();
-    for (ord, row) in rows {
-        let at = ord.checked_sub(1).filter(|at| *at < actor_ids.len())?;
-        let snapshot = decoder.snapshot(row, &actor_ids[at])?;
-        if found[at].replace(snapshot).is_some() {
+    let mut decoded = 0_i64;
+    while !rows.is_done() {
+        let at = rows
+            .ord()?
+            .checked_sub(1)
+            .filter(|at| *at < actor_ids.len())?;
+        if found[at].replace(rows.snapshot(&actor_ids[at])?).is_some() {
             return None;
         }
+        decoded += 1;
     }
-    Some(found.into_iter().map(Ok).collect())
+    (decoded == count).then(|| found.into_iter().map(Ok).collect())
 }
 
 #[cfg(test)]
@@ -347,19 +351,19 @@ mod tests {
             max: 10,
         };
         let events = store
-            .page_as_json(page)
+            .page_packed(page)
             .await
             .unwrap()
-            .expect("a page decoded as JSON");
+            .expect("a page decoded packed");
         assert_eq!(events[0].payload, br#"{"n":"\"q\""}"#);
         assert_eq!(events[1].payload, [0x81, 0xa1, b'n', 0xff]);
         assert_eq!(events[1].codec, "msgpack");
 
         let tails = [(a.clone(), 1), ("nobody".into(), 0)];
         let found = store
-            .tails_as_json(&tails, r#"[["a",1],["nobody",0]]"#)
+            .tails_packed(&tails, r#"[["a",1],["nobody",0]]"#)
             .await
-            .expect("tails decoded as JSON");
+            .expect("tails decoded packed");
         let tail = found[0].as_ref().unwrap();
         assert_eq!(tail.len(), 1);
         assert_eq!(tail[0].payload, [0x81, 0xa1, b'n', 0xff]);
@@ -367,15 +371,55 @@ mod tests {
 
         let ids = [a.clone(), "nobody".into()];
         let found = store
-            .snapshots_as_json(&ids, r#"["a","nobody"]"#)
+            .snapshots_packed(&ids, r#"["a","nobody"]"#)
             .await
-            .expect("snapshots decoded as JSON");
+            .expect("snapshots decoded packed");
         let snapshot = found[0].as_ref().unwrap().as_ref().unwrap();
         assert_eq!(
             (snapshot.version, snapshot.payload.as_slice()),
             (0, &[0x80][..])
         );
         assert!(found[1].as_ref().unwrap().is_none());
+        store.close().await;
+    }
+
+    /// A value of the wrong type is packed as nothing; the row count sends the read to the row
+    /// path, which names it.
+    #[tokio::test]
+    async fn a_damaged_row_is_not_left_out_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("damaged.db"))
+            .await
+            .unwrap();
+        let request = AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
+            .create()
+            .with_events(vec![
+                NewEvent::new("One", 1, "json", b"1".to_vec()),
+                NewEvent::new("Two", 1, "json", b"2".to_vec()),
+            ]);
+        store.append(request).await.unwrap();
+        for table in ["events", "recent_events"] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET schema_version = 1.5 WHERE version = 2"
+            ))
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        }
+        let a: ActorId = "a".into();
+        let page = Page {
+            actor_id: &a,
+            from: 1,
+            to: 2,
+            max: 10,
+        };
+        assert!(store.page_packed(page).await.unwrap().is_none());
+        assert!(store
+            .tails_packed(&[(a.clone(), 0)], r#"[["a",0]]"#)
+            .await
+            .is_none());
+        let error = store.read(&a, 1, 2, 10).await.unwrap_err();
+        assert!(error.to_string().contains("schema_version"), "{error}");
         store.close().await;
     }
 }

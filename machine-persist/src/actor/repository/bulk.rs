@@ -7,13 +7,16 @@
 //! snapshot does not decode is handed to the single-actor path, which knows how to fall back to
 //! older snapshots.
 
+use std::collections::VecDeque;
+use std::sync::Arc;
+
 use machine_core::ActorId;
 use tokio::task::JoinHandle;
 
 use super::{checked, listing, row, Repository};
 use crate::erased::ErasedStore;
 use crate::restore::{fold_events, Folded, Loader, RestoreReport};
-use crate::store::{CatalogQuery, RowResult};
+use crate::store::RowResult;
 use crate::{
     ActorFilter, ActorMetadata, PersistError, Persistable, PersistentRef, StoreError, StoredEvent,
     StoredSnapshot,
@@ -21,6 +24,10 @@ use crate::{
 
 /// How many actors one chunk restores.
 const CHUNK: usize = 512;
+
+/// How many chunks' rows [`Repository::restore_all`] reads while it folds one: the store's reads
+/// and the folds then use both cores.
+const READS_IN_FLIGHT: usize = 2;
 
 /// The rows a chunk of registered actors needs.
 struct Rows {
@@ -43,17 +50,6 @@ struct IdChunk {
     failed: Vec<(ActorId, PersistError)>,
     /// Ids without a registry row.
     unregistered: Vec<ActorId>,
-    rows: Rows,
-}
-
-/// A registry page read for [`Repository::restore_all`].
-struct RegistryPage {
-    /// How many registry rows the page held, readable or not.
-    listed: usize,
-    /// The cursor for the next page.
-    last: Option<ActorId>,
-    unreadable: Vec<(ActorId, PersistError)>,
-    /// The page's actors that are not running yet.
     rows: Rows,
 }
 
@@ -170,23 +166,42 @@ impl<M: Persistable> Repository<M> {
             page.after = after;
             page
         };
-        let mut next = Some(self.read_registry_page(page(query.after.clone(), remaining)));
-        while let Some(reading) = next.take() {
-            let read = joined(reading).await??;
-            let page_size = remaining.min(CHUNK);
-            remaining -= read.listed;
-            if read.listed == page_size && remaining > 0 {
-                next = Some(self.read_registry_page(page(read.last, remaining)));
+        let runtime = &self.shared.runtime;
+        let mut after = query.after.clone();
+        let mut more = true;
+        let mut reading = VecDeque::with_capacity(READS_IN_FLIGHT);
+        loop {
+            // The registry is read page by page (each page starts after the last id of the one
+            // before); the rows of up to `READS_IN_FLIGHT` pages are read while one is folded.
+            while more && reading.len() < READS_IN_FLIGHT {
+                let page_size = remaining.min(CHUNK);
+                let listing = listing(runtime.store.list(&page(after.take(), remaining)).await?);
+                let listed = listing.actors.len() + listing.unreadable.len();
+                remaining -= listed;
+                more = listed == page_size && remaining > 0;
+                after = listing.last_id().cloned();
+                report.failed.extend(listing.unreadable);
+                let metas = listing
+                    .actors
+                    .into_iter()
+                    .filter(|meta| !runtime.actors.contains(meta.actor_id.as_str()))
+                    .collect();
+                let runtime = Arc::clone(runtime);
+                reading.push_back(tokio::spawn(async move {
+                    read_rows(runtime.store.as_ref(), metas).await
+                }));
             }
-            report.failed.extend(read.unreadable);
-            self.restore_rows(read.rows, &mut report).await;
+            let Some(rows) = reading.pop_front() else {
+                break;
+            };
+            self.restore_rows(joined(rows).await?, &mut report).await;
         }
         Ok(report)
     }
 
     /// Starts reading the registry rows of `ids`, and the rows of the registered ones.
     fn read_ids(&self, ids: Vec<ActorId>) -> JoinHandle<IdChunk> {
-        let runtime = std::sync::Arc::clone(&self.shared.runtime);
+        let runtime = Arc::clone(&self.shared.runtime);
         tokio::spawn(async move {
             let store = runtime.store.as_ref();
             let mut chunk = IdChunk {
@@ -215,30 +230,6 @@ impl<M: Persistable> Repository<M> {
             }
             chunk.rows = read_rows(store, found).await;
             chunk
-        })
-    }
-
-    /// Starts reading a registry page, and the rows of its actors that are not running.
-    fn read_registry_page(
-        &self,
-        query: CatalogQuery,
-    ) -> JoinHandle<Result<RegistryPage, PersistError>> {
-        let runtime = std::sync::Arc::clone(&self.shared.runtime);
-        tokio::spawn(async move {
-            let listing = listing(runtime.store.list(&query).await?);
-            let listed = listing.actors.len() + listing.unreadable.len();
-            let last = listing.last_id().cloned();
-            let metas = listing
-                .actors
-                .into_iter()
-                .filter(|meta| !runtime.actors.contains(meta.actor_id.as_str()))
-                .collect();
-            Ok(RegistryPage {
-                listed,
-                last,
-                unreadable: listing.unreadable,
-                rows: read_rows(runtime.store.as_ref(), metas).await,
-            })
         })
     }
 
