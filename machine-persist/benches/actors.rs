@@ -22,7 +22,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ceiling::{cpu_time, load_average, ratio};
 use fixture::{Account, AccountEvent, Ledger};
-use machine_persist::store::{AppendRequest, NewEvent, NewSnapshot, Store};
+#[cfg(feature = "msgpack")]
+use machine_persist::codec::MessagePackCodec;
+use machine_persist::codec::{Codec, JsonCodec};
+use machine_persist::store::{AppendRequest, Journal, NewEvent, NewSnapshot, Store};
 use machine_persist::{ActorFilter, PersistConfig, PersistentSystem, SqliteStore};
 
 fn deposit() -> AccountEvent {
@@ -178,6 +181,61 @@ async fn restore_long<S: Store>(store: S, events: usize) -> f64 {
     events as f64 / elapsed.as_secs_f64()
 }
 
+/// One actor's history of `events` deposits written with `codec` and restored with it: payload
+/// bytes per event, and events/s folded.
+async fn codec_run<C: Codec + Clone>(
+    dir: &tempfile::TempDir,
+    codec: C,
+    events: usize,
+) -> (usize, f64) {
+    let name = codec.name();
+    let store = fresh_sqlite(dir, &format!("codec-{name}.db")).await;
+    let payload = codec.encode(&deposit()).unwrap();
+    let genesis = NewSnapshot::new(
+        0,
+        "Open",
+        1,
+        name,
+        codec.encode(&Account::new()).unwrap(),
+        SystemTime::now().into(),
+    );
+    let now = SystemTime::now().into();
+    store
+        .append(
+            AppendRequest::new("long", "Account", 0, "Open", now)
+                .create()
+                .with_snapshot(genesis),
+        )
+        .await
+        .unwrap();
+    let mut written = 0;
+    while written < events {
+        let chunk = 10_000.min(events - written);
+        let append = AppendRequest::new("long", "Account", written as u64, "Open", now)
+            .with_events(
+                (0..chunk)
+                    .map(|_| NewEvent::new("Deposit", 1, name, payload.clone()))
+                    .collect(),
+            );
+        store.append(append).await.unwrap();
+        written += chunk;
+    }
+    store.merge().await.unwrap();
+    let system = PersistentSystem::new(store);
+    let repo = system.repository(
+        PersistConfig::<Account>::new()
+            .snapshot_on_stop(false)
+            .codec(codec),
+        Ledger::default(),
+    );
+    let start = Instant::now();
+    let account = repo.restore("long").await.unwrap().unwrap();
+    let elapsed = start.elapsed();
+    assert_eq!(account.version().await.unwrap(), events as u64);
+    let _ = system.shutdown().await;
+    (payload.len(), events as f64 / elapsed.as_secs_f64())
+}
+
 /// Writes `actors` actors of a genesis snapshot + 10 events each.
 async fn write_small<S: Store>(store: &S, actors: usize) {
     for chunk in (0..actors).collect::<Vec<_>>().chunks(1_000) {
@@ -210,17 +268,28 @@ async fn restore_all<S: Store>(store: S, actors: usize) -> (f64, f64) {
     (seconds, per_actor)
 }
 
+/// The bytes a SQLite database holds on disk: its file and its write-ahead log.
+fn stored_bytes(path: &std::path::Path) -> u64 {
+    let wal = path.with_extension("db-wal");
+    [path, wal.as_path()]
+        .iter()
+        .filter_map(|file| std::fs::metadata(file).ok())
+        .map(|meta| meta.len())
+        .sum()
+}
+
 async fn fresh_sqlite(dir: &tempfile::TempDir, name: &str) -> SqliteStore {
     SqliteStore::open(dir.path().join(name)).await.unwrap()
 }
 
 fn header(title: &str) {
+    header_with(title, ["value", "ceiling", "ratio"]);
+}
+
+fn header_with(title: &str, [value, ceiling, ratio]: [&str; 3]) {
     println!();
     println!("{title} (load {})", load_average());
-    println!(
-        "{:<52} {:>14} {:>14} {:>7}",
-        "figure", "value", "ceiling", "ratio"
-    );
+    println!("{:<52} {value:>14} {ceiling:>14} {ratio:>7}", "figure");
 }
 
 fn line(figure: &str, value: f64, ceiling: f64) {
@@ -282,20 +351,39 @@ fn main() {
             line(&format!("restore fold, {events} events"), rate, raw.per_second());
         }
         if selected("restore_all") {
-            header("SQLite: restore_all of N actors, genesis + 10 events each (actors/s; RSS per active actor in bytes)");
+            header_with(
+                "SQLite: restore_all of N actors, genesis + 10 events each (memory per active actor, disk per stored actor)",
+                ["time", "actors/s", "memory"],
+            );
             for actors in env_list("BENCH_RESTORE_ALL", "10000,100000,1000000") {
                 let actors = actors as usize;
                 let store = fresh_sqlite(&dir, &format!("small-{actors}.db")).await;
                 write_small(&store, actors).await;
                 store.merge().await.unwrap();
+                let stored = stored_bytes(&dir.path().join(format!("small-{actors}.db")));
                 let (seconds, per_actor) = restore_all(store, actors).await;
                 println!(
-                    "{:<52} {:>11.2} s {:>11.0} a/s {:>7.0} B",
+                    "{:<52} {:>11.2} s {:>11.0} a/s {:>7.0} B active {:>5.0} B stored",
                     format!("restore_all, {actors} actors"),
                     seconds,
                     actors as f64 / seconds,
-                    per_actor
+                    per_actor,
+                    stored as f64 / actors as f64
                 );
+            }
+        }
+        if selected("codec") {
+            let events = env_number("BENCH_CODEC_EVENTS", 500_000) as usize;
+            header_with(
+                &format!("SQLite: codecs, {events} events of one actor restored"),
+                ["bytes/event", "events/s", ""],
+            );
+            let (json_bytes, json_rate) = codec_run(&dir, JsonCodec, events).await;
+            println!("{:<52} {json_bytes:>12} B {json_rate:>14.0}", "json");
+            #[cfg(feature = "msgpack")]
+            {
+                let (bytes, rate) = codec_run(&dir, MessagePackCodec, events).await;
+                println!("{:<52} {bytes:>12} B {rate:>14.0}", "msgpack");
             }
         }
         #[cfg(feature = "postgres")]
@@ -323,22 +411,21 @@ async fn postgres(seconds: Duration) {
         return;
     };
     probe.drop_schema().await.unwrap();
-    header("Postgres: persistent actors (events/s; ceilings: raw 1,000-row inserts from 2 clients, raw one-row commits)");
-    let store = open("many").await.unwrap();
-    let (rate, micros) = many_actors(store.clone(), 1_000, seconds).await;
+    header("Postgres: N actors, each awaiting each commit (events/s; ceilings: raw one-row commits for 1 actor, raw 1,000-row inserts from 2 clients for more)");
     let ceiling_store = open("ceiling").await.unwrap();
     let inserts = ceiling::postgres::inserts(ceiling_store.pool(), 2, seconds).await;
-    line(
-        &format!("1,000 actors ({micros:.1} µs CPU per event)"),
-        rate,
-        inserts.per_second(),
-    );
-    store.drop_schema().await.unwrap();
-    let store = open("one").await.unwrap();
-    let (rate, _) = many_actors(store.clone(), 1, seconds).await;
     let single = ceiling::postgres::single_commits(ceiling_store.pool(), seconds).await;
-    line("1 actor, 1 caller", rate, single.per_second());
-    store.drop_schema().await.unwrap();
+    for actors in env_list("BENCH_PG_ACTORS", "1,10,100,1000,10000") {
+        let store = open("many").await.unwrap();
+        let (rate, micros) = many_actors(store.clone(), actors as usize, seconds).await;
+        let ceiling = if actors == 1 { &single } else { &inserts };
+        line(
+            &format!("{actors} actors ({micros:.1} µs CPU per event)"),
+            rate,
+            ceiling.per_second(),
+        );
+        store.drop_schema().await.unwrap();
+    }
     let store = open("hot").await.unwrap();
     let rate = hot_actor(store.clone(), 200_000).await;
     line("1 hot actor, queued sends", rate, inserts.per_second());

@@ -34,6 +34,9 @@
 //! `MACHINE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`) names the
 //! server; when it is unreachable the benchmark prints a skip line and exits.
 
+#[path = "support/ceiling.rs"]
+mod ceiling;
+
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -506,6 +509,8 @@ struct Line {
     writer: Option<Figures>,
     actors: Option<Figures>,
     cqrs: Option<Figures>,
+    /// The storage ceiling of the line's load, rows/s, from the same run.
+    ceiling: Option<f64>,
 }
 
 fn rate(figures: &Figures) -> String {
@@ -523,11 +528,13 @@ fn print_table(lines: &[Line]) {
     let cell = |figures: &Option<Figures>| figures.as_ref().map_or_else(|| "—".to_string(), rate);
     println!();
     println!(
-        "durable events/s (CPU per event: this process + server); ratio = persistent actors / cqrs-es"
+        "durable events/s (CPU per event: this process + server); ratio = persistent actors / cqrs-es; \
+         ceiling: raw one-row commits (1 actor) or raw 1,000-row inserts from 2 clients (load {})",
+        ceiling::load_average()
     );
     println!();
-    println!("| load | journal writer | persistent actors | cqrs-es + postgres-es | ratio |");
-    println!("|---|---|---|---|---|");
+    println!("| load | journal writer | persistent actors | cqrs-es + postgres-es | ratio | ceiling | actors / ceiling |");
+    println!("|---|---|---|---|---|---|---|");
     for line in lines {
         let ratio = match (&line.actors, &line.cqrs) {
             (Some(actors), Some(cqrs)) if cqrs.events_per_second > 0.0 => {
@@ -535,14 +542,33 @@ fn print_table(lines: &[Line]) {
             }
             _ => "—".to_string(),
         };
+        let (ceiling, of_ceiling) = match (line.ceiling, &line.actors) {
+            (Some(ceiling), Some(actors)) => (
+                format!("{ceiling:.0}"),
+                format!("{:.2}", ceiling::ratio(actors.events_per_second, ceiling)),
+            ),
+            _ => ("—".to_string(), "—".to_string()),
+        };
         println!(
-            "| {} | {} | {} | {} | {ratio} |",
+            "| {} | {} | {} | {} | {ratio} | {ceiling} | {of_ceiling} |",
             line.load,
             cell(&line.writer),
             cell(&line.actors),
             cell(&line.cqrs),
         );
     }
+}
+
+/// The storage ceilings of this run: raw one-row commits and raw 1,000-row inserts from two
+/// clients into the store's own `events` table, rows/s.
+async fn ceilings(settings: &Settings) -> (f64, f64) {
+    let store = open_store(settings).await;
+    let duration = Duration::from_secs(settings.seconds);
+    let single = ceiling::postgres::single_commits(store.pool(), duration).await;
+    let inserts = ceiling::postgres::inserts(store.pool(), 2, duration).await;
+    store.drop_schema().await.expect("drop schema");
+    store.close().await;
+    (single.per_second(), inserts.per_second())
 }
 
 fn main() {
@@ -560,6 +586,7 @@ fn main() {
             );
             return;
         }
+        let (single, inserts) = ceilings(&settings).await;
         let mut lines = Vec::new();
         for &level in &settings.levels {
             let load = format!("{level} actor(s), 1 caller each");
@@ -581,6 +608,7 @@ fn main() {
                 writer,
                 actors,
                 cqrs,
+                ceiling: Some(if level == 1 { single } else { inserts }),
             });
         }
         if settings.hot_callers > 0 {
@@ -599,6 +627,7 @@ fn main() {
                 writer: None,
                 actors,
                 cqrs,
+                ceiling: Some(inserts),
             });
         }
         print_table(&lines);

@@ -4,8 +4,10 @@
 //! else a read does, so the bulk reads ask SQLite for all the rows of a read concatenated into one
 //! blob (`group_concat`) and decode it in one pass. The packing is plain concatenation, so SQLite
 //! copies each value once and nothing is escaped: integers as decimal text ended by `,`, text as
-//! its byte length, `:` and its bytes, and a payload as `t` (stored as text) or `x` (a blob, as
-//! its `hex()`) followed by the same length-prefixed form.
+//! its byte length, `:` and its bytes, and a payload as `t` (stored as text) or `b` (a blob)
+//! followed by the same length-prefixed form. SQLite concatenates a blob's bytes as they are
+//! (a database in UTF-8 does not convert them), and the length prefix frames them, whatever bytes
+//! they hold.
 //!
 //! A row whose columns do not have the types the store writes (a `NULL`, a real where an integer
 //! belongs, a blob where text belongs) is packed as `NULL`, which `group_concat` leaves out; the
@@ -27,7 +29,7 @@ enum Field {
     Int(&'static str),
     /// A `TEXT`, as its byte length, `:` and its bytes.
     Text(&'static str),
-    /// A payload: `t` and the text form, or `x` and the length-prefixed `hex()` of a blob.
+    /// A payload: `t` (text) or `b` (a blob), then its length-prefixed bytes.
     Payload(&'static str),
 }
 
@@ -83,9 +85,7 @@ fn aggregate(fields: &[Field], rows: &str, with_ord: bool) -> String {
             Field::Int(column) => format!("{column}, ','"),
             Field::Text(column) => format!("octet_length({column}), ':', {column}"),
             Field::Payload(column) => format!(
-                "iif(typeof({column}) = 'blob',
-                     concat('x', octet_length({column}) * 2, ':', hex({column})),
-                     concat('t', octet_length({column}), ':', {column}))"
+                "iif(typeof({column}) = 'blob', 'b', 't'), octet_length({column}), ':', {column}"
             ),
         })
         .collect();
@@ -193,8 +193,7 @@ impl<'a> Packed<'a> {
         let (&flag, rest) = self.rest.split_first()?;
         self.rest = rest;
         match flag {
-            b't' => Some(self.run()?.to_vec()),
-            b'x' => from_hex(self.run()?),
+            b't' | b'b' => Some(self.run()?.to_vec()),
             _ => None,
         }
     }
@@ -212,33 +211,15 @@ impl<'a> Packed<'a> {
     }
 }
 
-/// Decodes SQLite's `hex()` of a blob.
-fn from_hex(hex: &[u8]) -> Option<Vec<u8>> {
-    let digit = |byte: u8| char::from(byte).to_digit(16);
-    hex.chunks(2)
-        .map(|pair| match pair {
-            [high, low] => u8::try_from(digit(*high)? * 16 + digit(*low)?).ok(),
-            _ => None,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn hex_decodes_what_sqlite_encodes() {
-        assert_eq!(from_hex(b"00FF7a").unwrap(), [0, 255, 122]);
-        assert!(from_hex(b"0").is_none());
-        assert!(from_hex(b"zz").is_none());
-    }
-
-    #[test]
-    fn a_payload_flag_other_than_t_or_x_is_refused() {
+    fn a_payload_flag_other_than_t_or_b_is_refused() {
         assert_eq!(Packed::new(b"t2:ab").payload().unwrap(), b"ab");
-        assert_eq!(Packed::new(b"x2:ab").payload().unwrap(), [0xab]);
-        assert!(Packed::new(b"y2:ab").payload().is_none());
+        assert_eq!(Packed::new(b"b2:\0\xff").payload().unwrap(), [0, 0xff]);
+        assert!(Packed::new(b"x2:ab").payload().is_none());
     }
 
     #[test]
