@@ -303,6 +303,15 @@ async fn every_command_on_postgres() {
     every_command(store.clone(), &["--store", &url, "--schema", &schema]).await;
     store.drop_schema().await.unwrap();
     store.close().await;
+    // A mistyped schema is an error, and is not created.
+    let typo = failure(&["--store", &url, "--schema", &schema, "list"]);
+    assert!(typo.contains("no such schema"), "{typo}");
+    let options = PostgresOptions::url(&url)
+        .unwrap()
+        .schema(&schema)
+        .unwrap()
+        .create_schema(false);
+    assert!(PostgresStore::with_options(options).await.is_err());
 }
 
 /// A random schema suffix without another dependency.

@@ -62,21 +62,45 @@ pub struct PostgresStore {
     deadline: Deadline,
 }
 
+/// Creates the schema of `options` if it is missing, or, if it may not create it, checks that it
+/// exists.
+async fn prepare_schema(
+    setup: &mut PgConnection,
+    options: &PostgresOptions,
+) -> Result<(), StoreError> {
+    if options.create_schema {
+        // The name is validated to `[a-z_][a-z0-9_]*`, so it needs no quoting.
+        let create = format!("CREATE SCHEMA IF NOT EXISTS {}", options.schema);
+        setup.execute(create.as_str()).await?;
+        return Ok(());
+    }
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_namespace WHERE nspname = $1")
+        .bind(&options.schema)
+        .fetch_optional(&mut *setup)
+        .await?;
+    match exists {
+        Some(_) => Ok(()),
+        None => Err(StoreError::InvalidName {
+            name: options.schema.clone(),
+            reason: "no such schema in the database",
+        }),
+    }
+}
+
 impl PostgresStore {
     /// Connects to the database at `url` (schema `public`) and applies the schema migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::with_options(PostgresOptions::url(url)?).await
     }
 
-    /// Connects with `options`, creates the schema if missing and applies the migrations.
+    /// Connects with `options`, creates the schema if missing (unless
+    /// [`PostgresOptions::create_schema`] says not to) and applies the migrations.
     pub async fn with_options(options: PostgresOptions) -> Result<Self, StoreError> {
         options::validate_schema(&options.schema)?;
         let mut setup = PgConnection::connect_with(&options.connect).await?;
-        // The name is validated to `[a-z_][a-z0-9_]*`, so it needs no quoting.
-        let create = format!("CREATE SCHEMA IF NOT EXISTS {}", options.schema);
-        let created = setup.execute(create.as_str()).await;
+        let prepared = prepare_schema(&mut setup, &options).await;
         setup.close().await?;
-        created?;
+        prepared?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .min_connections(options.min_connections)

@@ -30,6 +30,7 @@ pub const MAX_SCHEMA_LEN: usize = 63;
 pub struct PostgresOptions {
     pub(super) connect: PgConnectOptions,
     pub(super) schema: String,
+    pub(super) create_schema: bool,
     pub(super) max_connections: u32,
     pub(super) min_connections: u32,
     pub(super) acquire_timeout: Duration,
@@ -50,6 +51,7 @@ impl PostgresOptions {
         Self {
             connect,
             schema: "public".to_string(),
+            create_schema: true,
             max_connections: 10,
             min_connections: 1,
             acquire_timeout: Duration::from_secs(10),
@@ -66,6 +68,14 @@ impl PostgresOptions {
         validate_schema(schema)?;
         self.schema = schema.to_string();
         Ok(self)
+    }
+
+    /// Whether opening creates the schema when it does not exist (default `true`). Tools that only
+    /// look at existing data turn it off, so that a mistyped schema name is an error
+    /// ([`StoreError::InvalidName`]) rather than a new, empty store.
+    pub fn create_schema(mut self, create: bool) -> Self {
+        self.create_schema = create;
+        self
     }
 
     /// The most pooled connections (default 10, at least 1).

@@ -37,12 +37,13 @@ fn unreachable(what: &str, error: StoreError) -> CliError {
 }
 
 /// Opens `store`: a `postgres://` (or `postgresql://`) URL, a `sqlite:` URL or a file path. A
-/// file that does not exist is an error, never a new empty store.
+/// file or schema that does not exist is an error, never a new empty store.
 pub async fn open(store: &str, schema: &str) -> Result<AnyStore, CliError> {
     if store.starts_with("postgres://") || store.starts_with("postgresql://") {
         let options = PostgresOptions::url(store)
             .and_then(|options| options.schema(schema))
             .map_err(|error| unreachable(store, error))?
+            .create_schema(false)
             .max_connections(2)
             .acquire_timeout(CONNECT_TIMEOUT)
             .operation_timeout(CONNECT_TIMEOUT);
