@@ -115,7 +115,7 @@ impl PostgresOptions {
     }
 
     /// How many batches a journal writer on this store commits at once (default 2, at least 1);
-    /// see [`WriterConfig::concurrent_batches`](crate::WriterConfig::concurrent_batches). Each
+    /// see [`WriterConfig::concurrent_batches`](crate::writer::WriterConfig::concurrent_batches). Each
     /// takes a pooled connection while it commits. While one batch waits for its commit to reach
     /// the disk, the next executes, and the server flushes both commits together.
     pub fn concurrent_batches(mut self, batches: usize) -> Self {

@@ -32,7 +32,7 @@ pub trait Journal: Send + Sync {
         requests: &[AppendRequest],
     ) -> impl Future<Output = Result<BatchOutcome, StoreError>> + Send;
 
-    /// How many batches a [`JournalWriter`](crate::JournalWriter) commits at once by default: 1
+    /// How many batches a [`JournalWriter`](crate::writer::JournalWriter) commits at once by default: 1
     /// (gather the next batch while the current one commits). A backend whose transactions commit
     /// in parallel, such as a server database, may ask for more.
     fn concurrent_batches(&self) -> usize {
