@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::MemoryStore;
+use super::{MemoryStore, State};
 use crate::model::{time, valid};
 use crate::plan::{self, Found};
 use crate::store::RowResult;
@@ -28,7 +28,6 @@ impl Journal for MemoryStore {
         for index in plan.accepted() {
             let request = &requests[index];
             let mut position = state.last_position;
-            let events = state.events.entry(request.actor_id.clone()).or_default();
             for (version, event) in (request.expected_version + 1..).zip(&request.events) {
                 position += 1;
                 let event = StoredEvent {
@@ -43,7 +42,14 @@ impl Journal for MemoryStore {
                     recorded_at: now,
                     position,
                 };
-                events.insert(version, event);
+                state
+                    .events
+                    .entry(request.actor_id.clone())
+                    .or_default()
+                    .insert(version, event);
+                state
+                    .by_position
+                    .insert(position, (request.actor_id.clone(), version));
             }
             state.last_position = position;
             if let Some(snapshot) = &request.snapshot {
@@ -89,6 +95,11 @@ impl Journal for MemoryStore {
                     last_activity: now,
                 },
             );
+        }
+        let appended = plan.accepted().next().is_some();
+        drop(state);
+        if appended {
+            self.commits.notify();
         }
         Ok(plan.outcome)
     }
@@ -146,10 +157,17 @@ impl Journal for MemoryStore {
     async fn delete_up_to(&self, actor_id: &ActorId, up_to: u64) -> Result<u64, StoreError> {
         valid(actor_id)?;
         let mut state = self.lock();
-        Ok(state
-            .events
-            .get_mut(actor_id)
-            .map_or(0, |events| remove_range(events, 0, up_to)))
+        let State {
+            events,
+            by_position,
+            ..
+        } = &mut *state;
+        Ok(events.get_mut(actor_id).map_or(0, |events| {
+            for event in events.range(..=up_to).map(|(_, event)| event) {
+                by_position.remove(&event.position);
+            }
+            remove_range(events, 0, up_to)
+        }))
     }
 }
 
