@@ -10,10 +10,11 @@
 //! | module | what |
 //! |---|---|
 //! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
-//! | [`store`] | the storage traits ([`Journal`](store::Journal), [`SnapshotStore`](store::SnapshotStore), [`Catalog`](store::Catalog), [`Store`](store::Store)) and the rows they exchange, for tools and custom backends |
+//! | [`store`] | the storage traits ([`Journal`](store::Journal), [`SnapshotStore`](store::SnapshotStore), [`Catalog`](store::Catalog), [`EventStream`](store::EventStream), [`CheckpointStore`](store::CheckpointStore), [`Store`](store::Store)) and the rows they exchange, for tools and custom backends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
 //! | [`fixture`] | an actor's stored history as a file a unit test replays through the test kit |
 //! | `inspect` (feature `inspector`) | the embeddable web inspector: actors, time travel, statechart, divergence check |
+//! | [`projection`] | read models fed from the global event stream: checkpoints, catch-up, live, at-least-once and exactly-once |
 //! | [`schema`] | upcasters that migrate old payloads |
 //! | [`tail`] | following the journal as it grows ([`JournalTail`](tail::JournalTail)) |
 //! | [`verify`] | the divergence check: does the current code still replay the stored history? |
@@ -57,6 +58,7 @@ mod memory;
 mod model;
 mod persistable;
 mod plan;
+pub mod projection;
 mod restore;
 pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

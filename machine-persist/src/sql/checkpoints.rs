@@ -1,12 +1,13 @@
 //! Projection checkpoints in the `projection_checkpoints` table, the same on every SQL backend.
 //!
 //! A checkpoint row is the projection's name and the two parts of its
-//! [`GlobalPosition`].
+//! [`GlobalPosition`]. [`save_in`] writes one inside a caller's transaction: that is how an
+//! exactly-once projection commits its read-model update and its checkpoint together.
 
 use chrono::Utc;
-use sqlx::Pool;
+use sqlx::{Pool, Transaction};
 
-use super::{execute, Dialect};
+use super::{execute, execute_in, Dialect};
 use crate::store::GlobalPosition;
 use crate::StoreError;
 
@@ -64,4 +65,22 @@ pub(crate) async fn save<DB: Dialect>(
 /// Deletes the checkpoint of `name`; returns whether there was one.
 pub(crate) async fn delete<DB: Dialect>(pool: &Pool<DB>, name: &str) -> Result<bool, StoreError> {
     Ok(execute(DB::bind_text(sqlx::query(DELETE), name), pool).await? > 0)
+}
+/// Saves the checkpoint of `name` inside `tx`: it commits with whatever else `tx` wrote.
+pub(crate) async fn save_in<DB: Dialect>(
+    tx: &mut Transaction<'_, DB>,
+    name: &str,
+    at: GlobalPosition,
+) -> Result<(), StoreError> {
+    execute_in(tx, save_query::<DB>(name, at)).await?;
+    Ok(())
+}
+
+/// Deletes the checkpoint of `name` inside `tx`.
+pub(crate) async fn delete_in<DB: Dialect>(
+    tx: &mut Transaction<'_, DB>,
+    name: &str,
+) -> Result<(), StoreError> {
+    execute_in(tx, DB::bind_text(sqlx::query(DELETE), name)).await?;
+    Ok(())
 }
