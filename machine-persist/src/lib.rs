@@ -78,6 +78,10 @@ mod sqlite;
 pub use chrono;
 /// The JSON library upcasters work with.
 pub use serde_json;
+/// The SQL library of the backends: exactly-once projections write their read model through
+/// its transactions.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sqlx;
 
 pub use actor::{
     default_retry, ActorFilter, PersistentRef, PersistentSystem, Repository, ShutdownReport,
