@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::{MemoryStore, State};
 use crate::model::{time, valid};
 use crate::plan::{self, Found};
-use crate::store::RowResult;
+use crate::store::{GlobalPosition, RowResult};
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Journal, StoreError, StoredEvent,
     StoredSnapshot,
@@ -160,14 +160,29 @@ impl Journal for MemoryStore {
         let State {
             events,
             by_position,
+            checkpoints,
             ..
         } = &mut *state;
-        Ok(events.get_mut(actor_id).map_or(0, |events| {
-            for event in events.range(..=up_to).map(|(_, event)| event) {
+        // An event a registered projection has not passed stays.
+        let passed_by_all = checkpoints.values().min().copied();
+        let Some(events) = events.get_mut(actor_id) else {
+            return Ok(0);
+        };
+        let doomed: Vec<u64> = events
+            .range(..=up_to)
+            .filter(|(_, event)| {
+                passed_by_all.is_none_or(|at| {
+                    GlobalPosition::from_parts(0, event.position).is_some_and(|own| own <= at)
+                })
+            })
+            .map(|(version, _)| *version)
+            .collect();
+        for version in &doomed {
+            if let Some(event) = events.remove(version) {
                 by_position.remove(&event.position);
             }
-            remove_range(events, 0, up_to)
-        }))
+        }
+        Ok(doomed.len() as u64)
     }
 }
 

@@ -86,8 +86,12 @@ impl SqlBackend for PostgresStore {
         snapshots::load_latest_many(&self.pool, actor_ids).await
     }
 
+    /// An event a registered projection has not passed stays.
     fn delete_events_sql() -> Vec<String> {
-        vec!["DELETE FROM events WHERE actor_id = $1 AND version <= $2".into()]
+        vec!["DELETE FROM events WHERE actor_id = $1 AND version <= $2
+              AND NOT EXISTS (SELECT 1 FROM projection_checkpoints AS c
+                              WHERE (c.commit_tx, c.position) < (events.commit_tx, events.position))"
+            .into()]
     }
 
     /// The registry row first: deleting it locks the actor against concurrent appends.

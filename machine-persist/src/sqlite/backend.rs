@@ -90,11 +90,24 @@ impl SqlBackend for SqliteStore {
         self.latest_snapshots_of(actor_ids).await
     }
 
-    /// Both levels; unmerged events are found through the registry row.
+    /// Both levels; unmerged events are found through the registry row. An event a registered
+    /// projection has not passed stays (the commit group is always 0 here).
     fn delete_events_sql() -> Vec<String> {
+        let passed = |table: &str| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM projection_checkpoints AS c
+                             WHERE c.position < {table}.position)"
+            )
+        };
         vec![
-            format!("DELETE FROM recent_events WHERE {RECENT_OF_ACTOR} AND version <= $2"),
-            "DELETE FROM events WHERE actor_id = $1 AND version <= $2".into(),
+            format!(
+                "DELETE FROM recent_events WHERE {RECENT_OF_ACTOR} AND version <= $2 AND {}",
+                passed("recent_events")
+            ),
+            format!(
+                "DELETE FROM events WHERE actor_id = $1 AND version <= $2 AND {}",
+                passed("events")
+            ),
         ]
     }
 

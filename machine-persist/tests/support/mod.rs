@@ -110,6 +110,7 @@ macro_rules! all_conformance_tests {
             global_stream_filters_by_machine_type_and_tag,
             global_stream_follows_writers_racing_on_two_handles,
             checkpoints_round_trip_by_name,
+            retention_keeps_what_a_projection_has_not_passed,
         );
     };
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use machine_persist::store::{
-    AppendRequest, CheckpointStore, EventStream, GlobalPosition, Journal, StoreError, StoredEvent,
-    StreamFilter, StreamPage,
+    ActorId, AppendRequest, CheckpointStore, EventStream, GlobalPosition, Journal, StoreError,
+    StoredEvent, StreamFilter, StreamPage,
 };
 
 use super::conformance::request;
@@ -364,4 +364,45 @@ pub async fn checkpoints_round_trip_by_name<B: Backend>(backend: &B) {
         store.load_checkpoint("").await,
         Err(StoreError::InvalidName { .. })
     ));
+}
+
+/// Retention never deletes an event a registered projection (one with a checkpoint) has not
+/// passed; it does once every checkpoint is past it.
+pub async fn retention_keeps_what_a_projection_has_not_passed<B: Backend>(backend: &B) {
+    let store = backend.store();
+    let a = ActorId::from("a");
+    store.append(request("a", 0, 6).create()).await.unwrap();
+    let all = read_everything(store, GlobalPosition::START, 100, &StreamFilter::all(), 6).await;
+    // One projection has passed version 2, another version 4.
+    store.save_checkpoint("slow", all[1].0).await.unwrap();
+    store.save_checkpoint("fast", all[3].0).await.unwrap();
+    assert_eq!(store.delete_up_to(&a, 5).await.unwrap(), 2);
+    let left: Vec<u64> = store
+        .read(&a, 0, 10, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| event.version)
+        .collect();
+    assert_eq!(left, [3, 4, 5, 6], "what `slow` has not read stays");
+    store.save_checkpoint("slow", all[5].0).await.unwrap();
+    assert_eq!(
+        store.delete_up_to(&a, 5).await.unwrap(),
+        2,
+        "up to `fast`'s checkpoint"
+    );
+    assert!(store.delete_checkpoint("fast").await.unwrap());
+    assert_eq!(store.delete_up_to(&a, 5).await.unwrap(), 1);
+    let left: Vec<u64> = store
+        .read(&a, 0, 10, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| event.version)
+        .collect();
+    assert_eq!(left, [6]);
+    assert_eq!(store.head(&a).await.unwrap(), 6);
+    // The stream shows what is left, from where each projection stands.
+    let rest = read_everything(store, all[1].0, 100, &StreamFilter::all(), 1).await;
+    assert_eq!(rest[0].1.version, 6);
 }
