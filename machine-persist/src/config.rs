@@ -22,7 +22,8 @@ pub struct Retention {
     /// How many snapshots to keep per actor (at least 1).
     pub keep_snapshots: usize,
     /// Also delete the journaled events the oldest kept snapshot covers. Restore still works
-    /// (it starts from a snapshot); history before that snapshot is gone.
+    /// (it starts from a snapshot); history before that snapshot is gone. Events a registered
+    /// [projection](crate::projection) has not passed yet are kept until it has.
     pub delete_covered_events: bool,
 }
 

@@ -10,10 +10,11 @@
 //! | module | what |
 //! |---|---|
 //! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
-//! | [`store`] | the storage traits ([`store::Journal`], [`store::SnapshotStore`], [`store::Catalog`], [`store::Store`]) and the rows they exchange, for tools and custom backends |
+//! | [`store`] | the storage traits ([`store::Journal`], [`store::SnapshotStore`], [`store::Catalog`], [`store::EventStream`], [`store::CheckpointStore`], [`store::Store`]) and the rows they exchange, for tools and custom backends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
 //! | [`fixture`] | an actor's stored history as a file a unit test replays through the test kit |
 //! | `inspect` (feature `inspector`) | the embeddable web inspector: actors, time travel, statechart, divergence check |
+//! | [`projection`] | read models fed from the global event stream: checkpoints, catch-up, live, at-least-once and exactly-once |
 //! | [`schema`] | upcasters that migrate old payloads |
 //! | [`tail`] | following the journal as it grows ([`JournalTail`](tail::JournalTail)) |
 //! | [`verify`] | the divergence check: does the current code still replay the stored history? |
@@ -57,6 +58,7 @@ mod memory;
 mod model;
 mod persistable;
 mod plan;
+pub mod projection;
 mod restore;
 pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -76,6 +78,10 @@ mod sqlite;
 pub use chrono;
 /// The JSON library upcasters work with.
 pub use serde_json;
+/// The SQL library of the backends: exactly-once projections write their read model through
+/// its transactions.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sqlx;
 
 pub use actor::{
     default_retry, ActorFilter, PersistentRef, PersistentSystem, Repository, ShutdownReport,

@@ -1,12 +1,18 @@
 //! Following the journal as it grows: new events of every actor a query selects, in commit
 //! order, by polling.
 //!
-//! The store has no store-wide event stream yet, so a [`JournalTail`] finds new events through
-//! the registry: every poll lists the actors whose last activity moved since the last poll and
-//! reads each one's journal after the head it last saw. That costs one registry query per poll
-//! plus one journal read per changed actor, and is the one place to change once a global,
-//! position-ordered read of the journal exists: `poll` then becomes "read after the last
-//! position", with the same result.
+//! A [`JournalTail`] finds new events through the registry: every poll lists the actors whose
+//! last activity moved since the last poll and reads each one's journal after the head it last
+//! saw. That costs one registry query per poll plus one journal read per changed actor.
+//!
+//! The store-wide stream ([`EventStream`](crate::store::EventStream)) now gives the same result
+//! for one indexed read: keep a [`GlobalPosition`](crate::store::GlobalPosition) instead of the
+//! per-actor heads and the activity watermark, make `poll` one
+//! `read_all(position, PAGE, &filter)` (the query's machine type as a
+//! [`StreamFilter`](crate::store::StreamFilter); an id prefix or state filter stays a check on
+//! the returned events) and move to the page's `through`. The overlap window and the version
+//! bookkeeping then go, and a live view can await the store's
+//! [`commit_signal`](crate::store::EventStream::commit_signal) instead of a fixed interval.
 //!
 //! The `machine-inspect tail` command and the web inspector's live view both follow the journal
 //! through this type.

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use fixture::{Account, AccountEvent, Ledger};
 use machine_core::ActorId;
 use machine_persist::store::{
-    ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal, NewSnapshot,
-    RowResult, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
+    ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, CheckpointStore,
+    CommitSignal, EventStream, GlobalPosition, Journal, NewSnapshot, RowResult, SnapshotStore,
+    StoreError, StoredEvent, StoredSnapshot, StreamFilter, StreamPage,
 };
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
@@ -108,6 +109,45 @@ impl Catalog for Flaky {
     }
     fn delete_actor(&self, id: &ActorId) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.inner.delete_actor(id)
+    }
+}
+
+impl EventStream for Flaky {
+    fn read_all(
+        &self,
+        after: GlobalPosition,
+        max: usize,
+        filter: &StreamFilter,
+    ) -> impl Future<Output = Result<StreamPage, StoreError>> + Send {
+        self.inner.read_all(after, max, filter)
+    }
+    fn stream_head(&self) -> impl Future<Output = Result<GlobalPosition, StoreError>> + Send {
+        self.inner.stream_head()
+    }
+    fn commit_signal(&self) -> &CommitSignal {
+        self.inner.commit_signal()
+    }
+}
+
+impl CheckpointStore for Flaky {
+    fn load_checkpoint(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<GlobalPosition>, StoreError>> + Send {
+        self.inner.load_checkpoint(name)
+    }
+    fn save_checkpoint(
+        &self,
+        name: &str,
+        at: GlobalPosition,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.inner.save_checkpoint(name, at)
+    }
+    fn delete_checkpoint(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.inner.delete_checkpoint(name)
     }
 }
 

@@ -336,3 +336,53 @@ async fn a_duplicate_version_is_kept_and_reported_not_lost() {
     assert_eq!(store.get(&a).await.unwrap().unwrap().version, 4);
     store.close().await;
 }
+
+#[tokio::test]
+async fn global_stream_positions_are_stable_through_a_merge() {
+    use machine_persist::store::{EventStream, GlobalPosition, StreamFilter};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = unmerging(&dir.path().join("j.db")).await;
+    let batch: Vec<AppendRequest> = (0..6)
+        .map(|n| request(&format!("a{n}"), 0, 3).create())
+        .collect();
+    store.append_batch(&batch).await.unwrap();
+    store.append(request("a0", 3, 2)).await.unwrap();
+    let stream = |store: SqliteStore| async move {
+        let page = store
+            .read_all(GlobalPosition::START, 100, &StreamFilter::all())
+            .await
+            .unwrap();
+        page.entries
+            .into_iter()
+            .map(|entry| (entry.at, entry.event.unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let before = stream(store.clone()).await;
+    assert_eq!(
+        levels(&store).await,
+        (20, 0),
+        "everything waits in recent_events"
+    );
+    // A reader part-way through keeps its place across the merge.
+    let halfway = before[9].0;
+    store.merge().await.unwrap();
+    assert_eq!(levels(&store).await, (0, 20));
+    let after = stream(store.clone()).await;
+    assert_eq!(
+        after, before,
+        "a merge moves rows without changing the stream"
+    );
+    let rest = store
+        .read_all(halfway, 100, &StreamFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(rest.entries.len(), 10);
+    assert_eq!(rest.entries[0].at, before[10].0);
+    // Half merged, half recent: one stream across both levels.
+    store.append(request("a1", 3, 1)).await.unwrap();
+    let mixed = stream(store.clone()).await;
+    assert_eq!(mixed.len(), 21);
+    assert_eq!(mixed[..20], after[..]);
+    store.close().await;
+}

@@ -78,12 +78,7 @@ fn row<T>(row: RowResult<T>) -> Result<T, PersistError> {
 
 impl<M: Persistable> Repository<M> {
     pub(crate) fn new(runtime: Arc<Runtime>, config: PersistConfig<M>, env: Arc<M::Env>) -> Self {
-        let payloads = Payloads {
-            event_schema: config.event_schema,
-            state_schema: config.state_schema,
-            upcasters: Arc::clone(&config.upcasters),
-            codec: Arc::clone(&config.codec),
-        };
+        let payloads = Payloads::of(&config);
         Self {
             shared: Arc::new(Shared {
                 runtime,

@@ -35,7 +35,13 @@ impl Catalog for MemoryStore {
     async fn delete_actor(&self, actor_id: &ActorId) -> Result<bool, StoreError> {
         valid(actor_id)?;
         let mut state = self.lock();
-        let events = state.events.remove(actor_id).is_some();
+        let removed = state.events.remove(actor_id);
+        if let Some(removed) = &removed {
+            for event in removed.values() {
+                state.by_position.remove(&event.position);
+            }
+        }
+        let events = removed.is_some();
         let snapshots = state.snapshots.remove(actor_id).is_some();
         let registry = state.registry.remove(actor_id).is_some();
         state.last_requests.remove(actor_id);

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::MemoryStore;
+use super::{MemoryStore, State};
 use crate::model::{time, valid};
 use crate::plan::{self, Found};
-use crate::store::RowResult;
+use crate::store::{GlobalPosition, RowResult};
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Journal, StoreError, StoredEvent,
     StoredSnapshot,
@@ -28,7 +28,6 @@ impl Journal for MemoryStore {
         for index in plan.accepted() {
             let request = &requests[index];
             let mut position = state.last_position;
-            let events = state.events.entry(request.actor_id.clone()).or_default();
             for (version, event) in (request.expected_version + 1..).zip(&request.events) {
                 position += 1;
                 let event = StoredEvent {
@@ -43,7 +42,14 @@ impl Journal for MemoryStore {
                     recorded_at: now,
                     position,
                 };
-                events.insert(version, event);
+                state
+                    .events
+                    .entry(request.actor_id.clone())
+                    .or_default()
+                    .insert(version, event);
+                state
+                    .by_position
+                    .insert(position, (request.actor_id.clone(), version));
             }
             state.last_position = position;
             if let Some(snapshot) = &request.snapshot {
@@ -89,6 +95,11 @@ impl Journal for MemoryStore {
                     last_activity: now,
                 },
             );
+        }
+        let appended = plan.accepted().next().is_some();
+        drop(state);
+        if appended {
+            self.commits.notify();
         }
         Ok(plan.outcome)
     }
@@ -146,10 +157,32 @@ impl Journal for MemoryStore {
     async fn delete_up_to(&self, actor_id: &ActorId, up_to: u64) -> Result<u64, StoreError> {
         valid(actor_id)?;
         let mut state = self.lock();
-        Ok(state
-            .events
-            .get_mut(actor_id)
-            .map_or(0, |events| remove_range(events, 0, up_to)))
+        let State {
+            events,
+            by_position,
+            checkpoints,
+            ..
+        } = &mut *state;
+        // An event a registered projection has not passed stays.
+        let passed_by_all = checkpoints.values().min().copied();
+        let Some(events) = events.get_mut(actor_id) else {
+            return Ok(0);
+        };
+        let doomed: Vec<u64> = events
+            .range(..=up_to)
+            .filter(|(_, event)| {
+                passed_by_all.is_none_or(|at| {
+                    GlobalPosition::from_parts(0, event.position).is_some_and(|own| own <= at)
+                })
+            })
+            .map(|(version, _)| *version)
+            .collect();
+        for version in &doomed {
+            if let Some(event) = events.remove(version) {
+                by_position.remove(&event.position);
+            }
+        }
+        Ok(doomed.len() as u64)
     }
 }
 

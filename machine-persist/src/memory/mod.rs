@@ -4,12 +4,15 @@
 //! Nothing survives the process.
 
 mod catalog;
+mod checkpoints;
 mod journal;
 mod snapshots;
+mod stream;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::store::{CommitSignal, GlobalPosition};
 use crate::{ActorId, ActorMetadata, StoredEvent, StoredSnapshot};
 
 /// A [`Store`](crate::Store) kept in memory.
@@ -34,6 +37,7 @@ use crate::{ActorId, ActorMetadata, StoredEvent, StoredSnapshot};
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+    commits: CommitSignal,
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +48,10 @@ struct State {
     last_requests: HashMap<ActorId, i64>,
     snapshots: HashMap<ActorId, BTreeMap<u64, StoredSnapshot>>,
     last_position: i64,
+    /// Every stored event's actor and version by position: the global stream.
+    by_position: BTreeMap<i64, (ActorId, u64)>,
+    /// Projection checkpoints by name.
+    checkpoints: HashMap<String, GlobalPosition>,
 }
 
 impl MemoryStore {

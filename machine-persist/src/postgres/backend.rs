@@ -6,8 +6,10 @@ use sqlx::{Pool, Postgres};
 use super::PostgresStore;
 use crate::sql::backend::{Page, SqlBackend};
 use crate::sql::deadline::Deadline;
+use crate::sql::decode::EVENT_COLUMNS;
 use crate::sql::snapshots;
-use crate::store::RowResult;
+use crate::sql::stream::FilterParams;
+use crate::store::{CommitSignal, RowResult};
 use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent, StoredSnapshot};
 
 impl SqlBackend for PostgresStore {
@@ -20,6 +22,35 @@ impl SqlBackend for PostgresStore {
 
     fn deadline(&self) -> Deadline {
         self.deadline
+    }
+
+    fn commit_signal(&self) -> &CommitSignal {
+        &self.commits
+    }
+
+    /// Every transaction with an id below the snapshot's `xmin` has ended, and every one that
+    /// has not yet ended (or started) has a greater id: the events of the commit groups below it
+    /// are final.
+    fn stream_horizon_sql() -> &'static str {
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1,
+                9223372036854775807::bigint"
+    }
+
+    /// One range scan of the `(commit_tx, position)` index.
+    fn stream_page_sql(params: FilterParams) -> String {
+        let filters = params.conditions::<Postgres>();
+        format!(
+            "SELECT actor_id, {EVENT_COLUMNS}, commit_tx FROM events
+             WHERE (commit_tx, position) > ($1, $2) AND (commit_tx, position) <= ($3, $4){filters}
+             ORDER BY commit_tx, position LIMIT $5"
+        )
+    }
+
+    /// One backward probe of the `(commit_tx, position)` index, below the horizon.
+    fn stream_head_sql() -> &'static str {
+        "SELECT commit_tx, position FROM events
+         WHERE commit_tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+         ORDER BY commit_tx DESC, position DESC LIMIT 1"
     }
 
     /// One pool serves reads and writes: the server arbitrates.
@@ -55,8 +86,12 @@ impl SqlBackend for PostgresStore {
         snapshots::load_latest_many(&self.pool, actor_ids).await
     }
 
+    /// An event a registered projection has not passed stays.
     fn delete_events_sql() -> Vec<String> {
-        vec!["DELETE FROM events WHERE actor_id = $1 AND version <= $2".into()]
+        vec!["DELETE FROM events WHERE actor_id = $1 AND version <= $2
+              AND NOT EXISTS (SELECT 1 FROM projection_checkpoints AS c
+                              WHERE (c.commit_tx, c.position) < (events.commit_tx, events.position))"
+            .into()]
     }
 
     /// The registry row first: deleting it locks the actor against concurrent appends.

@@ -34,6 +34,7 @@ use sqlx::{Connection, Executor, PgConnection};
 pub use options::{PostgresOptions, MAX_SCHEMA_LEN};
 
 use crate::sql::deadline::Deadline;
+use crate::store::CommitSignal;
 use crate::StoreError;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -60,6 +61,7 @@ pub struct PostgresStore {
     schema: String,
     concurrent_batches: usize,
     deadline: Deadline,
+    commits: CommitSignal,
 }
 
 /// Creates the schema of `options` if it is missing, or, if it may not create it, checks that it
@@ -114,6 +116,7 @@ impl PostgresStore {
             schema: options.schema,
             concurrent_batches: options.concurrent_batches,
             deadline: options.deadline,
+            commits: CommitSignal::default(),
         })
     }
 

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use super::Upcasters;
 use crate::codec::{CodecError, DecodeError, DecodeProblem, EncodeError, PayloadKind, SharedCodec};
 use crate::{
-    ActorId, EventMetadata, NewEvent, NewSnapshot, PersistError, Persistable, StoredEvent,
-    StoredSnapshot,
+    ActorId, EventMetadata, NewEvent, NewSnapshot, PersistConfig, PersistError, Persistable,
+    StoredEvent, StoredSnapshot,
 };
 
 /// Encodes and decodes one machine type's payloads at its current schema versions.
@@ -42,6 +42,16 @@ impl Origin<'_> {
 }
 
 impl<M: Persistable> Payloads<M> {
+    /// The payloads of `config`'s machine type: its codec, schema versions and upcasters.
+    pub(crate) fn of(config: &PersistConfig<M>) -> Self {
+        Self {
+            event_schema: config.event_schema,
+            state_schema: config.state_schema,
+            upcasters: Arc::clone(&config.upcasters),
+            codec: Arc::clone(&config.codec),
+        }
+    }
+
     fn encode_error(&self, kind: PayloadKind) -> impl FnOnce(CodecError) -> EncodeError + '_ {
         move |source| EncodeError {
             kind,

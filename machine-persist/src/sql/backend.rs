@@ -14,9 +14,13 @@ use sqlx::Pool;
 
 use super::convert::bound_to_sql;
 use super::deadline::Deadline;
-use super::{catalog, execute_in, snapshots, Dialect};
+use super::stream::FilterParams;
+use super::{catalog, checkpoints, execute_in, snapshots, stream, Dialect};
 use crate::model::valid;
-use crate::store::RowResult;
+use crate::store::{
+    check_name, CheckpointStore, CommitSignal, EventStream, GlobalPosition, RowResult,
+    StreamFilter, StreamPage,
+};
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal,
     NewSnapshot, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
@@ -48,6 +52,21 @@ pub trait SqlBackend: Send + Sync {
 
     /// The deadline of every operation.
     fn deadline(&self) -> Deadline;
+
+    /// The wake-up given after every commit that appended events.
+    fn commit_signal(&self) -> &CommitSignal;
+
+    /// One row of two integers: the stream's horizon, the greatest position such that every
+    /// event at or before it is final (see `crate::sql::stream`).
+    fn stream_horizon_sql() -> &'static str;
+
+    /// The events after (`$1`, `$2`) and at or before (`$3`, `$4`), at most `$5`, passing the
+    /// filters numbered in `params`, in stream order, as stream rows (`actor_id`, the event
+    /// columns, the commit group).
+    fn stream_page_sql(params: FilterParams) -> String;
+
+    /// At most one row of two integers: the last event a reader can see now.
+    fn stream_head_sql() -> &'static str;
 
     /// See [`Journal::concurrent_batches`].
     fn concurrent_batches(&self) -> usize {
@@ -157,9 +176,14 @@ impl<B: SqlBackend> Journal for B {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        self.deadline()
+        let outcome = self
+            .deadline()
             .run("append", SqlBackend::append_batch(self, requests))
-            .await
+            .await?;
+        if outcome.iter().any(Result::is_ok) {
+            self.commit_signal().notify();
+        }
+        Ok(outcome)
     }
 
     fn concurrent_batches(&self) -> usize {
@@ -331,5 +355,55 @@ impl<B: SqlBackend> Catalog for B {
         let delete =
             delete_in_one_transaction(self.writer(), Self::delete_actor_sql(), actor_id, None);
         Ok(self.deadline().run("delete actor", delete).await? > 0)
+    }
+}
+
+impl<B: SqlBackend> EventStream for B {
+    async fn read_all(
+        &self,
+        after: GlobalPosition,
+        max: usize,
+        filter: &StreamFilter,
+    ) -> Result<StreamPage, StoreError> {
+        self.deadline()
+            .run("read stream", stream::read_all(self, after, max, filter))
+            .await
+    }
+
+    async fn stream_head(&self) -> Result<GlobalPosition, StoreError> {
+        self.deadline().run("stream head", stream::head(self)).await
+    }
+
+    fn commit_signal(&self) -> &CommitSignal {
+        SqlBackend::commit_signal(self)
+    }
+}
+
+impl<B: SqlBackend> CheckpointStore for B {
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<GlobalPosition>, StoreError> {
+        check_name(name)?;
+        self.deadline()
+            .run("load checkpoint", checkpoints::load(self.reader(), name))
+            .await
+    }
+
+    async fn save_checkpoint(&self, name: &str, at: GlobalPosition) -> Result<(), StoreError> {
+        check_name(name)?;
+        self.deadline()
+            .run(
+                "save checkpoint",
+                checkpoints::save(self.writer(), name, at),
+            )
+            .await
+    }
+
+    async fn delete_checkpoint(&self, name: &str) -> Result<bool, StoreError> {
+        check_name(name)?;
+        self.deadline()
+            .run(
+                "delete checkpoint",
+                checkpoints::delete(self.writer(), name),
+            )
+            .await
     }
 }

@@ -1,5 +1,5 @@
-//! What the SQL backends share: row decoding, the snapshot and catalog queries, the client-side
-//! deadline, error conversion, and the number conversions between the model and SQL.
+//! What the SQL backends share: row decoding, the snapshot, catalog, stream and checkpoint
+//! queries, the client-side deadline, error conversion, and the number conversions between the model and SQL.
 //!
 //! SQLite and Postgres store the same tables with the same semantics; they differ in how a batch
 //! is appended (see `sqlite::append` and `postgres::append`), in how an actor's journal is laid
@@ -16,11 +16,13 @@
 
 pub(crate) mod backend;
 pub(crate) mod catalog;
+pub(crate) mod checkpoints;
 pub(crate) mod convert;
 pub(crate) mod deadline;
 pub(crate) mod decode;
 mod error;
 pub(crate) mod snapshots;
+pub(crate) mod stream;
 pub(crate) mod text;
 
 use chrono::{DateTime, Utc};

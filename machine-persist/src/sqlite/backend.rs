@@ -7,7 +7,9 @@ use super::reads::RECENT_OF_ACTOR;
 use super::SqliteStore;
 use crate::sql::backend::{Page, SqlBackend};
 use crate::sql::deadline::Deadline;
-use crate::store::RowResult;
+use crate::sql::decode::EVENT_COLUMNS;
+use crate::sql::stream::FilterParams;
+use crate::store::{CommitSignal, RowResult};
 use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent, StoredSnapshot};
 
 impl SqlBackend for SqliteStore {
@@ -25,6 +27,39 @@ impl SqlBackend for SqliteStore {
 
     fn deadline(&self) -> Deadline {
         self.deadline
+    }
+
+    fn commit_signal(&self) -> &CommitSignal {
+        &self.commits
+    }
+
+    /// Positions are assigned under the write lock, which a transaction holds until it commits:
+    /// the last position assigned is final as soon as it is visible.
+    fn stream_horizon_sql() -> &'static str {
+        "SELECT 0, last_position FROM journal_state"
+    }
+
+    /// Both levels of the journal, each read by position (an index of `events`, the key of
+    /// `recent_events`), merged. A merge moves rows between the levels in one transaction with
+    /// their positions, so a read sees each row exactly once. The commit group is always 0.
+    fn stream_page_sql(params: FilterParams) -> String {
+        let filters = params.conditions::<Sqlite>();
+        let level = |table: &str| {
+            format!(
+                "SELECT * FROM (SELECT actor_id, {EVENT_COLUMNS}, 0 AS commit_tx FROM {table}
+                 WHERE $1 = 0 AND $3 = 0 AND position > $2 AND position <= $4{filters}
+                 ORDER BY position LIMIT $5)"
+            )
+        };
+        format!(
+            "SELECT * FROM ({} UNION ALL {}) ORDER BY position LIMIT $5",
+            level("events"),
+            level("recent_events")
+        )
+    }
+
+    fn stream_head_sql() -> &'static str {
+        "SELECT 0, last_position FROM journal_state"
     }
 
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
@@ -54,11 +89,24 @@ impl SqlBackend for SqliteStore {
         self.latest_snapshots_of(actor_ids).await
     }
 
-    /// Both levels; unmerged events are found through the registry row.
+    /// Both levels; unmerged events are found through the registry row. An event a registered
+    /// projection has not passed stays (the commit group is always 0 here).
     fn delete_events_sql() -> Vec<String> {
+        let passed = |table: &str| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM projection_checkpoints AS c
+                             WHERE c.position < {table}.position)"
+            )
+        };
         vec![
-            format!("DELETE FROM recent_events WHERE {RECENT_OF_ACTOR} AND version <= $2"),
-            "DELETE FROM events WHERE actor_id = $1 AND version <= $2".into(),
+            format!(
+                "DELETE FROM recent_events WHERE {RECENT_OF_ACTOR} AND version <= $2 AND {}",
+                passed("recent_events")
+            ),
+            format!(
+                "DELETE FROM events WHERE actor_id = $1 AND version <= $2 AND {}",
+                passed("events")
+            ),
         ]
     }
 

@@ -40,6 +40,7 @@ use merge::{MergePolicy, NarrowStreak};
 pub use options::{SqliteOptions, Synchronous};
 
 use crate::sql::deadline::Deadline;
+use crate::store::CommitSignal;
 use crate::StoreError;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -66,6 +67,7 @@ pub struct SqliteStore {
     merge_policy: MergePolicy,
     narrow_streak: Arc<NarrowStreak>,
     deadline: Deadline,
+    commits: CommitSignal,
 }
 
 impl SqliteStore {
@@ -102,6 +104,7 @@ impl SqliteStore {
             merge_policy: options.merge,
             narrow_streak: Arc::new(NarrowStreak::default()),
             deadline: options.deadline,
+            commits: CommitSignal::default(),
         };
         // Events left unmerged by the previous run: reads of their actors are fastest merged.
         store.merge().await?;

@@ -95,6 +95,11 @@ pub trait Journal: Send + Sync {
 
     /// Deletes the events of `actor_id` with `version <= up_to` (retention) and returns how many
     /// were deleted. The head is unchanged.
+    ///
+    /// An event that a registered projection (one with a stored checkpoint, see
+    /// [`CheckpointStore`](super::CheckpointStore)) has not passed yet is kept: retention never
+    /// takes an event from under a projection. It goes in a later deletion, once every checkpoint
+    /// is past it; deleting an abandoned projection's checkpoint unregisters it.
     fn delete_up_to(
         &self,
         actor_id: &ActorId,

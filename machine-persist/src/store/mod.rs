@@ -3,7 +3,10 @@
 //! * [`Journal`]: optimistic-locked, batched appends and ordered reads per actor;
 //! * [`SnapshotStore`]: encoded states keyed by version;
 //! * [`Catalog`]: one metadata row per actor (the registry), kept in step by every append;
-//! * [`Store`]: all three, cheap to clone and shareable, which is what a
+//! * [`EventStream`]: every committed event of the store in one order no reader skips in (the
+//!   global stream projections read);
+//! * [`CheckpointStore`]: how far each projection has read, next to the events;
+//! * [`Store`]: all of them, cheap to clone and shareable, which is what a
 //!   [`PersistentSystem`](crate::PersistentSystem) runs on.
 //!
 //! The traits use `impl Future + Send` returns, so backends are used generically (no boxing).
@@ -21,12 +24,19 @@
 //! ([`check_actor_id`]); machine types the same up to [`MAX_MACHINE_TYPE_BYTES`].
 
 mod catalog;
+mod checkpoints;
 mod journal;
 mod snapshots;
+mod stream;
 
 pub use catalog::{Catalog, RowResult};
+pub(crate) use checkpoints::check_name;
+pub use checkpoints::{CheckpointStore, MAX_PROJECTION_NAME_BYTES};
 pub use journal::{BatchOutcome, Journal, STREAM_PAGE};
 pub use snapshots::SnapshotStore;
+pub use stream::{
+    BadPosition, CommitSignal, EventStream, GlobalPosition, StreamEntry, StreamFilter, StreamPage,
+};
 
 pub use crate::error::{AppendError, BoxError, StoreError};
 pub use crate::model::{
@@ -37,7 +47,22 @@ pub use crate::model::{
 /// The id of an actor, as every row is keyed.
 pub use machine_core::ActorId;
 
-/// A complete backend: journal, snapshots and catalog, cheap to clone and shareable.
-pub trait Store: Journal + SnapshotStore + Catalog + Clone + Send + Sync + 'static {}
+/// A complete backend: journal, snapshots, catalog, global stream and checkpoints, cheap to
+/// clone and shareable.
+pub trait Store:
+    Journal + SnapshotStore + Catalog + EventStream + CheckpointStore + Clone + Send + Sync + 'static
+{
+}
 
-impl<T> Store for T where T: Journal + SnapshotStore + Catalog + Clone + Send + Sync + 'static {}
+impl<T> Store for T where
+    T: Journal
+        + SnapshotStore
+        + Catalog
+        + EventStream
+        + CheckpointStore
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}

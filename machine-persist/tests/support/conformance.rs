@@ -11,6 +11,9 @@ use machine_persist::store::{
 };
 use machine_persist::PersistError;
 
+// The stream's cases are part of the suite; a binary that instantiates none leaves them unused.
+#[allow(unused_imports)]
+pub use super::stream::*;
 use super::{Backend, Corruptible, Damage};
 use crate::fixture::{Account, AccountEvent, AccountTag, Ledger};
 use machine_persist::{ActorFilter, Inconsistency, PersistConfig, PersistentSystem, Repository};
@@ -32,7 +35,7 @@ fn events(first: u64, count: u64) -> Vec<NewEvent> {
 }
 
 /// A request appending `count` events after `expected`.
-fn request(actor: &str, expected: u64, count: u64) -> AppendRequest {
+pub fn request(actor: &str, expected: u64, count: u64) -> AppendRequest {
     AppendRequest::new(
         actor,
         "Order",

@@ -6,6 +6,7 @@
 pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod pg;
+pub mod stream;
 
 use std::future::Future;
 
@@ -103,6 +104,13 @@ macro_rules! all_conformance_tests {
             restore_refuses_inconsistent_data,
             events_without_a_snapshot_fold_from_the_initial_state,
             two_systems_racing_on_one_actor_never_duplicate_or_lose_a_version,
+            global_stream_of_an_empty_store_is_empty,
+            global_stream_has_every_event_once_in_commit_order,
+            global_stream_pages_resume_after_any_bound,
+            global_stream_filters_by_machine_type_and_tag,
+            global_stream_follows_writers_racing_on_two_handles,
+            checkpoints_round_trip_by_name,
+            retention_keeps_what_a_projection_has_not_passed,
         );
     };
 }
