@@ -3,9 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use machine_core::{ActorId, Schedule, SpawnOptions};
+use machine_core::{ActorId, DurableAction, Schedule, SpawnOptions};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::codec::{Codec, JsonCodec, SharedCodec};
+use crate::dispatch::{DurablePolicy, Handlers, Registered};
 use crate::schema::Upcasters;
 use crate::{EventMetadata, PersistError, Persistable};
 
@@ -56,6 +59,8 @@ pub struct PersistConfig<M: Persistable> {
     pub(crate) metadata: EventMetadata,
     pub(crate) on_error: Option<ErrorHook>,
     pub(crate) spawn: SpawnOptions<M>,
+    /// The durable action types, by name.
+    pub(crate) durable: Arc<Handlers<M>>,
 }
 
 impl<M: Persistable> Clone for PersistConfig<M> {
@@ -75,6 +80,7 @@ impl<M: Persistable> Clone for PersistConfig<M> {
             metadata: self.metadata.clone(),
             on_error: self.on_error.clone(),
             spawn: self.spawn.clone(),
+            durable: Arc::clone(&self.durable),
         }
     }
 }
@@ -91,6 +97,7 @@ impl<M: Persistable> fmt::Debug for PersistConfig<M> {
             .field("event_schema", &self.event_schema)
             .field("state_schema", &self.state_schema)
             .field("retention", &self.retention)
+            .field("durable", &self.durable.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +119,7 @@ impl<M: Persistable> Default for PersistConfig<M> {
             metadata: EventMetadata::default(),
             on_error: None,
             spawn: SpawnOptions::default(),
+            durable: Arc::new(Handlers::new()),
         }
     }
 }
@@ -215,6 +223,23 @@ impl<M: Persistable> PersistConfig<M> {
     /// Runtime settings of the actors (mailbox, batch size, observer).
     pub fn spawn_options(mut self, options: SpawnOptions<M>) -> Self {
         self.spawn = options;
+        self
+    }
+
+    /// Registers the durable action type `A` (see [`Actions::durable`](machine_core::Actions::durable)
+    /// and the [`dispatch`](crate::dispatch) module for the guarantee): the machine's steps may
+    /// declare `A`s, which are stored with their events, encoded with this configuration's
+    /// codec, and run by the system's dispatcher as `policy` says. A step declaring an action
+    /// type that is not registered fails its batch with [`PersistError::DurableAction`]. A
+    /// second registration under the same [`NAME`](DurableAction::NAME) replaces the first.
+    ///
+    /// The codec writes action values through serde's data model (a self-describing codec:
+    /// JSON, MessagePack).
+    pub fn durable<A>(mut self, policy: DurablePolicy<M, A>) -> Self
+    where
+        A: DurableAction<M> + Serialize + DeserializeOwned,
+    {
+        Arc::make_mut(&mut self.durable).insert(A::NAME, Arc::new(Registered { policy }));
         self
     }
 

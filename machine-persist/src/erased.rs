@@ -6,7 +6,7 @@
 
 use futures::future::BoxFuture;
 
-use crate::store::RowResult;
+use crate::store::{ActionUpdate, ClaimRequest, Outbox, RowResult, StoredAction};
 use crate::{
     ActorId, ActorMetadata, Catalog, CatalogQuery, Journal, NewSnapshot, SnapshotStore, Store,
     StoreError, StoredEvent, StoredSnapshot,
@@ -54,6 +54,13 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     ) -> Call<'a, Vec<RowResult<Option<ActorMetadata>>>>;
 
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>>;
+
+    fn claim_due<'a>(&'a self, request: &'a ClaimRequest)
+        -> Call<'a, Vec<RowResult<StoredAction>>>;
+
+    fn record<'a>(&'a self, update: &'a ActionUpdate) -> Call<'a, bool>;
+
+    fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>>;
 }
 
 impl<S: Store> ErasedStore for S {
@@ -114,5 +121,20 @@ impl<S: Store> ErasedStore for S {
 
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>> {
         Box::pin(Catalog::list(self, query))
+    }
+
+    fn claim_due<'a>(
+        &'a self,
+        request: &'a ClaimRequest,
+    ) -> Call<'a, Vec<RowResult<StoredAction>>> {
+        Box::pin(Outbox::claim_due(self, request))
+    }
+
+    fn record<'a>(&'a self, update: &'a ActionUpdate) -> Call<'a, bool> {
+        Box::pin(Outbox::record(self, update))
+    }
+
+    fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>> {
+        Box::pin(Outbox::actions(self, actor_id))
     }
 }

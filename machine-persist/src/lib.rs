@@ -12,6 +12,7 @@
 //! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
 //! | [`store`] | the storage traits ([`Journal`](store::Journal), [`SnapshotStore`](store::SnapshotStore), [`Catalog`](store::Catalog), [`Store`](store::Store)) and the rows they exchange, for tools and custom backends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
+//! | [`dispatch`] | durable actions: the transactional outbox, its dispatcher and the delivery guarantee |
 //! | [`fixture`] | an actor's stored history as a file a unit test replays through the test kit |
 //! | `inspect` (feature `inspector`) | the embeddable web inspector: actors, time travel, statechart, divergence check |
 //! | [`schema`] | upcasters that migrate old payloads |
@@ -46,8 +47,10 @@
 #![warn(missing_docs)]
 
 mod actor;
+mod cause;
 pub mod codec;
 mod config;
+pub mod dispatch;
 mod erased;
 mod error;
 pub mod fixture;
@@ -81,7 +84,9 @@ pub use actor::{
     default_retry, ActorFilter, PersistentRef, PersistentSystem, Repository, ShutdownReport,
     SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
+pub use cause::SerializedCause;
 pub use config::{ErrorHook, PersistConfig, Retention};
+pub use dispatch::{DispatchConfig, DurablePolicy};
 pub use error::{Inconsistency, PersistError, ReplayCause};
 pub use memory::MemoryStore;
 pub use persistable::Persistable;

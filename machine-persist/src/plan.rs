@@ -17,7 +17,9 @@ use std::collections::HashMap;
 
 use machine_core::VersionConflict;
 
+use crate::error::ActionProblem;
 use crate::model::{check_actor_id, check_machine_type};
+use crate::model::{NewAction, MAX_ACTION_NAME_BYTES};
 use crate::{ActorId, AppendError, AppendRequest};
 
 /// What the store holds for one actor before the batch.
@@ -61,10 +63,36 @@ impl Plan {
     }
 }
 
-/// Checks the storage rule on a request's names.
+/// Checks the storage rule on a request's names, and its durable actions: each names one of
+/// the request's versions, has a name of 1 to [`MAX_ACTION_NAME_BYTES`] bytes, and no two share
+/// a version and a name.
 pub(crate) fn validate(request: &AppendRequest) -> Result<(), AppendError> {
     check_actor_id(request.actor_id.as_str()).map_err(AppendError::Invalid)?;
-    check_machine_type(&request.machine_type).map_err(AppendError::Invalid)
+    check_machine_type(&request.machine_type).map_err(AppendError::Invalid)?;
+    let refuse = |action: &NewAction, problem| AppendError::InvalidAction {
+        actor_id: request.actor_id.clone(),
+        action: action.name.to_string(),
+        problem,
+    };
+    let versions = request.expected_version + 1..=request.next_version();
+    for (index, action) in request.actions.iter().enumerate() {
+        if action.name.is_empty() || action.name.len() > MAX_ACTION_NAME_BYTES {
+            return Err(refuse(action, ActionProblem::BadName));
+        }
+        if !versions.contains(&action.version) {
+            return Err(refuse(
+                action,
+                ActionProblem::OutsideRequest(action.version),
+            ));
+        }
+        if request.actions[..index]
+            .iter()
+            .any(|earlier| earlier.version == action.version && earlier.name == action.name)
+        {
+            return Err(refuse(action, ActionProblem::Duplicate(action.version)));
+        }
+    }
+    Ok(())
 }
 
 /// Decides `requests` in order against `found` (the state of each actor before the batch).

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use fixture::{Account, AccountEvent, Ledger};
 use machine_core::ActorId;
 use machine_persist::store::{
-    ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal, NewSnapshot,
-    RowResult, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
+    ActionUpdate, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, ClaimRequest,
+    Journal, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError, StoredAction, StoredEvent,
+    StoredSnapshot,
 };
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
@@ -108,6 +109,27 @@ impl Catalog for Flaky {
     }
     fn delete_actor(&self, id: &ActorId) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.inner.delete_actor(id)
+    }
+}
+
+impl Outbox for Flaky {
+    fn claim_due(
+        &self,
+        request: &ClaimRequest,
+    ) -> impl Future<Output = Result<Vec<RowResult<StoredAction>>, StoreError>> + Send {
+        self.inner.claim_due(request)
+    }
+    fn record(
+        &self,
+        update: &ActionUpdate,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.inner.record(update)
+    }
+    fn actions(
+        &self,
+        id: &ActorId,
+    ) -> impl Future<Output = Result<Vec<RowResult<StoredAction>>, StoreError>> + Send {
+        self.inner.actions(id)
     }
 }
 

@@ -13,10 +13,11 @@ use super::filter::ActorFilter;
 use super::journaled::Journaled;
 use super::system::Runtime;
 use super::PersistentRef;
+use crate::dispatch::MachineActions;
 use crate::model::{check_actor_id, new_request_id};
 use crate::restore::{Folded, Listing, Loader};
 use crate::schema::Payloads;
-use crate::store::RowResult;
+use crate::store::{RowResult, StoredAction};
 use crate::time_travel::{history, HistoryEntry};
 use crate::{ActorMetadata, AppendRequest, PersistConfig, PersistError, Persistable};
 
@@ -84,14 +85,41 @@ impl<M: Persistable> Repository<M> {
             upcasters: Arc::clone(&config.upcasters),
             codec: Arc::clone(&config.codec),
         };
-        Self {
-            shared: Arc::new(Shared {
-                runtime,
-                config,
-                payloads,
-                env,
-            }),
+        let shared = Arc::new(Shared {
+            runtime,
+            config,
+            payloads,
+            env,
+        });
+        if !shared.config.durable.is_empty() {
+            let runner = MachineActions {
+                handlers: Arc::clone(&shared.config.durable),
+                codec: Arc::clone(&shared.config.codec),
+                env: Arc::clone(&shared.env),
+                shared: Arc::downgrade(&shared),
+            };
+            shared
+                .runtime
+                .dispatcher
+                .register(&shared.config.machine_type, Arc::new(runner));
         }
+        Self { shared }
+    }
+
+    /// The repository whose actors share `shared`.
+    pub(crate) fn from_shared(shared: Arc<Shared<M>>) -> Self {
+        Self { shared }
+    }
+
+    /// The durable actions stored for actor `id` (see [`dispatch`](crate::dispatch)), by
+    /// version then name: each one's status, attempts and last failure. A row that cannot be
+    /// read is its error, without hiding the others.
+    pub async fn actions(
+        &self,
+        id: impl Into<ActorId>,
+    ) -> Result<Vec<RowResult<StoredAction>>, PersistError> {
+        let id = checked(id)?;
+        Ok(self.shared.runtime.store.actions(&id).await?)
     }
 
     /// What the actors of this repository share, for the crate's tools (verify, the inspector).
@@ -131,6 +159,7 @@ impl<M: Persistable> Repository<M> {
             entered_at: entered_at.into(),
             create: true,
             snapshot: Some(genesis),
+            actions: Vec::new(),
             request_id: new_request_id(),
         };
         self.shared.runtime.writer.append(request).await?;

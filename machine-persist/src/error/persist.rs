@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use machine_core::{ActorError, CommitError, SpawnError, VersionConflict};
 
-use super::{AppendError, StoreError};
+use super::{ActionProblem, AppendError, StoreError};
 use crate::codec::{DecodeError, EncodeError, SharedError};
 use crate::model::InvalidId;
 use crate::schema::UpcastError;
@@ -39,6 +39,16 @@ pub enum PersistError {
     /// The store failed.
     #[error(transparent)]
     Store(Arc<StoreError>),
+    /// A durable action a step declared cannot be stored; the step's batch is not committed.
+    #[error("durable action `{action}` of actor `{actor_id}`: {problem}")]
+    DurableAction {
+        /// The actor.
+        actor_id: ActorId,
+        /// The action's name.
+        action: String,
+        /// What is wrong with it.
+        problem: ActionProblem,
+    },
     /// An actor id or machine type breaks the storage rule.
     #[error(transparent)]
     InvalidId(#[from] InvalidId),
@@ -237,6 +247,15 @@ impl From<AppendError> for PersistError {
             AppendError::AlreadyExists { actor_id } => Self::AlreadyExists(actor_id),
             AppendError::Invalid(invalid) => Self::InvalidId(invalid),
             AppendError::Refused { actor_id, source } => Self::Refused { actor_id, source },
+            AppendError::InvalidAction {
+                actor_id,
+                action,
+                problem,
+            } => Self::DurableAction {
+                actor_id,
+                action,
+                problem,
+            },
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::MemoryStore;
+use super::{outbox, MemoryStore};
 use crate::model::{time, valid};
 use crate::plan::{self, Found};
 use crate::store::RowResult;
@@ -46,6 +46,10 @@ impl Journal for MemoryStore {
                 events.insert(version, event);
             }
             state.last_position = position;
+            for action in &request.actions {
+                let stored = outbox::stored(request, action, now);
+                state.actions.insert(stored.key.clone(), stored);
+            }
             if let Some(snapshot) = &request.snapshot {
                 state
                     .snapshots

@@ -5,11 +5,15 @@
 
 mod catalog;
 mod journal;
+mod outbox;
 mod snapshots;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use machine_core::IdempotencyKey;
+
+use crate::store::StoredAction;
 use crate::{ActorId, ActorMetadata, StoredEvent, StoredSnapshot};
 
 /// A [`Store`](crate::Store) kept in memory.
@@ -43,6 +47,8 @@ struct State {
     /// The id of the last request applied to each actor (idempotent appends).
     last_requests: HashMap<ActorId, i64>,
     snapshots: HashMap<ActorId, BTreeMap<u64, StoredSnapshot>>,
+    /// The outbox, by idempotency key (actor, version, name).
+    actions: BTreeMap<IdempotencyKey, StoredAction>,
     last_position: i64,
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{ActorId, NewEvent, NewSnapshot};
+use super::{ActorId, NewAction, NewEvent, NewSnapshot};
 
 /// Appends `events` to an actor's journal if its head equals `expected_version`.
 ///
@@ -53,6 +53,10 @@ pub struct AppendRequest {
     pub create: bool,
     /// A snapshot to save atomically with the append.
     pub snapshot: Option<NewSnapshot>,
+    /// The durable actions the events declared, stored in the same transaction (the outbox).
+    /// Each names the version of its event, within this request; the key (version, name) is
+    /// unique.
+    pub actions: Vec<NewAction>,
     /// Identifies this request among retries of it (random, never 0).
     pub request_id: i64,
 }
@@ -85,6 +89,7 @@ impl AppendRequest {
             entered_at,
             create: false,
             snapshot: None,
+            actions: Vec::new(),
             request_id: new_request_id(),
         }
     }
@@ -110,6 +115,12 @@ impl AppendRequest {
     /// Saves `snapshot` in the same transaction.
     pub fn with_snapshot(mut self, snapshot: NewSnapshot) -> Self {
         self.snapshot = Some(snapshot);
+        self
+    }
+
+    /// Adds a durable action, stored with its event.
+    pub fn push_action(mut self, action: NewAction) -> Self {
+        self.actions.push(action);
         self
     }
 

@@ -1,6 +1,7 @@
 //! The storage model shared by every backend: ids, events, snapshots, append requests and
 //! catalog metadata. Plain data, no I/O.
 
+mod action;
 mod actor_id;
 mod append;
 mod catalog;
@@ -8,6 +9,11 @@ mod event;
 mod snapshot;
 pub(crate) mod time;
 
+pub(crate) use action::key as action_key;
+pub use action::{
+    ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction, StoredAction,
+    MAX_ACTION_NAME_BYTES,
+};
 pub(crate) use actor_id::valid;
 pub use actor_id::{
     check_actor_id, check_machine_type, ActorId, IdKind, IdProblem, InvalidId, MAX_ACTOR_ID_BYTES,

@@ -96,6 +96,17 @@ new_snapshots AS (
         payload = excluded.payload,
         entered_at = excluded.entered_at,
         created_at = excluded.created_at
+),
+new_actions AS (
+    INSERT INTO durable_actions
+        (actor_id, version, name, machine_type, codec, payload, claimed_by, claimed_until,
+         created_at, updated_at)
+    SELECT ac.actor_id, ac.version, ac.name, ac.machine_type, ac.codec, ac.payload, ac.owner,
+           ac.claimed_until, now(), now()
+    FROM unnest($24::text[], $25::bigint[], $26::text[], $27::text[], $28::text[],
+                $29::bytea[], $30::text[], $31::timestamptz[])
+        AS ac(actor_id, version, name, machine_type, codec, payload, owner, claimed_until)
+    WHERE ac.actor_id IN (SELECT actor_id FROM accepted)
 )
 SELECT req.ord,
        (SELECT a.head_version FROM actors a WHERE a.actor_id = req.actor_id) AS head,
@@ -251,6 +262,14 @@ struct RoundArrays<'a> {
     snapshot_codecs: Vec<&'a str>,
     snapshot_payloads: Vec<&'a [u8]>,
     snapshot_entered_at: Vec<DateTime<Utc>>,
+    action_actor_ids: Vec<&'a str>,
+    action_versions: Vec<i64>,
+    action_names: Vec<&'a str>,
+    action_machine_types: Vec<&'a str>,
+    action_codecs: Vec<&'a str>,
+    action_payloads: Vec<&'a [u8]>,
+    action_owners: Vec<&'a str>,
+    action_claims: Vec<DateTime<Utc>>,
 }
 
 impl<'a> RoundArrays<'a> {
@@ -276,6 +295,17 @@ impl<'a> RoundArrays<'a> {
             self.event_codecs.push(&event.codec);
             self.event_payloads.push(&event.payload);
             self.event_metadata.push(metadata_text(&event.metadata)?);
+        }
+        for action in &request.actions {
+            self.action_actor_ids.push(id);
+            self.action_versions
+                .push(version_to_sql(actor_id, action.version)?);
+            self.action_names.push(&action.name);
+            self.action_machine_types.push(&request.machine_type);
+            self.action_codecs.push(&action.codec);
+            self.action_payloads.push(&action.payload);
+            self.action_owners.push(&action.claim.owner);
+            self.action_claims.push(time::to_micros(action.claim.until));
         }
         if let Some(snapshot) = &request.snapshot {
             self.snapshot_actor_ids.push(id);
@@ -352,6 +382,14 @@ async fn run_round(
         .bind(&arrays.snapshot_codecs)
         .bind(&arrays.snapshot_payloads)
         .bind(&arrays.snapshot_entered_at)
+        .bind(&arrays.action_actor_ids)
+        .bind(&arrays.action_versions)
+        .bind(&arrays.action_names)
+        .bind(&arrays.action_machine_types)
+        .bind(&arrays.action_codecs)
+        .bind(&arrays.action_payloads)
+        .bind(&arrays.action_owners)
+        .bind(&arrays.action_claims)
         .fetch_all(&mut *conn)
         .await?;
     let mut recheck = Vec::new();

@@ -14,9 +14,9 @@ use sqlx::Pool;
 
 use super::convert::bound_to_sql;
 use super::deadline::Deadline;
-use super::{catalog, execute_in, snapshots, Dialect};
+use super::{catalog, execute_in, outbox, snapshots, Dialect};
 use crate::model::valid;
-use crate::store::RowResult;
+use crate::store::{ActionUpdate, ClaimRequest, Outbox, RowResult, StoredAction};
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal,
     NewSnapshot, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
@@ -331,5 +331,33 @@ impl<B: SqlBackend> Catalog for B {
         let delete =
             delete_in_one_transaction(self.writer(), Self::delete_actor_sql(), actor_id, None);
         Ok(self.deadline().run("delete actor", delete).await? > 0)
+    }
+}
+
+impl<B: SqlBackend> Outbox for B {
+    async fn claim_due(
+        &self,
+        request: &ClaimRequest,
+    ) -> Result<Vec<RowResult<StoredAction>>, StoreError> {
+        self.deadline()
+            .run("claim actions", outbox::claim_due(self.writer(), request))
+            .await
+    }
+
+    async fn record(&self, update: &ActionUpdate) -> Result<bool, StoreError> {
+        valid(&update.key.actor_id)?;
+        self.deadline()
+            .run("record action", outbox::record(self.writer(), update))
+            .await
+    }
+
+    async fn actions(
+        &self,
+        actor_id: &ActorId,
+    ) -> Result<Vec<RowResult<StoredAction>>, StoreError> {
+        valid(actor_id)?;
+        self.deadline()
+            .run("read actions", outbox::of_actor(self.reader(), actor_id))
+            .await
     }
 }

@@ -10,6 +10,8 @@
 //!    when nothing waits to be merged, straight into `events` (the [`MergePolicy`] decides), and
 //!    upsert the registry rows and the snapshots, with multi-row `VALUES` statements (see
 //!    [`values`]);
+//!    and insert the durable actions of the accepted requests into the outbox
+//!    (`durable_actions`), so each exists exactly when its event does;
 //! 4. advance the position counter and, when due, [merge](super::merge) `recent_events` into
 //!    `events`;
 //! 5. commit.
@@ -42,6 +44,7 @@ use crate::plan::{self, Found, Plan};
 use crate::sql::convert::version_to_sql;
 use crate::sql::text::metadata_text;
 use crate::sql::Dialect;
+use crate::store::NewAction;
 use crate::{ActorId, AppendRequest, BatchOutcome, NewSnapshot, StoreError};
 
 /// The position counter, the merge watermark, and the registry heads and last request ids of the
@@ -111,6 +114,16 @@ const UPSERT_SNAPSHOTS: Statement = Statement {
         created_at = excluded.created_at",
 };
 
+/// The durable actions of a batch (the outbox), in the column order of [`ActionRow`] then the
+/// commit time (as creation and last change).
+const INSERT_ACTIONS: Statement = Statement {
+    head: "INSERT OR FAIL INTO durable_actions
+               (actor_id, version, name, machine_type, codec, payload, claimed_by,
+                claimed_until, created_at, updated_at)",
+    columns: 10,
+    tail: "",
+};
+
 /// Records the last position assigned.
 const ADVANCE_POSITION: &str = "UPDATE journal_state SET last_position = ?1";
 /// Records the last position assigned, by a batch written straight into `events` while nothing
@@ -140,6 +153,15 @@ struct ActorRow<'a> {
     entered_at: String,
     last_request: i64,
     first_position: Option<i64>,
+}
+
+/// An outbox row, in the column order of [`INSERT_ACTIONS`].
+struct ActionRow<'a> {
+    actor_id: &'a str,
+    version: i64,
+    action: &'a NewAction,
+    machine_type: &'a str,
+    claimed_until: String,
 }
 
 /// A snapshot row, in the column order of [`UPSERT_SNAPSHOTS`].
@@ -225,6 +247,7 @@ struct Rows<'a> {
     events: Vec<EventRow<'a>>,
     actors: Vec<ActorRow<'a>>,
     snapshots: Vec<SnapshotRow<'a>>,
+    actions: Vec<ActionRow<'a>>,
     /// The last position assigned (unchanged if the batch has no accepted event).
     last_position: i64,
     /// How many distinct actors receive events.
@@ -240,6 +263,7 @@ impl<'a> Rows<'a> {
     ) -> Result<Self, StoreError> {
         let mut events: Vec<EventRow<'_>> = Vec::new();
         let mut snapshots: Vec<SnapshotRow<'_>> = Vec::new();
+        let mut actions: Vec<ActionRow<'_>> = Vec::new();
         let mut first_positions: HashMap<&ActorId, i64> = HashMap::new();
         let mut position = counters.last_position;
         for index in plan.accepted() {
@@ -262,6 +286,15 @@ impl<'a> Rows<'a> {
                     codec: &event.codec,
                     payload: &event.payload,
                     metadata: metadata_text(&event.metadata)?,
+                });
+            }
+            for action in &request.actions {
+                actions.push(ActionRow {
+                    actor_id: id,
+                    version: version_to_sql(&request.actor_id, action.version)?,
+                    action,
+                    machine_type: &request.machine_type,
+                    claimed_until: time_text(time::to_micros(action.claim.until)),
                 });
             }
             if let Some(snapshot) = &request.snapshot {
@@ -290,6 +323,7 @@ impl<'a> Rows<'a> {
             events,
             actors,
             snapshots,
+            actions,
             last_position: position,
             actors_with_events: first_positions.len(),
         })
@@ -357,6 +391,24 @@ impl<'a> Rows<'a> {
                     .bind(row.snapshot.codec.as_ref());
                 query = Sqlite::bind_payload(query, &row.snapshot.payload)
                     .bind(row.entered_at.as_str())
+                    .bind(now);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        for chunk in values::chunks(&self.actions) {
+            let sql = INSERT_ACTIONS.sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.actor_id)
+                    .bind(row.version)
+                    .bind(row.action.name.as_ref())
+                    .bind(row.machine_type)
+                    .bind(row.action.codec.as_ref());
+                query = Sqlite::bind_payload(query, &row.action.payload)
+                    .bind(row.action.claim.owner.as_ref())
+                    .bind(row.claimed_until.as_str())
+                    .bind(now)
                     .bind(now);
             }
             query.execute(&mut *conn).await?;

@@ -3,7 +3,9 @@
 //! * [`Journal`]: optimistic-locked, batched appends and ordered reads per actor;
 //! * [`SnapshotStore`]: encoded states keyed by version;
 //! * [`Catalog`]: one metadata row per actor (the registry), kept in step by every append;
-//! * [`Store`]: all three, cheap to clone and shareable, which is what a
+//! * [`Outbox`]: the durable actions appended with their events, claimed and recorded by
+//!   dispatchers;
+//! * [`Store`]: all four, cheap to clone and shareable, which is what a
 //!   [`PersistentSystem`](crate::PersistentSystem) runs on.
 //!
 //! The traits use `impl Future + Send` returns, so backends are used generically (no boxing).
@@ -22,22 +24,34 @@
 
 mod catalog;
 mod journal;
+mod outbox;
 mod snapshots;
 
 pub use catalog::{Catalog, RowResult};
 pub use journal::{BatchOutcome, Journal, STREAM_PAGE};
+pub use outbox::Outbox;
 pub use snapshots::SnapshotStore;
 
-pub use crate::error::{AppendError, BoxError, StoreError};
+pub use crate::error::{ActionProblem, AppendError, BoxError, StoreError};
 pub use crate::model::{
     check_actor_id, check_machine_type, ActorMetadata, AppendRequest, CatalogQuery, EventMetadata,
     IdKind, IdProblem, InvalidId, NewEvent, NewSnapshot, StoredEvent, StoredSnapshot,
     MAX_ACTOR_ID_BYTES, MAX_MACHINE_TYPE_BYTES,
 };
+pub use crate::model::{
+    ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction, StoredAction,
+    MAX_ACTION_NAME_BYTES,
+};
 /// The id of an actor, as every row is keyed.
 pub use machine_core::ActorId;
 
-/// A complete backend: journal, snapshots and catalog, cheap to clone and shareable.
-pub trait Store: Journal + SnapshotStore + Catalog + Clone + Send + Sync + 'static {}
+/// A complete backend: journal, snapshots, catalog and outbox, cheap to clone and shareable.
+pub trait Store:
+    Journal + SnapshotStore + Catalog + Outbox + Clone + Send + Sync + 'static
+{
+}
 
-impl<T> Store for T where T: Journal + SnapshotStore + Catalog + Clone + Send + Sync + 'static {}
+impl<T> Store for T where
+    T: Journal + SnapshotStore + Catalog + Outbox + Clone + Send + Sync + 'static
+{
+}

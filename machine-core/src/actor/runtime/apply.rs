@@ -104,6 +104,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         event: &event,
                         to: &to,
                     };
+                    actions.step = events.len();
                     M::actions(&step, actions);
                     entered |= M::is_entry(&step);
                     self.observe(RecordKind::Event {

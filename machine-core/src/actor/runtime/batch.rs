@@ -17,7 +17,7 @@ use super::{panic, Actor, Flow};
 use crate::actor::durability::{Commit, Durability};
 use crate::actor::mailbox::Envelope;
 use crate::actor::{ActorError, CommitError, StopReason, Transition};
-use crate::effect::Actions;
+use crate::effect::{Actions, IdempotencyKey};
 use crate::inspect::RecordKind;
 use crate::model::Machine;
 
@@ -59,6 +59,7 @@ impl<M: Machine> Batch<M> {
     fn reset(&mut self) {
         self.events.clear();
         self.actions.list.clear();
+        self.actions.durable.clear();
         self.applied = Applied::default();
         if self.queue.capacity() > KEPT_CAPACITY {
             self.queue.shrink_to(KEPT_CAPACITY);
@@ -105,6 +106,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             events: &batch.events,
             state: next,
             entered_at: batch.applied.entered_at(self.entered_at),
+            intents: &batch.actions.durable,
         };
         // Boxed, so that the loop's future does not hold the layer's commit future; the commit
         // of `Ephemeral` has no state, and boxing it allocates nothing.
@@ -159,11 +161,25 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             self.publish(seen, base);
         }
         batch.replies.release(None);
-        let running = if batch.actions.is_empty() {
+        let mut running = if batch.actions.list.is_empty() {
             Vec::new()
         } else {
             self.spawner.actions(batch.actions.list.drain(..))
         };
+        if !batch.actions.durable.is_empty() {
+            if D::DISPATCHES_DURABLE_ACTIONS {
+                // The durability layer stored them with the batch and runs them itself.
+                batch.actions.durable.clear();
+            } else {
+                let id = self.id.clone();
+                let plain = batch.actions.durable.drain(..).map(|intent| {
+                    let version = base + intent.step() as u64 + 1;
+                    let key = IdempotencyKey::new(id.clone(), version, intent.name());
+                    intent.into_declared(key)
+                });
+                running.extend(self.spawner.actions(plain));
+            }
+        }
         if let Some(entry) = entry {
             self.enter_scope(entry.scope, Duration::ZERO);
         }
