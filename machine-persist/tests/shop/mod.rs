@@ -130,7 +130,8 @@ impl Gateway {
                 .create(true)
                 .append(true)
                 .open(log)?;
-            writeln!(file, "{key}")?;
+            // One write per line, so a killed process leaves whole lines behind.
+            file.write_all(format!("{key}\n").as_bytes())?;
         }
         self.attempts.lock().unwrap().push(Attempt {
             key: key.clone(),
