@@ -81,18 +81,22 @@ impl Dialect for Postgres {
         )
     }
 
-    /// The rows are locked as they are chosen, and rows another claimer has locked are
-    /// skipped: concurrent claimers take disjoint rows without waiting on each other. The outer
-    /// condition is checked again on the locked row, so a row claimed meanwhile is not taken.
+    /// The rows are chosen and locked once, in a materialized CTE (a subquery in `FROM` may be
+    /// evaluated again while rows are rechecked, and then yield more than its `LIMIT`); rows
+    /// another claimer has locked are skipped, so concurrent claimers take disjoint rows
+    /// without waiting on each other. The condition is checked again on the locked row, so a
+    /// row claimed meanwhile is not taken.
     fn claim_actions_sql() -> String {
         format!(
-            "UPDATE durable_actions AS a
+            "WITH due AS MATERIALIZED (
+                 SELECT actor_id, version, name FROM durable_actions
+                 WHERE status = 'pending'
+                   AND (claimed_until < $3 OR ($6 = 1 AND claimed_by = $1)){}
+                 ORDER BY claimed_until LIMIT $5
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE durable_actions AS a
              SET claimed_by = $1, claimed_until = $2, updated_at = $3
-             FROM (SELECT actor_id, version, name FROM durable_actions
-                   WHERE status = 'pending'
-                     AND (claimed_until < $3 OR ($6 = 1 AND claimed_by = $1)){}
-                   ORDER BY claimed_until LIMIT $5
-                   FOR UPDATE SKIP LOCKED) AS due
+             FROM due
              WHERE a.actor_id = due.actor_id AND a.version = due.version AND a.name = due.name
                AND a.status = 'pending'
                AND (a.claimed_until < $3 OR ($6 = 1 AND a.claimed_by = $1))

@@ -1423,6 +1423,7 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
     let (p, q) = (claim_request("p", 2), claim_request("q", 3));
     let (first, second) = tokio::join!(store.claim_due(&p), backend.other().claim_due(&q));
     let mut claimed = stored_actions(first.unwrap());
+    assert!(claimed.len() <= 2, "a claim takes at most its limit");
     claimed.extend(stored_actions(second.unwrap()));
     let mut claimed_keys: Vec<String> = claimed.iter().map(|a| a.key.to_string()).collect();
     claimed_keys.sort();
