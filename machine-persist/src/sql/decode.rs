@@ -19,11 +19,13 @@ pub(crate) const EVENT_COLUMNS: &str =
     "version, machine_type, tag, schema_version, codec, payload, metadata, recorded_at, position";
 
 /// [`EVENT_COLUMNS`], each qualified with `table` (for queries joining tables that share names).
+#[cfg(feature = "sqlite")]
 pub(crate) fn event_columns_of(table: &str) -> String {
     qualified(EVENT_COLUMNS, table)
 }
 
 /// [`ACTION_COLUMNS`], each qualified with `table`.
+#[cfg(feature = "postgres")]
 pub(crate) fn action_columns_of(table: &str) -> String {
     qualified(ACTION_COLUMNS, table)
 }
