@@ -27,9 +27,9 @@ pub mod testkit;
 pub mod __private;
 
 pub use actor::{
-    ActorError, ActorRef, ActorStatus, ActorSystem, Changes, Commit, CommitError, Current,
-    Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition, Transitions,
-    VersionConflict,
+    ActorError, ActorRef, ActorStatus, ActorSystem, Changes, CommandMark, Commit, CommitError,
+    Current, Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition,
+    Transitions, VersionConflict,
 };
 pub use effect::{
     ActionCtx, Actions, Background, Ctx, DurableAction, EffectError, Effects, IdempotencyKey,

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use machine_core::{ActorId, DurableAction, Schedule, SpawnOptions};
 use serde::de::DeserializeOwned;
@@ -15,6 +16,9 @@ use crate::{EventMetadata, PersistError, Persistable};
 /// A callback told about persistence failures that have no caller to return to (a snapshot
 /// that could not be written, a snapshot that could not be read during restore).
 pub type ErrorHook = Arc<dyn Fn(&ActorId, &PersistError) + Send + Sync>;
+
+/// How long command ids are remembered unless configured otherwise: 24 hours.
+pub const DEFAULT_COMMAND_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Builds the state an actor's fold starts from when it has journaled events but no snapshot.
 pub(crate) type InitialState<M> = Arc<dyn Fn(&ActorId) -> M + Send + Sync>;
@@ -61,6 +65,8 @@ pub struct PersistConfig<M: Persistable> {
     pub(crate) spawn: SpawnOptions<M>,
     /// The durable action types, by name.
     pub(crate) durable: Arc<Handlers<M>>,
+    /// How long a command id is remembered.
+    pub(crate) command_window: Duration,
 }
 
 impl<M: Persistable> Clone for PersistConfig<M> {
@@ -81,6 +87,7 @@ impl<M: Persistable> Clone for PersistConfig<M> {
             on_error: self.on_error.clone(),
             spawn: self.spawn.clone(),
             durable: Arc::clone(&self.durable),
+            command_window: self.command_window,
         }
     }
 }
@@ -120,6 +127,7 @@ impl<M: Persistable> Default for PersistConfig<M> {
             on_error: None,
             spawn: SpawnOptions::default(),
             durable: Arc::new(Handlers::new()),
+            command_window: DEFAULT_COMMAND_WINDOW,
         }
     }
 }
@@ -240,6 +248,15 @@ impl<M: Persistable> PersistConfig<M> {
         A: DurableAction<M> + Serialize + DeserializeOwned,
     {
         Arc::make_mut(&mut self.durable).insert(A::NAME, Arc::new(Registered { policy }));
+        self
+    }
+
+    /// How long a command id sent with
+    /// [`PersistentRef::call_command`](crate::PersistentRef::call_command) is remembered
+    /// (default [`DEFAULT_COMMAND_WINDOW`], 24 hours): within it, a repeat of the command gets
+    /// the first outcome; after it, the id is free, and the command is applied as a new one.
+    pub fn command_window(mut self, window: Duration) -> Self {
+        self.command_window = window;
         self
     }
 

@@ -6,7 +6,9 @@
 
 use futures::future::BoxFuture;
 
-use crate::store::{ActionUpdate, ClaimRequest, Outbox, RowResult, StoredAction};
+use crate::store::{
+    ActionUpdate, ClaimRequest, CommandLog, Outbox, RowResult, StoredAction, StoredCommand,
+};
 use crate::{
     ActorId, ActorMetadata, Catalog, CatalogQuery, Journal, NewSnapshot, SnapshotStore, Store,
     StoreError, StoredEvent, StoredSnapshot,
@@ -61,6 +63,12 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn record<'a>(&'a self, update: &'a ActionUpdate) -> Call<'a, bool>;
 
     fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>>;
+
+    fn find_command<'a>(
+        &'a self,
+        actor_id: &'a ActorId,
+        command_id: &'a str,
+    ) -> Call<'a, Option<StoredCommand>>;
 }
 
 impl<S: Store> ErasedStore for S {
@@ -136,5 +144,13 @@ impl<S: Store> ErasedStore for S {
 
     fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>> {
         Box::pin(Outbox::actions(self, actor_id))
+    }
+
+    fn find_command<'a>(
+        &'a self,
+        actor_id: &'a ActorId,
+        command_id: &'a str,
+    ) -> Call<'a, Option<StoredCommand>> {
+        Box::pin(CommandLog::find_command(self, actor_id, command_id))
     }
 }

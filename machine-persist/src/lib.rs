@@ -85,7 +85,7 @@ pub use actor::{
     SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use cause::SerializedCause;
-pub use config::{ErrorHook, PersistConfig, Retention};
+pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW};
 pub use dispatch::{DispatchConfig, DurablePolicy};
 pub use error::{Inconsistency, PersistError, ReplayCause};
 pub use memory::MemoryStore;

@@ -11,8 +11,8 @@ use fixture::{Account, AccountEvent, Ledger};
 use machine_core::ActorId;
 use machine_persist::store::{
     ActionUpdate, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, ClaimRequest,
-    Journal, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError, StoredAction, StoredEvent,
-    StoredSnapshot,
+    CommandLog, Journal, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError, StoredAction,
+    StoredCommand, StoredEvent, StoredSnapshot,
 };
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
@@ -130,6 +130,16 @@ impl Outbox for Flaky {
         id: &ActorId,
     ) -> impl Future<Output = Result<Vec<RowResult<StoredAction>>, StoreError>> + Send {
         self.inner.actions(id)
+    }
+}
+
+impl CommandLog for Flaky {
+    fn find_command(
+        &self,
+        id: &ActorId,
+        command_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredCommand>, StoreError>> + Send {
+        self.inner.find_command(id, command_id)
     }
 }
 

@@ -51,6 +51,18 @@ pub struct Commit<'a, M: Machine> {
     /// The durable actions the batch's steps declared, in order (see
     /// [`Durability::DISPATCHES_DURABLE_ACTIONS`]).
     pub intents: &'a [Intent<M>],
+    /// The command ids of the events sent as commands
+    /// ([`ActorRef::call_command`](crate::ActorRef::call_command)), in order.
+    pub commands: &'a [CommandMark],
+}
+
+/// An accepted event of a batch that was sent under a command id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandMark {
+    /// The index of the event in its batch: it becomes version `base_version + step + 1`.
+    pub step: usize,
+    /// The command id.
+    pub id: std::sync::Arc<str>,
 }
 
 impl<M: Machine> Commit<'_, M> {

@@ -17,7 +17,8 @@ use crate::codec::{EncodeError, PayloadKind};
 use crate::dispatch::{EncodeFailure, Job as ActionJob};
 use crate::error::ActionProblem;
 use crate::model::new_request_id;
-use crate::store::NewAction;
+use crate::store::{fingerprint, NewAction, NewCommand};
+use crate::NewEvent;
 use crate::{AppendRequest, PersistError, Persistable};
 
 /// Per-actor persistence state, living inside the actor's task.
@@ -48,6 +49,11 @@ impl<M: Persistable> Journaled<M> {
             .iter()
             .map(|event| shared.payloads.event(event, &shared.config.metadata))
             .collect::<Result<Vec<_>, _>>()?;
+        let commands = if commit.commands.is_empty() {
+            Vec::new()
+        } else {
+            self.commands(commit, &events)
+        };
         let actions = if commit.intents.is_empty() {
             Vec::new()
         } else {
@@ -63,8 +69,27 @@ impl<M: Persistable> Journaled<M> {
             create: false,
             snapshot: None,
             actions,
+            commands,
             request_id: new_request_id(),
         })
+    }
+
+    /// The command ids of a batch, each with its event's fingerprint.
+    fn commands(&self, commit: &Commit<'_, M>, events: &[NewEvent]) -> Vec<NewCommand> {
+        let expired_before = command_cutoff(self.shared.config.command_window);
+        commit
+            .commands
+            .iter()
+            .filter_map(|mark| {
+                let event = events.get(mark.step)?;
+                Some(NewCommand {
+                    version: commit.base_version + mark.step as u64 + 1,
+                    id: mark.id.to_string(),
+                    fingerprint: fingerprint(&event.tag, &event.payload),
+                    expired_before,
+                })
+            })
+            .collect()
     }
 
     /// The durable actions of a batch, encoded, claimed by this system's dispatcher.
@@ -256,4 +281,12 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
             }
         }
     }
+}
+
+/// Records of command ids older than this have left `window`.
+pub(crate) fn command_cutoff(window: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
+    let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    chrono::Utc::now()
+        .checked_sub_signed(window)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
 }

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use futures::Stream;
 use machine_core::{ActorId, SpawnError, Start, Tag};
 
+use super::command::Flights;
 use super::filter::ActorFilter;
 use super::journaled::Journaled;
 use super::system::Runtime;
@@ -27,6 +28,8 @@ pub(crate) struct Shared<M: Persistable> {
     pub(crate) config: PersistConfig<M>,
     pub(crate) payloads: Payloads<M>,
     pub(crate) env: Arc<M::Env>,
+    /// The commands being sent from this process.
+    pub(crate) commands: Flights,
 }
 
 impl<M: Persistable> Shared<M> {
@@ -90,6 +93,7 @@ impl<M: Persistable> Repository<M> {
             config,
             payloads,
             env,
+            commands: Flights::default(),
         });
         if !shared.config.durable.is_empty() {
             let runner = MachineActions {
@@ -160,6 +164,7 @@ impl<M: Persistable> Repository<M> {
             create: true,
             snapshot: Some(genesis),
             actions: Vec::new(),
+            commands: Vec::new(),
             request_id: new_request_id(),
         };
         self.shared.runtime.writer.append(request).await?;

@@ -39,6 +39,15 @@ pub enum AppendError {
         /// What is wrong with it.
         problem: ActionProblem,
     },
+    /// A command id of the request is already recorded for the actor (and has not expired):
+    /// the command was applied before. Nothing of the request was applied.
+    #[error("command `{command_id}` was already applied to actor `{actor_id}`")]
+    DuplicateCommand {
+        /// The actor written to.
+        actor_id: ActorId,
+        /// The command id.
+        command_id: String,
+    },
     /// The database refused this request's data (a value it cannot store); the rest of the batch
     /// was applied without it.
     #[error("the store refused the append of actor `{actor_id}`: {source}")]
@@ -59,6 +68,16 @@ impl PartialEq for AppendError {
             (Self::Conflict(a), Self::Conflict(b)) => a == b,
             (Self::AlreadyExists { actor_id: a }, Self::AlreadyExists { actor_id: b }) => a == b,
             (Self::Invalid(a), Self::Invalid(b)) => a == b,
+            (
+                Self::DuplicateCommand {
+                    actor_id: a,
+                    command_id: x,
+                },
+                Self::DuplicateCommand {
+                    actor_id: b,
+                    command_id: y,
+                },
+            ) => a == b && x == y,
             (
                 Self::InvalidAction {
                     actor_id: a,

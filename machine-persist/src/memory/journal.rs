@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::{outbox, MemoryStore};
 use crate::model::{time, valid};
 use crate::plan::{self, Found};
-use crate::store::RowResult;
+use crate::store::{RowResult, StoredCommand};
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Journal, StoreError, StoredEvent,
     StoredSnapshot,
@@ -15,16 +15,25 @@ impl Journal for MemoryStore {
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let now = time::now();
         let mut state = self.lock();
-        let plan = plan::decide(requests, |id| {
-            state
-                .registry
-                .get(id)
-                .map_or(Found::default(), |meta| Found {
-                    exists: true,
-                    head: meta.version,
-                    last_request: state.last_requests.get(id).copied().unwrap_or(0),
-                })
-        });
+        let plan = plan::decide(
+            requests,
+            |id| {
+                state
+                    .registry
+                    .get(id)
+                    .map_or(Found::default(), |meta| Found {
+                        exists: true,
+                        head: meta.version,
+                        last_request: state.last_requests.get(id).copied().unwrap_or(0),
+                    })
+            },
+            |id, command| {
+                state
+                    .commands
+                    .get(&(id.clone(), command.id.clone()))
+                    .is_some_and(|stored| stored.recorded_at >= command.expired_before)
+            },
+        );
         for index in plan.accepted() {
             let request = &requests[index];
             let mut position = state.last_position;
@@ -46,6 +55,16 @@ impl Journal for MemoryStore {
                 events.insert(version, event);
             }
             state.last_position = position;
+            for command in &request.commands {
+                state.commands.insert(
+                    (request.actor_id.clone(), command.id.clone()),
+                    StoredCommand {
+                        version: command.version,
+                        fingerprint: command.fingerprint.clone(),
+                        recorded_at: now,
+                    },
+                );
+            }
             for action in &request.actions {
                 let stored = outbox::stored(request, action, now);
                 state.actions.insert(stored.key.clone(), stored);

@@ -4,6 +4,7 @@
 //! Nothing survives the process.
 
 mod catalog;
+mod commands;
 mod journal;
 mod outbox;
 mod snapshots;
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use machine_core::IdempotencyKey;
 
-use crate::store::StoredAction;
+use crate::store::{StoredAction, StoredCommand};
 use crate::{ActorId, ActorMetadata, StoredEvent, StoredSnapshot};
 
 /// A [`Store`](crate::Store) kept in memory.
@@ -47,6 +48,8 @@ struct State {
     /// The id of the last request applied to each actor (idempotent appends).
     last_requests: HashMap<ActorId, i64>,
     snapshots: HashMap<ActorId, BTreeMap<u64, StoredSnapshot>>,
+    /// The recorded commands, by actor and command id.
+    commands: HashMap<(ActorId, String), StoredCommand>,
     /// The outbox, by idempotency key (actor, version, name).
     actions: BTreeMap<IdempotencyKey, StoredAction>,
     last_position: i64,

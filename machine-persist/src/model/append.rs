@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{ActorId, NewAction, NewEvent, NewSnapshot};
+use super::{ActorId, NewAction, NewCommand, NewEvent, NewSnapshot};
 
 /// Appends `events` to an actor's journal if its head equals `expected_version`.
 ///
@@ -57,6 +57,10 @@ pub struct AppendRequest {
     /// Each names the version of its event, within this request; the key (version, name) is
     /// unique.
     pub actions: Vec<NewAction>,
+    /// The command ids the events were sent under, recorded in the same transaction: the
+    /// request is refused ([`AppendError::DuplicateCommand`](crate::store::AppendError::DuplicateCommand))
+    /// if one of them is already recorded for the actor and has not expired.
+    pub commands: Vec<NewCommand>,
     /// Identifies this request among retries of it (random, never 0).
     pub request_id: i64,
 }
@@ -90,6 +94,7 @@ impl AppendRequest {
             create: false,
             snapshot: None,
             actions: Vec::new(),
+            commands: Vec::new(),
             request_id: new_request_id(),
         }
     }
@@ -121,6 +126,12 @@ impl AppendRequest {
     /// Adds a durable action, stored with its event.
     pub fn push_action(mut self, action: NewAction) -> Self {
         self.actions.push(action);
+        self
+    }
+
+    /// Records a command id with its event.
+    pub fn push_command(mut self, command: NewCommand) -> Self {
+        self.commands.push(command);
         self
     }
 

@@ -5,6 +5,7 @@ mod action;
 mod actor_id;
 mod append;
 mod catalog;
+mod command;
 mod event;
 mod snapshot;
 pub(crate) mod time;
@@ -22,5 +23,6 @@ pub use actor_id::{
 pub(crate) use append::new_request_id;
 pub use append::AppendRequest;
 pub use catalog::{ActorMetadata, CatalogQuery};
+pub use command::{fingerprint, NewCommand, StoredCommand, MAX_COMMAND_ID_BYTES};
 pub use event::{EventMetadata, NewEvent, StoredEvent};
 pub use snapshot::{NewSnapshot, StoredSnapshot};

@@ -14,9 +14,11 @@ use sqlx::Pool;
 
 use super::convert::bound_to_sql;
 use super::deadline::Deadline;
-use super::{catalog, execute_in, outbox, snapshots, Dialect};
+use super::{catalog, commands, execute_in, outbox, snapshots, Dialect};
 use crate::model::valid;
-use crate::store::{ActionUpdate, ClaimRequest, Outbox, RowResult, StoredAction};
+use crate::store::{
+    ActionUpdate, ClaimRequest, CommandLog, Outbox, RowResult, StoredAction, StoredCommand,
+};
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal,
     NewSnapshot, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
@@ -358,6 +360,22 @@ impl<B: SqlBackend> Outbox for B {
         valid(actor_id)?;
         self.deadline()
             .run("read actions", outbox::of_actor(self.reader(), actor_id))
+            .await
+    }
+}
+
+impl<B: SqlBackend> CommandLog for B {
+    async fn find_command(
+        &self,
+        actor_id: &ActorId,
+        command_id: &str,
+    ) -> Result<Option<StoredCommand>, StoreError> {
+        valid(actor_id)?;
+        self.deadline()
+            .run(
+                "find command",
+                commands::find(self.reader(), actor_id, command_id),
+            )
             .await
     }
 }

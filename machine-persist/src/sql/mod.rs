@@ -16,6 +16,7 @@
 
 pub(crate) mod backend;
 pub(crate) mod catalog;
+pub(crate) mod commands;
 pub(crate) mod convert;
 pub(crate) mod deadline;
 pub(crate) mod decode;

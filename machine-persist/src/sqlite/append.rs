@@ -44,7 +44,7 @@ use crate::plan::{self, Found, Plan};
 use crate::sql::convert::version_to_sql;
 use crate::sql::text::metadata_text;
 use crate::sql::Dialect;
-use crate::store::NewAction;
+use crate::store::{NewAction, NewCommand};
 use crate::{ActorId, AppendRequest, BatchOutcome, NewSnapshot, StoreError};
 
 /// The position counter, the merge watermark, and the registry heads and last request ids of the
@@ -124,6 +124,24 @@ const INSERT_ACTIONS: Statement = Statement {
     tail: "",
 };
 
+/// The command ids of a batch, in the column order of [`CommandRow`] then the commit time. An
+/// expired record of the same id is replaced (a live one was refused by the plan).
+const UPSERT_COMMANDS: Statement = Statement {
+    head: "INSERT INTO commands (actor_id, command_id, version, fingerprint, recorded_at)",
+    columns: 5,
+    tail: " ON CONFLICT (actor_id, command_id) DO UPDATE SET
+        version = excluded.version,
+        fingerprint = excluded.fingerprint,
+        recorded_at = excluded.recorded_at",
+};
+
+/// The recorded commands among the `[actor_id, command_id]` pairs of the JSON array `?1`.
+const SELECT_COMMANDS: &str = "
+    SELECT commands.actor_id, commands.command_id, commands.recorded_at
+    FROM json_each(?1) AS wanted
+    JOIN commands ON commands.actor_id = json_extract(wanted.value, '$[0]')
+                 AND commands.command_id = json_extract(wanted.value, '$[1]')";
+
 /// Records the last position assigned.
 const ADVANCE_POSITION: &str = "UPDATE journal_state SET last_position = ?1";
 /// Records the last position assigned, by a batch written straight into `events` while nothing
@@ -164,6 +182,13 @@ struct ActionRow<'a> {
     claimed_until: String,
 }
 
+/// A command row, in the column order of [`UPSERT_COMMANDS`].
+struct CommandRow<'a> {
+    actor_id: &'a str,
+    command: &'a NewCommand,
+    version: i64,
+}
+
 /// A snapshot row, in the column order of [`UPSERT_SNAPSHOTS`].
 struct SnapshotRow<'a> {
     actor_id: &'a str,
@@ -190,9 +215,16 @@ impl SqliteStore {
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (counters, found) = read_state(&mut tx, requests).await?;
-        let plan = plan::decide(requests, |id| {
-            found.get(id.as_str()).copied().unwrap_or_default()
-        });
+        let recorded = read_commands(&mut tx, requests).await?;
+        let plan = plan::decide(
+            requests,
+            |id| found.get(id.as_str()).copied().unwrap_or_default(),
+            |id, command| {
+                recorded
+                    .get(&(id.to_string(), command.id.clone()))
+                    .is_some_and(|at| *at >= time_text(command.expired_before))
+            },
+        );
         let now = time_text(time::now());
         let rows = Rows::collect(requests, &plan, counters)?;
         let route = self.merge_policy.route(
@@ -242,12 +274,41 @@ async fn read_state(
     Ok((counters, found))
 }
 
+/// When each command of the batch that is already recorded was recorded (as stored text, which
+/// sorts in time order), by actor and command id. Reads nothing for a batch without commands.
+async fn read_commands(
+    conn: &mut SqliteConnection,
+    requests: &[AppendRequest],
+) -> Result<HashMap<(String, String), String>, StoreError> {
+    let pairs: Vec<(&str, &str)> = requests
+        .iter()
+        .flat_map(|request| {
+            request
+                .commands
+                .iter()
+                .map(|command| (request.actor_id.as_str(), command.id.as_str()))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String, String)> = sqlx::query_as(SELECT_COMMANDS)
+        .bind(serde_json::to_string(&pairs)?)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(actor, command, at)| ((actor, command), at))
+        .collect())
+}
+
 /// The rows a batch writes.
 struct Rows<'a> {
     events: Vec<EventRow<'a>>,
     actors: Vec<ActorRow<'a>>,
     snapshots: Vec<SnapshotRow<'a>>,
     actions: Vec<ActionRow<'a>>,
+    commands: Vec<CommandRow<'a>>,
     /// The last position assigned (unchanged if the batch has no accepted event).
     last_position: i64,
     /// How many distinct actors receive events.
@@ -264,6 +325,7 @@ impl<'a> Rows<'a> {
         let mut events: Vec<EventRow<'_>> = Vec::new();
         let mut snapshots: Vec<SnapshotRow<'_>> = Vec::new();
         let mut actions: Vec<ActionRow<'_>> = Vec::new();
+        let mut commands: Vec<CommandRow<'_>> = Vec::new();
         let mut first_positions: HashMap<&ActorId, i64> = HashMap::new();
         let mut position = counters.last_position;
         for index in plan.accepted() {
@@ -286,6 +348,13 @@ impl<'a> Rows<'a> {
                     codec: &event.codec,
                     payload: &event.payload,
                     metadata: metadata_text(&event.metadata)?,
+                });
+            }
+            for command in &request.commands {
+                commands.push(CommandRow {
+                    actor_id: id,
+                    command,
+                    version: version_to_sql(&request.actor_id, command.version)?,
                 });
             }
             for action in &request.actions {
@@ -324,6 +393,7 @@ impl<'a> Rows<'a> {
             actors,
             snapshots,
             actions,
+            commands,
             last_position: position,
             actors_with_events: first_positions.len(),
         })
@@ -391,6 +461,19 @@ impl<'a> Rows<'a> {
                     .bind(row.snapshot.codec.as_ref());
                 query = Sqlite::bind_payload(query, &row.snapshot.payload)
                     .bind(row.entered_at.as_str())
+                    .bind(now);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        for chunk in values::chunks(&self.commands) {
+            let sql = UPSERT_COMMANDS.sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.actor_id)
+                    .bind(row.command.id.as_str())
+                    .bind(row.version)
+                    .bind(row.command.fingerprint.as_str())
                     .bind(now);
             }
             query.execute(&mut *conn).await?;

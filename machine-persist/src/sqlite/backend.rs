@@ -70,6 +70,7 @@ impl SqlBackend for SqliteStore {
             "DELETE FROM events WHERE actor_id = $1".into(),
             "DELETE FROM snapshots WHERE actor_id = $1".into(),
             "DELETE FROM durable_actions WHERE actor_id = $1".into(),
+            "DELETE FROM commands WHERE actor_id = $1".into(),
             "DELETE FROM actors WHERE actor_id = $1".into(),
         ]
     }

@@ -5,7 +5,8 @@
 //! * [`Catalog`]: one metadata row per actor (the registry), kept in step by every append;
 //! * [`Outbox`]: the durable actions appended with their events, claimed and recorded by
 //!   dispatchers;
-//! * [`Store`]: all four, cheap to clone and shareable, which is what a
+//! * [`CommandLog`]: the command ids applied to each actor (idempotent commands);
+//! * [`Store`]: all five, cheap to clone and shareable, which is what a
 //!   [`PersistentSystem`](crate::PersistentSystem) runs on.
 //!
 //! The traits use `impl Future + Send` returns, so backends are used generically (no boxing).
@@ -23,11 +24,13 @@
 //! ([`check_actor_id`]); machine types the same up to [`MAX_MACHINE_TYPE_BYTES`].
 
 mod catalog;
+mod commands;
 mod journal;
 mod outbox;
 mod snapshots;
 
 pub use catalog::{Catalog, RowResult};
+pub use commands::CommandLog;
 pub use journal::{BatchOutcome, Journal, STREAM_PAGE};
 pub use outbox::Outbox;
 pub use snapshots::SnapshotStore;
@@ -39,19 +42,19 @@ pub use crate::model::{
     MAX_ACTOR_ID_BYTES, MAX_MACHINE_TYPE_BYTES,
 };
 pub use crate::model::{
-    ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction, StoredAction,
-    MAX_ACTION_NAME_BYTES,
+    fingerprint, ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction,
+    NewCommand, StoredAction, StoredCommand, MAX_ACTION_NAME_BYTES, MAX_COMMAND_ID_BYTES,
 };
 /// The id of an actor, as every row is keyed.
 pub use machine_core::ActorId;
 
 /// A complete backend: journal, snapshots, catalog and outbox, cheap to clone and shareable.
 pub trait Store:
-    Journal + SnapshotStore + Catalog + Outbox + Clone + Send + Sync + 'static
+    Journal + SnapshotStore + Catalog + Outbox + CommandLog + Clone + Send + Sync + 'static
 {
 }
 
 impl<T> Store for T where
-    T: Journal + SnapshotStore + Catalog + Outbox + Clone + Send + Sync + 'static
+    T: Journal + SnapshotStore + Catalog + Outbox + CommandLog + Clone + Send + Sync + 'static
 {
 }

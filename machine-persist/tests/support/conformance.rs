@@ -7,9 +7,9 @@ use futures::TryStreamExt;
 use machine_core::VersionConflict;
 use machine_persist::store::{
     ActionClaim, ActionOutcome, ActionProblem, ActionStatus, ActionUpdate, ActorId, ActorMetadata,
-    AppendError, AppendRequest, Catalog, CatalogQuery, ClaimRequest, EventMetadata, Journal,
-    NewAction, NewEvent, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError, StoredAction,
-    StoredEvent, STREAM_PAGE,
+    AppendError, AppendRequest, Catalog, CatalogQuery, ClaimRequest, CommandLog, EventMetadata,
+    Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult, SnapshotStore,
+    StoreError, StoredAction, StoredEvent, STREAM_PAGE,
 };
 use machine_persist::{PersistError, SerializedCause};
 
@@ -1510,4 +1510,65 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
     // Deleting the actor deletes its outbox.
     assert!(store.delete_actor(&id("a")).await.unwrap());
     assert!(store.actions(&id("a")).await.unwrap().is_empty());
+}
+
+fn command(version: u64, id: &str, expired_before: DateTime<Utc>) -> NewCommand {
+    NewCommand {
+        version,
+        id: id.to_owned(),
+        fingerprint: format!("E{version}:0"),
+        expired_before,
+    }
+}
+
+/// Command ids: recorded with their event, a live one refuses a later request alone (also
+/// within one batch), an expired one is replaced, and a retry of the stored request still
+/// reports success.
+pub async fn command_ids_refuse_repeats_alone_until_they_expire<B: Backend>(backend: &B) {
+    let store = backend.store();
+    let long_ago = Utc::now() - chrono::Duration::days(1);
+    let first = request("a", 0, 1)
+        .create()
+        .push_command(command(1, "c-1", long_ago));
+    store.append(first.clone()).await.unwrap();
+    let found = store.find_command(&id("a"), "c-1").await.unwrap().unwrap();
+    assert_eq!((found.version, found.fingerprint.as_str()), (1, "E1:0"));
+    assert!(store.find_command(&id("a"), "c-2").await.unwrap().is_none());
+    // A retry of the stored request is the stored request, not a repeat of its command.
+    store.append(first).await.unwrap();
+
+    // A live record refuses the request that repeats it; the rest of the batch commits, and
+    // a second request of the batch reusing an id the first one records is refused too.
+    let outcome = store
+        .append_batch(&[
+            request("a", 1, 1).push_command(command(2, "c-1", long_ago)),
+            request("b", 0, 1)
+                .create()
+                .push_command(command(1, "c-1", long_ago)),
+            request("b", 1, 1).push_command(command(2, "c-1", long_ago)),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome[0], Err(AppendError::DuplicateCommand { command_id, .. }) if command_id == "c-1"),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome[1], Ok(()), "the id is per actor");
+    assert!(matches!(
+        &outcome[2],
+        Err(AppendError::DuplicateCommand { .. })
+    ));
+    assert_eq!(store.head(&id("a")).await.unwrap(), 1);
+    assert_eq!(store.head(&id("b")).await.unwrap(), 1);
+
+    // Once expired (recorded before the request's cutoff) the id is free, and replaced.
+    let later = Utc::now() + chrono::Duration::seconds(5);
+    store
+        .append(request("a", 1, 1).push_command(command(2, "c-1", later)))
+        .await
+        .unwrap();
+    let replaced = store.find_command(&id("a"), "c-1").await.unwrap().unwrap();
+    assert_eq!(replaced.version, 2);
+    assert!(store.delete_actor(&id("a")).await.unwrap());
+    assert!(store.find_command(&id("a"), "c-1").await.unwrap().is_none());
 }

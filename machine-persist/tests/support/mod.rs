@@ -104,6 +104,7 @@ macro_rules! all_conformance_tests {
             events_without_a_snapshot_fold_from_the_initial_state,
             two_systems_racing_on_one_actor_never_duplicate_or_lose_a_version,
             durable_actions_commit_with_their_events_and_are_claimed_once,
+            command_ids_refuse_repeats_alone_until_they_expire,
         );
     };
 }

@@ -16,7 +16,7 @@ use super::replies::Replies;
 use super::{panic, Actor, Flow};
 use crate::actor::durability::{Commit, Durability};
 use crate::actor::mailbox::Envelope;
-use crate::actor::{ActorError, CommitError, StopReason, Transition};
+use crate::actor::{ActorError, CommandMark, CommitError, StopReason, Transition};
 use crate::effect::{Actions, IdempotencyKey};
 use crate::inspect::RecordKind;
 use crate::model::Machine;
@@ -33,6 +33,8 @@ pub(super) struct Batch<M: Machine> {
     pub(super) queue: VecDeque<Envelope<M>>,
     /// The accepted events: what the commit journals.
     pub(super) events: Vec<M::Event>,
+    /// The command ids of the accepted events sent as commands.
+    pub(super) commands: Vec<CommandMark>,
     /// The actions the accepted steps declared.
     pub(super) actions: Actions<M>,
     /// The answers of the calls, held until the commit returns.
@@ -46,6 +48,7 @@ impl<M: Machine> Default for Batch<M> {
         Self {
             queue: VecDeque::new(),
             events: Vec::new(),
+            commands: Vec::new(),
             actions: Actions::default(),
             replies: Replies::default(),
             applied: Applied::default(),
@@ -58,6 +61,7 @@ impl<M: Machine> Batch<M> {
     /// actor must stay small.
     fn reset(&mut self) {
         self.events.clear();
+        self.commands.clear();
         self.actions.list.clear();
         self.actions.durable.clear();
         self.applied = Applied::default();
@@ -107,6 +111,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             state: next,
             entered_at: batch.applied.entered_at(self.entered_at),
             intents: &batch.actions.durable,
+            commands: &batch.commands,
         };
         // Boxed, so that the loop's future does not hold the layer's commit future; the commit
         // of `Ephemeral` has no state, and boxing it allocates nothing.
@@ -149,6 +154,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         let entry = batch.applied.entry.take();
         let accepted = batch.events.len() as u64;
         batch.events.clear();
+        batch.commands.clear();
         let base = self.version;
         self.version += accepted;
         // Always set: a batch that accepted nothing commits nothing and is not made visible.
