@@ -27,11 +27,14 @@ pub mod testkit;
 pub mod __private;
 
 pub use actor::{
-    ActorError, ActorRef, ActorStatus, ActorSystem, Changes, Commit, CommitError, Current,
-    Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition, Transitions,
-    VersionConflict,
+    ActorError, ActorRef, ActorStatus, ActorSystem, Changes, CommandMark, Commit, CommitError,
+    Current, Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition,
+    Transitions, VersionConflict,
 };
-pub use effect::{Actions, Background, Ctx, EffectError, Effects, Scope};
+pub use effect::{
+    ActionCtx, Actions, Background, Ctx, DurableAction, EffectError, Effects, IdempotencyKey,
+    Intent, Scope,
+};
 pub use inspect::{Observer, Record, RecordKind, Recorder};
 pub use model::{ActorId, Event, EventTagOf, Machine, Outcome, StateTag, Step, Tag};
 pub use schedule::{Decision, Driver, Schedule};
@@ -39,7 +42,8 @@ pub use schedule::{Decision, Driver, Schedule};
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        Actions, ActorError, ActorId, ActorRef, ActorSystem, Background, Ctx, EffectError, Effects,
-        Event, Machine, Outcome, Schedule, Scope, SpawnOptions, StateTag, Step, Tag,
+        ActionCtx, Actions, ActorError, ActorId, ActorRef, ActorSystem, Background, Ctx,
+        DurableAction, EffectError, Effects, Event, Machine, Outcome, Schedule, Scope,
+        SpawnOptions, StateTag, Step, Tag,
     };
 }

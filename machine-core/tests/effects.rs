@@ -305,3 +305,21 @@ mod timeouts {
         harness.shutdown().await;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_durable_action_without_persistence_runs_once_with_its_key() {
+    let harness = Harness::new();
+    let env = Arc::new(Env::default());
+    let order = harness
+        .spawn("o-1", Order::new("o-1"), Arc::clone(&env))
+        .unwrap();
+    assert!(order
+        .call(OrderEvent::Pay { amount: 7 })
+        .await
+        .unwrap()
+        .is_accepted());
+    harness.settle().await;
+    let ledger = env.ledger.lock().unwrap().clone();
+    assert_eq!(ledger, ["o-1/1/ledger entry attempt 1 amount 7"]);
+    harness.shutdown().await;
+}

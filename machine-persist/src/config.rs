@@ -2,16 +2,23 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
-use machine_core::{ActorId, Schedule, SpawnOptions};
+use machine_core::{ActorId, DurableAction, Schedule, SpawnOptions};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::codec::{Codec, JsonCodec, SharedCodec};
+use crate::dispatch::{DurablePolicy, Handlers, Registered};
 use crate::schema::Upcasters;
 use crate::{EventMetadata, PersistError, Persistable};
 
 /// A callback told about persistence failures that have no caller to return to (a snapshot
 /// that could not be written, a snapshot that could not be read during restore).
 pub type ErrorHook = Arc<dyn Fn(&ActorId, &PersistError) + Send + Sync>;
+
+/// How long command ids are remembered unless configured otherwise: 24 hours.
+pub const DEFAULT_COMMAND_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Builds the state an actor's fold starts from when it has journaled events but no snapshot.
 pub(crate) type InitialState<M> = Arc<dyn Fn(&ActorId) -> M + Send + Sync>;
@@ -57,6 +64,10 @@ pub struct PersistConfig<M: Persistable> {
     pub(crate) metadata: EventMetadata,
     pub(crate) on_error: Option<ErrorHook>,
     pub(crate) spawn: SpawnOptions<M>,
+    /// The durable action types, by name.
+    pub(crate) durable: Arc<Handlers<M>>,
+    /// How long a command id is remembered.
+    pub(crate) command_window: Duration,
 }
 
 impl<M: Persistable> Clone for PersistConfig<M> {
@@ -76,6 +87,8 @@ impl<M: Persistable> Clone for PersistConfig<M> {
             metadata: self.metadata.clone(),
             on_error: self.on_error.clone(),
             spawn: self.spawn.clone(),
+            durable: Arc::clone(&self.durable),
+            command_window: self.command_window,
         }
     }
 }
@@ -92,6 +105,7 @@ impl<M: Persistable> fmt::Debug for PersistConfig<M> {
             .field("event_schema", &self.event_schema)
             .field("state_schema", &self.state_schema)
             .field("retention", &self.retention)
+            .field("durable", &self.durable.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +127,8 @@ impl<M: Persistable> Default for PersistConfig<M> {
             metadata: EventMetadata::default(),
             on_error: None,
             spawn: SpawnOptions::default(),
+            durable: Arc::new(Handlers::new()),
+            command_window: DEFAULT_COMMAND_WINDOW,
         }
     }
 }
@@ -216,6 +232,32 @@ impl<M: Persistable> PersistConfig<M> {
     /// Runtime settings of the actors (mailbox, batch size, observer).
     pub fn spawn_options(mut self, options: SpawnOptions<M>) -> Self {
         self.spawn = options;
+        self
+    }
+
+    /// Registers the durable action type `A` (see [`Actions::durable`](machine_core::Actions::durable)
+    /// and the [`dispatch`](crate::dispatch) module for the guarantee): the machine's steps may
+    /// declare `A`s, which are stored with their events, encoded with this configuration's
+    /// codec, and run by the system's dispatcher as `policy` says. A step declaring an action
+    /// type that is not registered fails its batch with [`PersistError::DurableAction`]. A
+    /// second registration under the same [`NAME`](DurableAction::NAME) replaces the first.
+    ///
+    /// The codec writes action values through serde's data model (a self-describing codec:
+    /// JSON, MessagePack).
+    pub fn durable<A>(mut self, policy: DurablePolicy<M, A>) -> Self
+    where
+        A: DurableAction<M> + Serialize + DeserializeOwned,
+    {
+        Arc::make_mut(&mut self.durable).insert(A::NAME, Arc::new(Registered { policy }));
+        self
+    }
+
+    /// How long a command id sent with
+    /// [`PersistentRef::call_command`](crate::PersistentRef::call_command) is remembered
+    /// (default [`DEFAULT_COMMAND_WINDOW`], 24 hours): within it, a repeat of the command gets
+    /// the first outcome; after it, the id is free, and the command is applied as a new one.
+    pub fn command_window(mut self, window: Duration) -> Self {
+        self.command_window = window;
         self
     }
 

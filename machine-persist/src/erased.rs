@@ -6,7 +6,9 @@
 
 use futures::future::BoxFuture;
 
-use crate::store::RowResult;
+use crate::store::{
+    ActionUpdate, ClaimRequest, CommandLog, Outbox, RowResult, StoredAction, StoredCommand,
+};
 use crate::{
     ActorId, ActorMetadata, Catalog, CatalogQuery, Journal, NewSnapshot, SnapshotStore, Store,
     StoreError, StoredEvent, StoredSnapshot,
@@ -54,6 +56,19 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     ) -> Call<'a, Vec<RowResult<Option<ActorMetadata>>>>;
 
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>>;
+
+    fn claim_due<'a>(&'a self, request: &'a ClaimRequest)
+        -> Call<'a, Vec<RowResult<StoredAction>>>;
+
+    fn record<'a>(&'a self, update: &'a ActionUpdate) -> Call<'a, bool>;
+
+    fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>>;
+
+    fn find_command<'a>(
+        &'a self,
+        actor_id: &'a ActorId,
+        command_id: &'a str,
+    ) -> Call<'a, Option<StoredCommand>>;
 }
 
 impl<S: Store> ErasedStore for S {
@@ -114,5 +129,28 @@ impl<S: Store> ErasedStore for S {
 
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>> {
         Box::pin(Catalog::list(self, query))
+    }
+
+    fn claim_due<'a>(
+        &'a self,
+        request: &'a ClaimRequest,
+    ) -> Call<'a, Vec<RowResult<StoredAction>>> {
+        Box::pin(Outbox::claim_due(self, request))
+    }
+
+    fn record<'a>(&'a self, update: &'a ActionUpdate) -> Call<'a, bool> {
+        Box::pin(Outbox::record(self, update))
+    }
+
+    fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>> {
+        Box::pin(Outbox::actions(self, actor_id))
+    }
+
+    fn find_command<'a>(
+        &'a self,
+        actor_id: &'a ActorId,
+        command_id: &'a str,
+    ) -> Call<'a, Option<StoredCommand>> {
+        Box::pin(CommandLog::find_command(self, actor_id, command_id))
     }
 }

@@ -12,6 +12,7 @@
 //! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
 //! | [`store`] | the storage traits ([`store::Journal`], [`store::SnapshotStore`], [`store::Catalog`], [`store::EventStream`], [`store::CheckpointStore`], [`store::Store`]) and the rows they exchange, for tools and custom backends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
+//! | [`dispatch`] | durable actions: the transactional outbox, its dispatcher and the delivery guarantee |
 //! | [`fixture`] | an actor's stored history as a file a unit test replays through the test kit |
 //! | `inspect` (feature `inspector`) | the embeddable web inspector: actors, time travel, statechart, divergence check |
 //! | [`projection`] | read models fed from the global event stream: checkpoints, catch-up, live, at-least-once and exactly-once |
@@ -47,8 +48,10 @@
 #![warn(missing_docs)]
 
 mod actor;
+mod cause;
 pub mod codec;
 mod config;
+pub mod dispatch;
 mod erased;
 mod error;
 pub mod fixture;
@@ -87,7 +90,9 @@ pub use actor::{
     default_retry, ActorFilter, PersistentRef, PersistentSystem, Repository, ShutdownReport,
     SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-pub use config::{ErrorHook, PersistConfig, Retention};
+pub use cause::SerializedCause;
+pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW};
+pub use dispatch::{DispatchConfig, DurablePolicy};
 pub use error::{Inconsistency, PersistError, ReplayCause};
 pub use memory::MemoryStore;
 pub use persistable::Persistable;

@@ -13,11 +13,13 @@
 //! Before all that, a request whose id is the last one the store applied to its actor is a retry
 //! of a request already stored (its answer was lost): it succeeds and writes nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use machine_core::VersionConflict;
 
+use crate::error::ActionProblem;
 use crate::model::{check_actor_id, check_machine_type};
+use crate::model::{NewAction, NewCommand, MAX_ACTION_NAME_BYTES};
 use crate::{ActorId, AppendError, AppendRequest};
 
 /// What the store holds for one actor before the batch.
@@ -61,14 +63,59 @@ impl Plan {
     }
 }
 
-/// Checks the storage rule on a request's names.
+/// Checks the storage rule on a request's names, and its durable actions: each names one of
+/// the request's versions, has a name of 1 to [`MAX_ACTION_NAME_BYTES`] bytes, and no two share
+/// a version and a name.
 pub(crate) fn validate(request: &AppendRequest) -> Result<(), AppendError> {
     check_actor_id(request.actor_id.as_str()).map_err(AppendError::Invalid)?;
-    check_machine_type(&request.machine_type).map_err(AppendError::Invalid)
+    check_machine_type(&request.machine_type).map_err(AppendError::Invalid)?;
+    let refuse = |action: &NewAction, problem| AppendError::InvalidAction {
+        actor_id: request.actor_id.clone(),
+        action: action.name.to_string(),
+        problem,
+    };
+    let versions = request.expected_version + 1..=request.next_version();
+    for (index, action) in request.actions.iter().enumerate() {
+        if action.name.is_empty() || action.name.len() > MAX_ACTION_NAME_BYTES {
+            return Err(refuse(action, ActionProblem::BadName));
+        }
+        if !versions.contains(&action.version) {
+            return Err(refuse(
+                action,
+                ActionProblem::OutsideRequest(action.version),
+            ));
+        }
+        if request.actions[..index]
+            .iter()
+            .any(|earlier| earlier.version == action.version && earlier.name == action.name)
+        {
+            return Err(refuse(action, ActionProblem::Duplicate(action.version)));
+        }
+    }
+    for (index, command) in request.commands.iter().enumerate() {
+        if request.commands[..index]
+            .iter()
+            .any(|earlier| earlier.id == command.id)
+        {
+            return Err(AppendError::DuplicateCommand {
+                actor_id: request.actor_id.clone(),
+                command_id: command.id.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Decides `requests` in order against `found` (the state of each actor before the batch).
-pub(crate) fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Found) -> Plan {
+///
+/// `recorded(actor, command)` says whether the command is already recorded for the actor and
+/// has not expired; such a request, or one repeating a command accepted earlier in the batch, is
+/// refused with [`AppendError::DuplicateCommand`].
+pub(crate) fn decide(
+    requests: &[AppendRequest],
+    found: impl Fn(&ActorId) -> Found,
+    recorded: impl Fn(&ActorId, &NewCommand) -> bool,
+) -> Plan {
     struct Running {
         found: Found,
         existed: bool,
@@ -78,6 +125,7 @@ pub(crate) fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Fou
     let mut outcome = Vec::with_capacity(requests.len());
     let mut write = Vec::with_capacity(requests.len());
     let mut registry: Vec<RegistryWrite> = Vec::with_capacity(requests.len());
+    let mut commands: HashSet<(&ActorId, &str)> = HashSet::new();
     for (index, request) in requests.iter().enumerate() {
         if let Err(invalid) = validate(request) {
             outcome.push(Err(invalid));
@@ -108,7 +156,21 @@ pub(crate) fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Fou
                 expected: request.expected_version,
                 actual: state.found.head,
             }))
+        } else if let Some(repeat) = request.commands.iter().find(|command| {
+            recorded(&request.actor_id, command)
+                || commands.contains(&(&request.actor_id, command.id.as_str()))
+        }) {
+            Err(AppendError::DuplicateCommand {
+                actor_id: request.actor_id.clone(),
+                command_id: repeat.id.clone(),
+            })
         } else {
+            commands.extend(
+                request
+                    .commands
+                    .iter()
+                    .map(|command| (&request.actor_id, command.id.as_str())),
+            );
             state.found = Found {
                 exists: true,
                 head: request.next_version(),
@@ -142,6 +204,11 @@ mod tests {
 
     use super::*;
     use crate::NewEvent;
+
+    /// Decides with no command recorded.
+    fn decide(requests: &[AppendRequest], found: impl Fn(&ActorId) -> Found) -> Plan {
+        super::decide(requests, found, |_, _| false)
+    }
 
     fn request(id: &str, expected: u64, events: usize) -> AppendRequest {
         AppendRequest::new(id, "M", expected, "S", Utc::now()).with_events(vec![

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use fixture::{Account, AccountEvent, Ledger};
 use machine_core::ActorId;
 use machine_persist::store::{
-    ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, CheckpointStore,
-    CommitSignal, EventStream, GlobalPosition, Journal, NewSnapshot, RowResult, SnapshotStore,
-    StoreError, StoredEvent, StoredSnapshot, StreamFilter, StreamPage,
+    ActionUpdate, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery,
+    CheckpointStore, ClaimRequest, CommandLog, CommitSignal, EventStream, GlobalPosition, Journal,
+    NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError, StoredAction, StoredCommand,
+    StoredEvent, StoredSnapshot, StreamFilter, StreamPage,
 };
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
@@ -148,6 +149,37 @@ impl CheckpointStore for Flaky {
         name: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.inner.delete_checkpoint(name)
+    }
+}
+
+impl Outbox for Flaky {
+    fn claim_due(
+        &self,
+        request: &ClaimRequest,
+    ) -> impl Future<Output = Result<Vec<RowResult<StoredAction>>, StoreError>> + Send {
+        self.inner.claim_due(request)
+    }
+    fn record(
+        &self,
+        update: &ActionUpdate,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.inner.record(update)
+    }
+    fn actions(
+        &self,
+        id: &ActorId,
+    ) -> impl Future<Output = Result<Vec<RowResult<StoredAction>>, StoreError>> + Send {
+        self.inner.actions(id)
+    }
+}
+
+impl CommandLog for Flaky {
+    fn find_command(
+        &self,
+        id: &ActorId,
+        command_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredCommand>, StoreError>> + Send {
+        self.inner.find_command(id, command_id)
     }
 }
 

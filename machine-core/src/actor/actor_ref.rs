@@ -1,11 +1,12 @@
 //! The handle to a running actor.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::mailbox::{CallReply, Control, Envelope, Message, Msg, Origin, View};
+use super::mailbox::{CallReply, CommandOrigin, Control, Envelope, Message, Msg, Origin, View};
 use super::registry::Registered;
 use super::{ActorError, Changes, Transitions};
 use crate::model::{ActorId, Machine, Outcome};
@@ -111,6 +112,38 @@ impl<M: Machine> ActorRef<M> {
         };
         self.ask(Box::new(Message::Event(envelope))).await?;
         answer.await.map_err(|_| self.stopped())?
+    }
+
+    /// Like [`call`](Self::call), with a command id that travels with the event to the
+    /// durability layer ([`Commit::commands`](crate::Commit::commands)). A persistence layer
+    /// records it with the event, so that a repeat of the command is recognised; the runtime
+    /// itself does not look at it.
+    pub async fn call_command(
+        &self,
+        command: impl Into<Arc<str>>,
+        event: M::Event,
+    ) -> Result<Outcome<M, M::Error>, ActorError> {
+        let (reply, answer) = oneshot::channel::<CallReply<M>>();
+        let origin = Origin::Command(Box::new(CommandOrigin {
+            id: command.into(),
+            reply: Some(reply),
+        }));
+        let envelope = Envelope { event, origin };
+        self.ask(Box::new(Message::Event(envelope))).await?;
+        answer.await.map_err(|_| self.stopped())?
+    }
+
+    /// Like [`send`](Self::send), with a command id (see [`call_command`](Self::call_command)).
+    pub async fn send_command(
+        &self,
+        command: impl Into<Arc<str>>,
+        event: M::Event,
+    ) -> Result<(), ActorError> {
+        let origin = Origin::Command(Box::new(CommandOrigin {
+            id: command.into(),
+            reply: None,
+        }));
+        self.send_envelope(event, origin).await
     }
 
     pub(crate) async fn send_envelope(

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use tokio::time::Instant;
 
 use super::{CommitError, StopReason};
+use crate::effect::Intent;
 use crate::model::{ActorId, Machine};
 
 /// How an actor starts: its state, the version that state is at, and when the state was entered.
@@ -47,6 +48,21 @@ pub struct Commit<'a, M: Machine> {
     pub state: &'a M,
     /// When that state was entered (wall clock).
     pub entered_at: SystemTime,
+    /// The durable actions the batch's steps declared, in order (see
+    /// [`Durability::DISPATCHES_DURABLE_ACTIONS`]).
+    pub intents: &'a [Intent<M>],
+    /// The command ids of the events sent as commands
+    /// ([`ActorRef::call_command`](crate::ActorRef::call_command)), in order.
+    pub commands: &'a [CommandMark],
+}
+
+/// An accepted event of a batch that was sent under a command id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandMark {
+    /// The index of the event in its batch: it becomes version `base_version + step + 1`.
+    pub step: usize,
+    /// The command id.
+    pub id: std::sync::Arc<str>,
 }
 
 impl<M: Machine> Commit<'_, M> {
@@ -79,6 +95,11 @@ pub struct Current<'a, M: Machine> {
 /// inside the actor's own loop (for debounced snapshots) without a task of its own;
 /// [`stopped`](Durability::stopped) lets it flush when the actor stops.
 pub trait Durability<M: Machine>: Send + 'static {
+    /// Whether this layer takes over the durable actions of a batch ([`Commit::intents`]):
+    /// stores them with the batch and runs them itself. When `false` (the default), the runtime
+    /// runs them once after the commit, like plain actions.
+    const DISPATCHES_DURABLE_ACTIONS: bool = false;
+
     /// Makes a batch durable.
     ///
     /// The runtime boxes the returned future, so that its size does not weigh on every idle

@@ -1,6 +1,7 @@
 //! The messages an actor's mailbox carries.
 
 use std::any::Any;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::sync::{broadcast, oneshot};
@@ -40,6 +41,15 @@ pub(crate) enum Origin<M: Machine> {
     /// A task or timeout of the state scope with this epoch (from 1); its event is discarded
     /// once that state was left.
     Scope(u64),
+    /// `call_command` / `send_command`: an event under a command id (boxed: rare, and the
+    /// mailbox slot stays one word).
+    Command(Box<CommandOrigin<M>>),
+}
+
+/// A command's id and, for `call_command`, where its outcome goes.
+pub(crate) struct CommandOrigin<M: Machine> {
+    pub(crate) id: Arc<str>,
+    pub(crate) reply: Option<oneshot::Sender<CallReply<M>>>,
 }
 
 impl<M: Machine> Origin<M> {
@@ -51,10 +61,26 @@ impl<M: Machine> Origin<M> {
         }
     }
 
+    /// The command id of an event sent as a command.
+    pub(crate) fn command(&self) -> Option<&Arc<str>> {
+        match self {
+            Origin::Command(command) => Some(&command.id),
+            _ => None,
+        }
+    }
+
     /// Answers a call; events nobody waits for are not answered.
     pub(crate) fn answer(self, reply: CallReply<M>) {
-        if let Origin::Call(sender) = self {
-            let _ = sender.send(reply);
+        match self {
+            Origin::Call(sender) => {
+                let _ = sender.send(reply);
+            }
+            Origin::Command(command) => {
+                if let Some(sender) = command.reply {
+                    let _ = sender.send(reply);
+                }
+            }
+            Origin::Send | Origin::Scope(_) => {}
         }
     }
 }

@@ -42,7 +42,7 @@ mod streams;
 mod system;
 
 pub use actor_ref::{ActorRef, ActorStatus};
-pub use durability::{Commit, Current, Durability, Ephemeral, Start};
+pub use durability::{CommandMark, Commit, Current, Durability, Ephemeral, Start};
 pub use error::{ActorError, CommitError, SpawnError, StopReason, VersionConflict};
 pub use options::SpawnOptions;
 pub use streams::{Changes, Transition, Transitions};

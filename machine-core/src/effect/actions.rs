@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::{Ctx, Declared, EffectError};
+use super::{Ctx, Declared, DurableAction, EffectError, Intent};
 use crate::model::Machine;
 
 /// Collects the actions a step declares; see [`Machine::actions`].
@@ -19,11 +19,19 @@ use crate::model::Machine;
 /// ```
 pub struct Actions<M: Machine> {
     pub(crate) list: Vec<Declared<M>>,
+    /// The durable actions declared, each with the index of its step in the batch.
+    pub(crate) durable: Vec<Intent<M>>,
+    /// The index, in the batch being applied, of the step declaring actions now.
+    pub(crate) step: usize,
 }
 
 impl<M: Machine> Default for Actions<M> {
     fn default() -> Self {
-        Self { list: Vec::new() }
+        Self {
+            list: Vec::new(),
+            durable: Vec::new(),
+            step: 0,
+        }
     }
 }
 
@@ -38,13 +46,40 @@ impl<M: Machine> Actions<M> {
         self.list.push(Declared::new(name, action));
     }
 
-    /// How many actions were declared.
+    /// Declares a durable action (see [`DurableAction`]): a persistence layer stores it in
+    /// the transaction of the step's event and runs it after the commit, at least once, with
+    /// retries, also after a crash or restart. Without one it runs once, like
+    /// [`run`](Self::run).
+    ///
+    /// ```
+    /// # use machine_core::effect::{ActionCtx, DurableAction};
+    /// # use machine_core::{Actions, EffectError, Machine};
+    /// #[derive(Debug)]
+    /// struct MailReceipt { order: String }
+    ///
+    /// impl<M: Machine> DurableAction<M> for MailReceipt {
+    ///     const NAME: &'static str = "mail receipt";
+    ///     async fn perform(self, ctx: ActionCtx<M>) -> Result<(), EffectError> {
+    ///         let _ = (ctx.key(), self.order);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # fn declare<M: Machine>(actions: &mut Actions<M>) {
+    /// actions.durable(MailReceipt { order: "order-7".into() });
+    /// # }
+    /// ```
+    pub fn durable<A: DurableAction<M>>(&mut self, action: A) {
+        self.durable.push(Intent::new(self.step, action));
+    }
+
+    /// How many actions were declared, durable ones included.
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.list.len() + self.durable.len()
     }
 
     /// Whether no action was declared.
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.list.is_empty() && self.durable.is_empty()
     }
 }

@@ -6,6 +6,7 @@
 //! | declared in | builder | runs | result |
 //! |---|---|---|---|
 //! | [`Machine::actions`](crate::Machine::actions) | [`Actions`] | once, after the step is accepted and durable | reported to the observer |
+//! | [`Machine::actions`](crate::Machine::actions) | [`Actions::durable`] | at least once, after the step is durable, retried, also after a crash (see [`DurableAction`]) | recorded by the persistence layer |
 //! | [`Machine::enter`](crate::Machine::enter) | [`Scope::task`] | from entering the state until leaving it (then cancelled) | mapped to an event sent to the actor |
 //! | [`Machine::enter`](crate::Machine::enter) | [`Scope::timeout`] | fires `after` the state was entered, unless left first; restarts on re-entry | the given event |
 //! | [`Machine::background`](crate::Machine::background) | [`Background`] | for the actor's whole life | reported to the observer |
@@ -18,12 +19,14 @@ mod actions;
 mod background;
 mod ctx;
 mod declared;
+mod durable;
 mod hooks;
 mod scope;
 
 pub use actions::Actions;
 pub use background::Background;
 pub use ctx::Ctx;
+pub use durable::{ActionCtx, DurableAction, IdempotencyKey, Intent};
 pub use hooks::Effects;
 pub use scope::Scope;
 

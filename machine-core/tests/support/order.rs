@@ -8,7 +8,31 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use machine_core::{Actions, Event, Machine, Outcome, Scope, StateTag, Step, Tag};
+use machine_core::{
+    ActionCtx, Actions, DurableAction, EffectError, Event, Machine, Outcome, Scope, StateTag, Step,
+    Tag,
+};
+
+/// A durable action: without a persistence layer it runs once, like a plain action.
+#[derive(Debug)]
+pub struct LedgerEntry {
+    pub amount: u64,
+}
+
+impl DurableAction<Order> for LedgerEntry {
+    const NAME: &'static str = "ledger entry";
+
+    async fn perform(self, ctx: ActionCtx<Order>) -> Result<(), EffectError> {
+        let line = format!(
+            "{} attempt {} amount {}",
+            ctx.key(),
+            ctx.attempt(),
+            self.amount
+        );
+        ctx.env().ledger.lock().unwrap().push(line);
+        Ok(())
+    }
+}
 
 /// How long an order may stay unpaid.
 pub const PAYMENT_WINDOW: Duration = Duration::from_secs(3600);
@@ -46,6 +70,8 @@ impl Order {
 #[derive(Default)]
 pub struct Env {
     pub log: Mutex<Vec<String>>,
+    /// What the durable `ledger entry` action saw: its key and attempt.
+    pub ledger: Mutex<Vec<String>>,
     pub fail_receipt: AtomicBool,
     pub panic_receipt: AtomicBool,
     pub courier_started: AtomicUsize,
@@ -195,6 +221,7 @@ impl Machine for Order {
     fn actions(step: &Step<'_, Self>, actions: &mut Actions<Self>) {
         if let (Order::Pending { .. }, Order::Paid { amount, .. }) = (step.from, step.to) {
             let amount = *amount;
+            actions.durable(LedgerEntry { amount });
             actions.run("send receipt", move |ctx| async move {
                 let env = ctx.env();
                 if env.panic_receipt.load(Ordering::SeqCst) {

@@ -6,13 +6,19 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use machine_core::{
-    ActorId, Commit, CommitError, Current, Decision, Driver, Durability, StopReason, Tag,
+    ActorId, Commit, CommitError, Current, Decision, Driver, Durability, IdempotencyKey,
+    StopReason, Tag,
 };
 use tokio::time::Instant;
 
 use super::repository::Shared;
 use super::snapshotter::Job;
+use crate::codec::{EncodeError, PayloadKind};
+use crate::dispatch::{EncodeFailure, Job as ActionJob};
+use crate::error::ActionProblem;
 use crate::model::new_request_id;
+use crate::store::{fingerprint, NewAction, NewCommand};
+use crate::NewEvent;
 use crate::{AppendRequest, PersistError, Persistable};
 
 /// Per-actor persistence state, living inside the actor's task.
@@ -43,6 +49,16 @@ impl<M: Persistable> Journaled<M> {
             .iter()
             .map(|event| shared.payloads.event(event, &shared.config.metadata))
             .collect::<Result<Vec<_>, _>>()?;
+        let commands = if commit.commands.is_empty() {
+            Vec::new()
+        } else {
+            self.commands(commit, &events)
+        };
+        let actions = if commit.intents.is_empty() {
+            Vec::new()
+        } else {
+            self.actions(commit)?
+        };
         Ok(AppendRequest {
             actor_id: commit.id.clone(),
             machine_type: Arc::clone(&shared.config.machine_type),
@@ -52,8 +68,82 @@ impl<M: Persistable> Journaled<M> {
             entered_at: commit.entered_at.into(),
             create: false,
             snapshot: None,
+            actions,
+            commands,
             request_id: new_request_id(),
         })
+    }
+
+    /// The command ids of a batch, each with its event's fingerprint.
+    fn commands(&self, commit: &Commit<'_, M>, events: &[NewEvent]) -> Vec<NewCommand> {
+        let expired_before = command_cutoff(self.shared.config.command_window);
+        commit
+            .commands
+            .iter()
+            .filter_map(|mark| {
+                let event = events.get(mark.step)?;
+                Some(NewCommand {
+                    version: commit.base_version + mark.step as u64 + 1,
+                    id: mark.id.to_string(),
+                    fingerprint: fingerprint(&event.tag, &event.payload),
+                    expired_before,
+                })
+            })
+            .collect()
+    }
+
+    /// The durable actions of a batch, encoded, claimed by this system's dispatcher.
+    fn actions(&self, commit: &Commit<'_, M>) -> Result<Vec<NewAction>, PersistError> {
+        let shared = &self.shared;
+        let claim = shared.runtime.dispatcher.fresh_claim();
+        let refuse = |name: &str, problem| PersistError::DurableAction {
+            actor_id: commit.id.clone(),
+            action: name.to_owned(),
+            problem,
+        };
+        commit
+            .intents
+            .iter()
+            .map(|intent| {
+                let handler = shared
+                    .config
+                    .durable
+                    .get(intent.name())
+                    .ok_or_else(|| refuse(intent.name(), ActionProblem::NotRegistered))?;
+                let payload = handler
+                    .encode(intent, &shared.config.codec)
+                    .map_err(|failure| match failure {
+                        EncodeFailure::Problem(problem) => refuse(intent.name(), problem),
+                        EncodeFailure::Codec(source) => PersistError::Encode(EncodeError {
+                            kind: PayloadKind::Action,
+                            codec: shared.config.codec.name(),
+                            source,
+                        }),
+                    })?;
+                Ok(NewAction {
+                    version: commit.base_version + intent.step() as u64 + 1,
+                    name: intent.name().into(),
+                    codec: shared.config.codec.name().into(),
+                    payload,
+                    claim: claim.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Hands the stored actions of a committed request to the dispatcher.
+    fn dispatch(&self, actor_id: &ActorId, actions: Vec<NewAction>) {
+        let machine_type = &self.shared.config.machine_type;
+        let jobs = actions
+            .into_iter()
+            .map(|action| ActionJob {
+                key: IdempotencyKey::new(actor_id.clone(), action.version, action.name.as_ref()),
+                machine_type: Arc::clone(machine_type),
+                payload: action.payload.into(),
+                attempts: 0,
+            })
+            .collect();
+        self.shared.runtime.dispatcher.offer(jobs);
     }
 
     /// Steps the schedule after a committed batch of `events`.
@@ -107,6 +197,8 @@ impl<M: Persistable> Journaled<M> {
 }
 
 impl<M: Persistable> Durability<M> for Journaled<M> {
+    const DISPATCHES_DURABLE_ACTIONS: bool = true;
+
     fn commit(
         &mut self,
         commit: Commit<'_, M>,
@@ -114,12 +206,17 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         let request = self.request(&commit);
         async move {
             let request = request.map_err(|error| error.into_commit_error(commit.id))?;
+            // Kept for the dispatcher; the stored copy goes with the request.
+            let actions = request.actions.clone();
             self.shared
                 .runtime
                 .writer
                 .append(request)
                 .await
                 .map_err(|error| error.into_commit_error(commit.id))?;
+            if !actions.is_empty() {
+                self.dispatch(commit.id, actions);
+            }
             let events = commit.events.len() as u64;
             self.schedule_snapshot(
                 commit.id,
@@ -184,4 +281,12 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
             }
         }
     }
+}
+
+/// Records of command ids older than this have left `window`.
+pub(crate) fn command_cutoff(window: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
+    let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    chrono::Utc::now()
+        .checked_sub_signed(window)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
 }

@@ -19,8 +19,8 @@ use crate::{PersistError, Persistable};
 /// actor is rewound ([`replay_to`](Self::replay_to)) both refuse new events with
 /// [`PersistError::Rewound`] until [`resume`](Self::resume).
 pub struct PersistentRef<M: Persistable> {
-    actor: ActorRef<M>,
-    shared: Arc<Shared<M>>,
+    pub(super) actor: ActorRef<M>,
+    pub(super) shared: Arc<Shared<M>>,
 }
 
 impl<M: Persistable> Clone for PersistentRef<M> {
@@ -56,7 +56,7 @@ impl<M: Persistable> PersistentRef<M> {
         self.actor.is_stopped()
     }
 
-    fn refuse_if_rewound(&self) -> Result<(), PersistError> {
+    pub(super) fn refuse_if_rewound(&self) -> Result<(), PersistError> {
         match self.shared.runtime.rewinds.get(self.id()) {
             Some((at, head)) => Err(PersistError::Rewound {
                 actor_id: self.id().clone(),

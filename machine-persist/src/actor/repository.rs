@@ -9,14 +9,16 @@ use std::time::SystemTime;
 use futures::Stream;
 use machine_core::{ActorId, SpawnError, Start, Tag};
 
+use super::command::Flights;
 use super::filter::ActorFilter;
 use super::journaled::Journaled;
 use super::system::Runtime;
 use super::PersistentRef;
+use crate::dispatch::MachineActions;
 use crate::model::{check_actor_id, new_request_id};
 use crate::restore::{Folded, Listing, Loader};
 use crate::schema::Payloads;
-use crate::store::RowResult;
+use crate::store::{RowResult, StoredAction};
 use crate::time_travel::{history, HistoryEntry};
 use crate::{ActorMetadata, AppendRequest, PersistConfig, PersistError, Persistable};
 
@@ -26,6 +28,8 @@ pub(crate) struct Shared<M: Persistable> {
     pub(crate) config: PersistConfig<M>,
     pub(crate) payloads: Payloads<M>,
     pub(crate) env: Arc<M::Env>,
+    /// The commands being sent from this process.
+    pub(crate) commands: Flights,
 }
 
 impl<M: Persistable> Shared<M> {
@@ -79,14 +83,42 @@ fn row<T>(row: RowResult<T>) -> Result<T, PersistError> {
 impl<M: Persistable> Repository<M> {
     pub(crate) fn new(runtime: Arc<Runtime>, config: PersistConfig<M>, env: Arc<M::Env>) -> Self {
         let payloads = Payloads::of(&config);
-        Self {
-            shared: Arc::new(Shared {
-                runtime,
-                config,
-                payloads,
-                env,
-            }),
+        let shared = Arc::new(Shared {
+            runtime,
+            config,
+            payloads,
+            env,
+            commands: Flights::default(),
+        });
+        if !shared.config.durable.is_empty() {
+            let runner = MachineActions {
+                handlers: Arc::clone(&shared.config.durable),
+                codec: Arc::clone(&shared.config.codec),
+                env: Arc::clone(&shared.env),
+                shared: Arc::downgrade(&shared),
+            };
+            shared
+                .runtime
+                .dispatcher
+                .register(&shared.config.machine_type, Arc::new(runner));
         }
+        Self { shared }
+    }
+
+    /// The repository whose actors share `shared`.
+    pub(crate) fn from_shared(shared: Arc<Shared<M>>) -> Self {
+        Self { shared }
+    }
+
+    /// The durable actions stored for actor `id` (see [`dispatch`](crate::dispatch)), by
+    /// version then name: each one's status, attempts and last failure. A row that cannot be
+    /// read is its error, without hiding the others.
+    pub async fn actions(
+        &self,
+        id: impl Into<ActorId>,
+    ) -> Result<Vec<RowResult<StoredAction>>, PersistError> {
+        let id = checked(id)?;
+        Ok(self.shared.runtime.store.actions(&id).await?)
     }
 
     /// What the actors of this repository share, for the crate's tools (verify, the inspector).
@@ -126,6 +158,8 @@ impl<M: Persistable> Repository<M> {
             entered_at: entered_at.into(),
             create: true,
             snapshot: Some(genesis),
+            actions: Vec::new(),
+            commands: Vec::new(),
             request_id: new_request_id(),
         };
         self.shared.runtime.writer.append(request).await?;

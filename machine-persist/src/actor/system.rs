@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::repository::{listing, Repository};
 use super::rewound::Rewinds;
 use super::snapshotter::Snapshotter;
+use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::erased::ErasedStore;
 use crate::restore::Listing;
 use crate::writer::{JournalWriter, RetryPolicy, ScheduleRetry, WriterConfig};
@@ -24,6 +25,7 @@ pub(crate) struct Runtime {
     pub(crate) writer: JournalWriter,
     pub(crate) snapshotter: Snapshotter,
     pub(crate) rewinds: Rewinds,
+    pub(crate) dispatcher: Dispatcher,
     snapshot_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     shutdown_timeout: Duration,
 }
@@ -80,6 +82,7 @@ pub struct SystemBuilder<S, R = ScheduleRetry> {
     writer: WriterConfig,
     retry: R,
     shutdown_timeout: Duration,
+    dispatch: DispatchConfig,
 }
 
 /// The default retry policy of the journal writer: transient store errors are retried after
@@ -100,6 +103,7 @@ impl<S: Store> SystemBuilder<S> {
             writer: WriterConfig::default(),
             retry: default_retry(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            dispatch: DispatchConfig::default(),
         }
     }
 }
@@ -119,7 +123,14 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
             writer: self.writer,
             retry,
             shutdown_timeout: self.shutdown_timeout,
+            dispatch: self.dispatch,
         }
+    }
+
+    /// How the dispatcher of durable actions claims and runs them (see [`DispatchConfig`]).
+    pub fn dispatch(mut self, config: DispatchConfig) -> Self {
+        self.dispatch = config;
+        self
     }
 
     /// The bound of [`PersistentSystem::shutdown`] (default 30 s).
@@ -133,6 +144,7 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
         let writer = JournalWriter::spawn_with_retry(self.store.clone(), self.writer, self.retry);
         let store: Arc<dyn ErasedStore> = Arc::new(self.store);
         let (snapshotter, snapshot_task) = Snapshotter::spawn(Arc::clone(&store));
+        let dispatcher = Dispatcher::spawn(Arc::clone(&store), self.dispatch);
         PersistentSystem {
             runtime: Arc::new(Runtime {
                 actors: ActorSystem::new(),
@@ -140,6 +152,7 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
                 writer,
                 snapshotter,
                 rewinds: Rewinds::default(),
+                dispatcher,
                 snapshot_task: Mutex::new(Some(snapshot_task)),
                 shutdown_timeout: self.shutdown_timeout,
             }),
@@ -213,6 +226,9 @@ impl PersistentSystem {
     pub async fn shutdown(&self) -> ShutdownReport {
         let deadline = Instant::now() + self.runtime.shutdown_timeout;
         let mut report = ShutdownReport::default();
+        // Running durable actions are cut short: they stay claimed, and run again once their
+        // lease ends, or at once when this dispatcher's owner starts again.
+        self.runtime.dispatcher.shutdown();
         if tokio::time::timeout_at(deadline, self.runtime.actors.shutdown())
             .await
             .is_err()

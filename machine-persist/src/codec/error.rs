@@ -16,12 +16,15 @@ pub enum PayloadKind {
     Event,
     /// A snapshot's state.
     State,
+    /// A durable action's value.
+    Action,
 }
 
 impl std::fmt::Display for PayloadKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             PayloadKind::Event => "event",
+            PayloadKind::Action => "durable action",
             PayloadKind::State => "state",
         })
     }

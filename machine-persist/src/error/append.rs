@@ -28,6 +28,26 @@ pub enum AppendError {
     /// database.
     #[error(transparent)]
     Invalid(InvalidId),
+    /// A durable action of the request is malformed (see [`ActionProblem`]); nothing of the
+    /// request was applied.
+    #[error("durable action `{action}` of actor `{actor_id}`: {problem}")]
+    InvalidAction {
+        /// The actor written to.
+        actor_id: ActorId,
+        /// The action's name.
+        action: String,
+        /// What is wrong with it.
+        problem: ActionProblem,
+    },
+    /// A command id of the request is already recorded for the actor (and has not expired):
+    /// the command was applied before. Nothing of the request was applied.
+    #[error("command `{command_id}` was already applied to actor `{actor_id}`")]
+    DuplicateCommand {
+        /// The actor written to.
+        actor_id: ActorId,
+        /// The command id.
+        command_id: String,
+    },
     /// The database refused this request's data (a value it cannot store); the rest of the batch
     /// was applied without it.
     #[error("the store refused the append of actor `{actor_id}`: {source}")]
@@ -49,6 +69,28 @@ impl PartialEq for AppendError {
             (Self::AlreadyExists { actor_id: a }, Self::AlreadyExists { actor_id: b }) => a == b,
             (Self::Invalid(a), Self::Invalid(b)) => a == b,
             (
+                Self::DuplicateCommand {
+                    actor_id: a,
+                    command_id: x,
+                },
+                Self::DuplicateCommand {
+                    actor_id: b,
+                    command_id: y,
+                },
+            ) => a == b && x == y,
+            (
+                Self::InvalidAction {
+                    actor_id: a,
+                    action: x,
+                    problem: p,
+                },
+                Self::InvalidAction {
+                    actor_id: b,
+                    action: y,
+                    problem: q,
+                },
+            ) => a == b && x == y && p == q,
+            (
                 Self::Refused {
                     actor_id: a,
                     source: x,
@@ -61,6 +103,28 @@ impl PartialEq for AppendError {
             _ => false,
         }
     }
+}
+
+/// What is wrong with a durable action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ActionProblem {
+    /// Its name is empty or longer than [`MAX_ACTION_NAME_BYTES`](crate::store::MAX_ACTION_NAME_BYTES).
+    #[error("the name must have 1 to 128 bytes")]
+    BadName,
+    /// Its version is not one of the request's events.
+    #[error("version {0} is not appended by this request")]
+    OutsideRequest(u64),
+    /// The same step declared two actions of this name: their idempotency keys would be equal.
+    #[error("declared twice by the event at version {0}")]
+    Duplicate(u64),
+    /// The machine's configuration registers no durable action of this name (see
+    /// `PersistConfig::durable`), so no dispatcher could run it.
+    #[error("not registered in the machine's PersistConfig")]
+    NotRegistered,
+    /// The action's value is not of the type registered under its name.
+    #[error("its value is not of the type registered under this name")]
+    WrongType,
 }
 
 impl AppendError {

@@ -6,6 +6,6 @@ mod append;
 mod persist;
 mod store;
 
-pub use append::AppendError;
+pub use append::{ActionProblem, AppendError};
 pub use persist::{Inconsistency, PersistError, ReplayCause};
 pub use store::{BoxError, StoreError};

@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use machine_core::{ActorError, CommitError, SpawnError, VersionConflict};
 
-use super::{AppendError, StoreError};
+use super::{ActionProblem, AppendError, StoreError};
 use crate::codec::{DecodeError, EncodeError, SharedError};
 use crate::model::InvalidId;
 use crate::schema::UpcastError;
@@ -39,6 +39,40 @@ pub enum PersistError {
     /// The store failed.
     #[error(transparent)]
     Store(Arc<StoreError>),
+    /// The command id was applied to the actor before, with another event: a repeat must send
+    /// the same event (see [`PersistentRef::call_command`](crate::PersistentRef::call_command)).
+    #[error("command `{command_id}` was applied to actor `{actor_id}` at version {version} with another event")]
+    CommandConflict {
+        /// The actor.
+        actor_id: ActorId,
+        /// The command id.
+        command_id: String,
+        /// The version the command's first event became.
+        version: u64,
+    },
+    /// The store refused an append because one of its command ids was already recorded (a
+    /// repeat racing the first send); `call_command` answers it with the first outcome.
+    #[error("command `{command_id}` was already applied to actor `{actor_id}`")]
+    DuplicateCommand {
+        /// The actor.
+        actor_id: ActorId,
+        /// The command id.
+        command_id: String,
+    },
+    /// A command id is empty or longer than
+    /// [`MAX_COMMAND_ID_BYTES`](crate::store::MAX_COMMAND_ID_BYTES).
+    #[error("a command id must have 1 to 256 bytes, `{0}` has {len}", len = .0.len())]
+    InvalidCommandId(String),
+    /// A durable action a step declared cannot be stored; the step's batch is not committed.
+    #[error("durable action `{action}` of actor `{actor_id}`: {problem}")]
+    DurableAction {
+        /// The actor.
+        actor_id: ActorId,
+        /// The action's name.
+        action: String,
+        /// What is wrong with it.
+        problem: ActionProblem,
+    },
     /// An actor id or machine type breaks the storage rule.
     #[error(transparent)]
     InvalidId(#[from] InvalidId),
@@ -237,6 +271,22 @@ impl From<AppendError> for PersistError {
             AppendError::AlreadyExists { actor_id } => Self::AlreadyExists(actor_id),
             AppendError::Invalid(invalid) => Self::InvalidId(invalid),
             AppendError::Refused { actor_id, source } => Self::Refused { actor_id, source },
+            AppendError::DuplicateCommand {
+                actor_id,
+                command_id,
+            } => Self::DuplicateCommand {
+                actor_id,
+                command_id,
+            },
+            AppendError::InvalidAction {
+                actor_id,
+                action,
+                problem,
+            } => Self::DurableAction {
+                actor_id,
+                action,
+                problem,
+            },
         }
     }
 }

@@ -45,6 +45,8 @@ impl Catalog for MemoryStore {
         let snapshots = state.snapshots.remove(actor_id).is_some();
         let registry = state.registry.remove(actor_id).is_some();
         state.last_requests.remove(actor_id);
+        state.actions.retain(|key, _| &key.actor_id != actor_id);
+        state.commands.retain(|(actor, _), _| actor != actor_id);
         Ok(events || snapshots || registry)
     }
 }

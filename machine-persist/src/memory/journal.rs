@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{MemoryStore, State};
+use super::{outbox, MemoryStore, State};
 use crate::model::{time, valid};
 use crate::plan::{self, Found};
-use crate::store::{GlobalPosition, RowResult};
+use crate::store::{GlobalPosition, RowResult, StoredCommand};
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Journal, StoreError, StoredEvent,
     StoredSnapshot,
@@ -15,16 +15,25 @@ impl Journal for MemoryStore {
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
         let now = time::now();
         let mut state = self.lock();
-        let plan = plan::decide(requests, |id| {
-            state
-                .registry
-                .get(id)
-                .map_or(Found::default(), |meta| Found {
-                    exists: true,
-                    head: meta.version,
-                    last_request: state.last_requests.get(id).copied().unwrap_or(0),
-                })
-        });
+        let plan = plan::decide(
+            requests,
+            |id| {
+                state
+                    .registry
+                    .get(id)
+                    .map_or(Found::default(), |meta| Found {
+                        exists: true,
+                        head: meta.version,
+                        last_request: state.last_requests.get(id).copied().unwrap_or(0),
+                    })
+            },
+            |id, command| {
+                state
+                    .commands
+                    .get(&(id.clone(), command.id.clone()))
+                    .is_some_and(|stored| stored.recorded_at >= command.expired_before)
+            },
+        );
         for index in plan.accepted() {
             let request = &requests[index];
             let mut position = state.last_position;
@@ -52,6 +61,20 @@ impl Journal for MemoryStore {
                     .insert(position, (request.actor_id.clone(), version));
             }
             state.last_position = position;
+            for command in &request.commands {
+                state.commands.insert(
+                    (request.actor_id.clone(), command.id.clone()),
+                    StoredCommand {
+                        version: command.version,
+                        fingerprint: command.fingerprint.clone(),
+                        recorded_at: now,
+                    },
+                );
+            }
+            for action in &request.actions {
+                let stored = outbox::stored(request, action, now);
+                state.actions.insert(stored.key.clone(), stored);
+            }
             if let Some(snapshot) = &request.snapshot {
                 state
                     .snapshots

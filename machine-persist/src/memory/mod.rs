@@ -5,14 +5,18 @@
 
 mod catalog;
 mod checkpoints;
+mod commands;
 mod journal;
+mod outbox;
 mod snapshots;
 mod stream;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::store::{CommitSignal, GlobalPosition};
+use machine_core::IdempotencyKey;
+
+use crate::store::{CommitSignal, GlobalPosition, StoredAction, StoredCommand};
 use crate::{ActorId, ActorMetadata, StoredEvent, StoredSnapshot};
 
 /// A [`Store`](crate::Store) kept in memory.
@@ -47,6 +51,10 @@ struct State {
     /// The id of the last request applied to each actor (idempotent appends).
     last_requests: HashMap<ActorId, i64>,
     snapshots: HashMap<ActorId, BTreeMap<u64, StoredSnapshot>>,
+    /// The recorded commands, by actor and command id.
+    commands: HashMap<(ActorId, String), StoredCommand>,
+    /// The outbox, by idempotency key (actor, version, name).
+    actions: BTreeMap<IdempotencyKey, StoredAction>,
     last_position: i64,
     /// Every stored event's actor and version by position: the global stream.
     by_position: BTreeMap<i64, (ActorId, u64)>,

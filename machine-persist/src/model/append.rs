@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{ActorId, NewEvent, NewSnapshot};
+use super::{ActorId, NewAction, NewCommand, NewEvent, NewSnapshot};
 
 /// Appends `events` to an actor's journal if its head equals `expected_version`.
 ///
@@ -53,6 +53,14 @@ pub struct AppendRequest {
     pub create: bool,
     /// A snapshot to save atomically with the append.
     pub snapshot: Option<NewSnapshot>,
+    /// The durable actions the events declared, stored in the same transaction (the outbox).
+    /// Each names the version of its event, within this request; the key (version, name) is
+    /// unique.
+    pub actions: Vec<NewAction>,
+    /// The command ids the events were sent under, recorded in the same transaction: the
+    /// request is refused ([`AppendError::DuplicateCommand`](crate::store::AppendError::DuplicateCommand))
+    /// if one of them is already recorded for the actor and has not expired.
+    pub commands: Vec<NewCommand>,
     /// Identifies this request among retries of it (random, never 0).
     pub request_id: i64,
 }
@@ -85,6 +93,8 @@ impl AppendRequest {
             entered_at,
             create: false,
             snapshot: None,
+            actions: Vec::new(),
+            commands: Vec::new(),
             request_id: new_request_id(),
         }
     }
@@ -110,6 +120,18 @@ impl AppendRequest {
     /// Saves `snapshot` in the same transaction.
     pub fn with_snapshot(mut self, snapshot: NewSnapshot) -> Self {
         self.snapshot = Some(snapshot);
+        self
+    }
+
+    /// Adds a durable action, stored with its event.
+    pub fn push_action(mut self, action: NewAction) -> Self {
+        self.actions.push(action);
+        self
+    }
+
+    /// Records a command id with its event.
+    pub fn push_command(mut self, command: NewCommand) -> Self {
+        self.commands.push(command);
         self
     }
 

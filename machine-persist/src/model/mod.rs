@@ -1,13 +1,20 @@
 //! The storage model shared by every backend: ids, events, snapshots, append requests and
 //! catalog metadata. Plain data, no I/O.
 
+mod action;
 mod actor_id;
 mod append;
 mod catalog;
+mod command;
 mod event;
 mod snapshot;
 pub(crate) mod time;
 
+pub(crate) use action::key as action_key;
+pub use action::{
+    ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction, StoredAction,
+    MAX_ACTION_NAME_BYTES,
+};
 pub(crate) use actor_id::valid;
 pub use actor_id::{
     check_actor_id, check_machine_type, ActorId, IdKind, IdProblem, InvalidId, MAX_ACTOR_ID_BYTES,
@@ -16,5 +23,6 @@ pub use actor_id::{
 pub(crate) use append::new_request_id;
 pub use append::AppendRequest;
 pub use catalog::{ActorMetadata, CatalogQuery};
+pub use command::{fingerprint, NewCommand, StoredCommand, MAX_COMMAND_ID_BYTES};
 pub use event::{EventMetadata, NewEvent, StoredEvent};
 pub use snapshot::{NewSnapshot, StoredSnapshot};

@@ -40,6 +40,14 @@ WITH req AS MATERIALIZED (
         WITH ORDINALITY AS r(actor_id, expected, next, is_create, machine_type, state_tag,
                              entered_at, request_id, ord)
 ),
+repeated AS MATERIALIZED (
+    SELECT nc.actor_id, min(nc.command_id) AS command_id
+    FROM unnest($32::text[], $33::text[], $36::timestamptz[])
+        AS nc(actor_id, command_id, expired_before)
+    JOIN commands c ON c.actor_id = nc.actor_id AND c.command_id = nc.command_id
+                   AND c.recorded_at >= nc.expired_before
+    GROUP BY nc.actor_id
+),
 inserted AS (
     INSERT INTO actors AS a
         (actor_id, machine_type, head_version, state_tag, entered_at, last_request, created_at,
@@ -48,6 +56,7 @@ inserted AS (
            req.request_id, now(), now()
     FROM req
     WHERE req.expected = 0
+      AND req.actor_id NOT IN (SELECT actor_id FROM repeated)
     ON CONFLICT (actor_id) DO NOTHING
     RETURNING a.actor_id
 ),
@@ -62,6 +71,7 @@ updated AS (
     WHERE a.actor_id = req.actor_id
       AND NOT req.is_create
       AND a.head_version = req.expected
+      AND a.actor_id NOT IN (SELECT actor_id FROM repeated)
     RETURNING a.actor_id
 ),
 accepted AS MATERIALIZED (
@@ -96,11 +106,34 @@ new_snapshots AS (
         payload = excluded.payload,
         entered_at = excluded.entered_at,
         created_at = excluded.created_at
+),
+new_actions AS (
+    INSERT INTO durable_actions
+        (actor_id, version, name, machine_type, codec, payload, claimed_by, claimed_until,
+         created_at, updated_at)
+    SELECT ac.actor_id, ac.version, ac.name, ac.machine_type, ac.codec, ac.payload, ac.owner,
+           ac.claimed_until, now(), now()
+    FROM unnest($24::text[], $25::bigint[], $26::text[], $27::text[], $28::text[],
+                $29::bytea[], $30::text[], $31::timestamptz[])
+        AS ac(actor_id, version, name, machine_type, codec, payload, owner, claimed_until)
+    WHERE ac.actor_id IN (SELECT actor_id FROM accepted)
+),
+new_commands AS (
+    INSERT INTO commands AS c (actor_id, command_id, version, fingerprint, recorded_at)
+    SELECT nc.actor_id, nc.command_id, nc.version, nc.fingerprint, now()
+    FROM unnest($32::text[], $33::text[], $34::bigint[], $35::text[])
+        AS nc(actor_id, command_id, version, fingerprint)
+    WHERE nc.actor_id IN (SELECT actor_id FROM accepted)
+    ON CONFLICT (actor_id, command_id) DO UPDATE SET
+        version = excluded.version,
+        fingerprint = excluded.fingerprint,
+        recorded_at = excluded.recorded_at
 )
 SELECT req.ord,
        (SELECT a.head_version FROM actors a WHERE a.actor_id = req.actor_id) AS head,
        (SELECT max(e.version) FROM events e WHERE e.actor_id = req.actor_id) AS max_version,
-       (SELECT a.last_request FROM actors a WHERE a.actor_id = req.actor_id) AS last_request
+       (SELECT a.last_request FROM actors a WHERE a.actor_id = req.actor_id) AS last_request,
+       (SELECT r.command_id FROM repeated r WHERE r.actor_id = req.actor_id) AS repeated
 FROM req
 WHERE NOT EXISTS (SELECT 1 FROM accepted WHERE accepted.actor_id = req.actor_id)
 ORDER BY req.ord
@@ -251,6 +284,19 @@ struct RoundArrays<'a> {
     snapshot_codecs: Vec<&'a str>,
     snapshot_payloads: Vec<&'a [u8]>,
     snapshot_entered_at: Vec<DateTime<Utc>>,
+    action_actor_ids: Vec<&'a str>,
+    action_versions: Vec<i64>,
+    action_names: Vec<&'a str>,
+    action_machine_types: Vec<&'a str>,
+    action_codecs: Vec<&'a str>,
+    action_payloads: Vec<&'a [u8]>,
+    action_owners: Vec<&'a str>,
+    action_claims: Vec<DateTime<Utc>>,
+    command_actor_ids: Vec<&'a str>,
+    command_ids: Vec<&'a str>,
+    command_versions: Vec<i64>,
+    command_fingerprints: Vec<&'a str>,
+    command_expired_before: Vec<DateTime<Utc>>,
 }
 
 impl<'a> RoundArrays<'a> {
@@ -276,6 +322,26 @@ impl<'a> RoundArrays<'a> {
             self.event_codecs.push(&event.codec);
             self.event_payloads.push(&event.payload);
             self.event_metadata.push(metadata_text(&event.metadata)?);
+        }
+        for command in &request.commands {
+            self.command_actor_ids.push(id);
+            self.command_ids.push(&command.id);
+            self.command_versions
+                .push(version_to_sql(actor_id, command.version)?);
+            self.command_fingerprints.push(&command.fingerprint);
+            self.command_expired_before
+                .push(time::to_micros(command.expired_before));
+        }
+        for action in &request.actions {
+            self.action_actor_ids.push(id);
+            self.action_versions
+                .push(version_to_sql(actor_id, action.version)?);
+            self.action_names.push(&action.name);
+            self.action_machine_types.push(&request.machine_type);
+            self.action_codecs.push(&action.codec);
+            self.action_payloads.push(&action.payload);
+            self.action_owners.push(&action.claim.owner);
+            self.action_claims.push(time::to_micros(action.claim.until));
         }
         if let Some(snapshot) = &request.snapshot {
             self.snapshot_actor_ids.push(id);
@@ -352,6 +418,19 @@ async fn run_round(
         .bind(&arrays.snapshot_codecs)
         .bind(&arrays.snapshot_payloads)
         .bind(&arrays.snapshot_entered_at)
+        .bind(&arrays.action_actor_ids)
+        .bind(&arrays.action_versions)
+        .bind(&arrays.action_names)
+        .bind(&arrays.action_machine_types)
+        .bind(&arrays.action_codecs)
+        .bind(&arrays.action_payloads)
+        .bind(&arrays.action_owners)
+        .bind(&arrays.action_claims)
+        .bind(&arrays.command_actor_ids)
+        .bind(&arrays.command_ids)
+        .bind(&arrays.command_versions)
+        .bind(&arrays.command_fingerprints)
+        .bind(&arrays.command_expired_before)
         .fetch_all(&mut *conn)
         .await?;
     let mut recheck = Vec::new();
@@ -359,9 +438,15 @@ async fn run_round(
         let index = round[decode::ordinal::<sqlx::Postgres>(row, 0, round.len())?];
         let request = &requests[index];
         let found = Refusal::read(row, 1)?;
+        let repeated: Option<String> = row.try_get(4)?;
         outcome[index] = if found.last_request == Some(request.request_id) {
             // A retry of this very request, stored by an earlier attempt.
             Ok(())
+        } else if let Some(command_id) = repeated {
+            Err(AppendError::DuplicateCommand {
+                actor_id: request.actor_id.clone(),
+                command_id,
+            })
         } else if request.create && found.head.is_some() {
             Err(AppendError::AlreadyExists {
                 actor_id: request.actor_id.clone(),

@@ -100,6 +100,8 @@ impl SqlBackend for PostgresStore {
             "DELETE FROM actors WHERE actor_id = $1".into(),
             "DELETE FROM events WHERE actor_id = $1".into(),
             "DELETE FROM snapshots WHERE actor_id = $1".into(),
+            "DELETE FROM durable_actions WHERE actor_id = $1".into(),
+            "DELETE FROM commands WHERE actor_id = $1".into(),
         ]
     }
 }

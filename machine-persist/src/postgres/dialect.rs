@@ -6,7 +6,7 @@ use sqlx::postgres::PgQueryResult;
 use sqlx::{Pool, Postgres, Row, Transaction};
 
 use crate::error::BoxError;
-use crate::sql::decode::{ACTOR_COLUMNS, SNAPSHOT_COLUMNS};
+use crate::sql::decode::{action_columns_of, ACTOR_COLUMNS, SNAPSHOT_COLUMNS};
 use crate::sql::{Dialect, SqlQuery};
 use crate::StoreError;
 
@@ -78,6 +78,31 @@ impl Dialect for Postgres {
             "SELECT {ACTOR_COLUMNS}, wanted.ord
              FROM unnest($1::text[]) WITH ORDINALITY AS wanted(wanted_id, ord)
              JOIN actors ON actors.actor_id = wanted.wanted_id"
+        )
+    }
+
+    /// The rows are chosen and locked once, in a materialized CTE (a subquery in `FROM` may be
+    /// evaluated again while rows are rechecked, and then yield more than its `LIMIT`); rows
+    /// another claimer has locked are skipped, so concurrent claimers take disjoint rows
+    /// without waiting on each other. The condition is checked again on the locked row, so a
+    /// row claimed meanwhile is not taken.
+    fn claim_actions_sql() -> String {
+        format!(
+            "WITH due AS MATERIALIZED (
+                 SELECT actor_id, version, name FROM durable_actions
+                 WHERE status = 'pending'
+                   AND (claimed_until < $3 OR ($6 = 1 AND claimed_by = $1)){}
+                 ORDER BY claimed_until LIMIT $5
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE durable_actions AS a
+             SET claimed_by = $1, claimed_until = $2, updated_at = $3
+             FROM due
+             WHERE a.actor_id = due.actor_id AND a.version = due.version AND a.name = due.name
+               AND a.status = 'pending'
+               AND (a.claimed_until < $3 OR ($6 = 1 AND a.claimed_by = $1))
+             RETURNING {}",
+            Self::in_list("machine_type", 4, false),
+            action_columns_of("a")
         )
     }
 

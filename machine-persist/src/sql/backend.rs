@@ -15,11 +15,12 @@ use sqlx::Pool;
 use super::convert::bound_to_sql;
 use super::deadline::Deadline;
 use super::stream::FilterParams;
-use super::{catalog, checkpoints, execute_in, snapshots, stream, Dialect};
+use super::{catalog, checkpoints, commands, execute_in, outbox, snapshots, stream, Dialect};
 use crate::model::valid;
 use crate::store::{
-    check_name, CheckpointStore, CommitSignal, EventStream, GlobalPosition, RowResult,
-    StreamFilter, StreamPage,
+    check_name, ActionUpdate, CheckpointStore, ClaimRequest, CommandLog, CommitSignal,
+    EventStream, GlobalPosition, Outbox, RowResult, StoredAction, StoredCommand, StreamFilter,
+    StreamPage,
 };
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal,
@@ -403,6 +404,50 @@ impl<B: SqlBackend> CheckpointStore for B {
             .run(
                 "delete checkpoint",
                 checkpoints::delete(self.writer(), name),
+            )
+            .await
+    }
+}
+
+impl<B: SqlBackend> Outbox for B {
+    async fn claim_due(
+        &self,
+        request: &ClaimRequest,
+    ) -> Result<Vec<RowResult<StoredAction>>, StoreError> {
+        self.deadline()
+            .run("claim actions", outbox::claim_due(self.writer(), request))
+            .await
+    }
+
+    async fn record(&self, update: &ActionUpdate) -> Result<bool, StoreError> {
+        valid(&update.key.actor_id)?;
+        self.deadline()
+            .run("record action", outbox::record(self.writer(), update))
+            .await
+    }
+
+    async fn actions(
+        &self,
+        actor_id: &ActorId,
+    ) -> Result<Vec<RowResult<StoredAction>>, StoreError> {
+        valid(actor_id)?;
+        self.deadline()
+            .run("read actions", outbox::of_actor(self.reader(), actor_id))
+            .await
+    }
+}
+
+impl<B: SqlBackend> CommandLog for B {
+    async fn find_command(
+        &self,
+        actor_id: &ActorId,
+        command_id: &str,
+    ) -> Result<Option<StoredCommand>, StoreError> {
+        valid(actor_id)?;
+        self.deadline()
+            .run(
+                "find command",
+                commands::find(self.reader(), actor_id, command_id),
             )
             .await
     }

@@ -9,7 +9,9 @@
 use super::convert::{schema_from_sql, version_from_sql};
 use super::Dialect;
 use crate::error::BoxError;
+use crate::model::action_key;
 use crate::sql::text::{codec_name, metadata_from_text};
+use crate::store::{ActionStatus, StoredAction};
 use crate::{ActorId, ActorMetadata, StoreError, StoredEvent, StoredSnapshot};
 
 /// The columns [`event`] reads, in order.
@@ -17,8 +19,20 @@ pub(crate) const EVENT_COLUMNS: &str =
     "version, machine_type, tag, schema_version, codec, payload, metadata, recorded_at, position";
 
 /// [`EVENT_COLUMNS`], each qualified with `table` (for queries joining tables that share names).
+#[cfg(feature = "sqlite")]
 pub(crate) fn event_columns_of(table: &str) -> String {
-    EVENT_COLUMNS
+    qualified(EVENT_COLUMNS, table)
+}
+
+/// [`ACTION_COLUMNS`], each qualified with `table`.
+#[cfg(feature = "postgres")]
+pub(crate) fn action_columns_of(table: &str) -> String {
+    qualified(ACTION_COLUMNS, table)
+}
+
+/// Each column of a `, `-separated list, qualified with `table`.
+fn qualified(columns: &str, table: &str) -> String {
+    columns
         .split(", ")
         .map(|column| format!("{table}.{column}"))
         .collect::<Vec<_>>()
@@ -204,4 +218,53 @@ pub(crate) fn ordinal<DB: Dialect>(
         .and_then(|ord| ord.checked_sub(1))
         .filter(|at| *at < items)
         .ok_or_else(|| StoreError::Contract(format!("a bulk query returned item {ord} of {items}")))
+}
+
+/// The columns [`action`] reads, in order.
+pub(crate) const ACTION_COLUMNS: &str = "actor_id, version, name, machine_type, codec, payload, \
+     status, attempts, claimed_by, claimed_until, last_cause, created_at, updated_at";
+
+/// An outbox row whose [`ACTION_COLUMNS`] start at column `first`.
+pub(crate) fn action<DB: Dialect>(row: &DB::Row, first: usize) -> Result<StoredAction, StoreError> {
+    let actor_id = actor_id::<DB>(row, first)?;
+    let mut columns = Columns::<DB> {
+        row,
+        actor_id: &actor_id,
+        version: None,
+        first,
+    };
+    let version = columns.version(1, "version")?;
+    columns.version = Some(version);
+    let status = columns.text(6, "status")?;
+    let status = ActionStatus::parse(status).ok_or_else(|| {
+        StoreError::corrupt(
+            &actor_id,
+            Some(version),
+            "status",
+            format!("unknown status `{status}`"),
+        )
+    })?;
+    let attempts = columns.int(7, "attempts")?;
+    let attempts = u32::try_from(attempts)
+        .map_err(|error| StoreError::corrupt(&actor_id, Some(version), "attempts", error))?;
+    let last_cause =
+        match columns.text(10, "last_cause")? {
+            "" => None,
+            text => Some(serde_json::from_str(text).map_err(|error| {
+                StoreError::corrupt(&actor_id, Some(version), "last_cause", error)
+            })?),
+        };
+    Ok(StoredAction {
+        key: action_key(actor_id.clone(), version, columns.text(2, "name")?),
+        machine_type: columns.text(3, "machine_type")?.to_owned(),
+        codec: columns.text(4, "codec")?.to_owned(),
+        payload: columns.bytes(5, "payload")?,
+        status,
+        attempts,
+        claimed_by: columns.text(8, "claimed_by")?.to_owned(),
+        claimed_until: columns.time(9, "claimed_until")?,
+        last_cause,
+        created_at: columns.time(11, "created_at")?,
+        updated_at: columns.time(12, "updated_at")?,
+    })
 }

@@ -17,10 +17,12 @@
 pub(crate) mod backend;
 pub(crate) mod catalog;
 pub(crate) mod checkpoints;
+pub(crate) mod commands;
 pub(crate) mod convert;
 pub(crate) mod deadline;
 pub(crate) mod decode;
 mod error;
+pub(crate) mod outbox;
 pub(crate) mod snapshots;
 pub(crate) mod stream;
 pub(crate) mod text;
@@ -176,6 +178,14 @@ pub trait Dialect: SqlDatabase {
     /// The registry row of each id of the list bound as `$1`, with the id's 1-based position in
     /// the list after the [actor columns](decode::ACTOR_COLUMNS).
     fn actors_by_id_sql() -> String;
+
+    /// Claims due durable actions and returns their [action columns](decode::ACTION_COLUMNS):
+    /// `$1` the claiming dispatcher, `$2` the end of its claim, `$3` now, `$4` the machine
+    /// types (a list as [`bind_list`](Self::bind_list) binds it), `$5` the most rows, `$6` 1 to
+    /// also take rows `$1` holds. A row is due when it is pending and its claim ended before
+    /// `$3`; the oldest claims come first.
+    /// One statement, so no two claimers take the same row.
+    fn claim_actions_sql() -> String;
 
     /// Starts a transaction that writes: on SQLite it takes the write lock up front.
     fn begin_write(

@@ -10,6 +10,8 @@
 //!    when nothing waits to be merged, straight into `events` (the [`MergePolicy`] decides), and
 //!    upsert the registry rows and the snapshots, with multi-row `VALUES` statements (see
 //!    [`values`]);
+//!    and insert the durable actions of the accepted requests into the outbox
+//!    (`durable_actions`), so each exists exactly when its event does;
 //! 4. advance the position counter and, when due, [merge](super::merge) `recent_events` into
 //!    `events`;
 //! 5. commit.
@@ -42,6 +44,7 @@ use crate::plan::{self, Found, Plan};
 use crate::sql::convert::version_to_sql;
 use crate::sql::text::metadata_text;
 use crate::sql::Dialect;
+use crate::store::{NewAction, NewCommand};
 use crate::{ActorId, AppendRequest, BatchOutcome, NewSnapshot, StoreError};
 
 /// The position counter, the merge watermark, and the registry heads and last request ids of the
@@ -111,6 +114,34 @@ const UPSERT_SNAPSHOTS: Statement = Statement {
         created_at = excluded.created_at",
 };
 
+/// The durable actions of a batch (the outbox), in the column order of [`ActionRow`] then the
+/// commit time (as creation and last change).
+const INSERT_ACTIONS: Statement = Statement {
+    head: "INSERT OR FAIL INTO durable_actions
+               (actor_id, version, name, machine_type, codec, payload, claimed_by,
+                claimed_until, created_at, updated_at)",
+    columns: 10,
+    tail: "",
+};
+
+/// The command ids of a batch, in the column order of [`CommandRow`] then the commit time. An
+/// expired record of the same id is replaced (a live one was refused by the plan).
+const UPSERT_COMMANDS: Statement = Statement {
+    head: "INSERT INTO commands (actor_id, command_id, version, fingerprint, recorded_at)",
+    columns: 5,
+    tail: " ON CONFLICT (actor_id, command_id) DO UPDATE SET
+        version = excluded.version,
+        fingerprint = excluded.fingerprint,
+        recorded_at = excluded.recorded_at",
+};
+
+/// The recorded commands among the `[actor_id, command_id]` pairs of the JSON array `?1`.
+const SELECT_COMMANDS: &str = "
+    SELECT commands.actor_id, commands.command_id, commands.recorded_at
+    FROM json_each(?1) AS wanted
+    JOIN commands ON commands.actor_id = json_extract(wanted.value, '$[0]')
+                 AND commands.command_id = json_extract(wanted.value, '$[1]')";
+
 /// Records the last position assigned.
 const ADVANCE_POSITION: &str = "UPDATE journal_state SET last_position = ?1";
 /// Records the last position assigned, by a batch written straight into `events` while nothing
@@ -142,6 +173,22 @@ struct ActorRow<'a> {
     first_position: Option<i64>,
 }
 
+/// An outbox row, in the column order of [`INSERT_ACTIONS`].
+struct ActionRow<'a> {
+    actor_id: &'a str,
+    version: i64,
+    action: &'a NewAction,
+    machine_type: &'a str,
+    claimed_until: String,
+}
+
+/// A command row, in the column order of [`UPSERT_COMMANDS`].
+struct CommandRow<'a> {
+    actor_id: &'a str,
+    command: &'a NewCommand,
+    version: i64,
+}
+
 /// A snapshot row, in the column order of [`UPSERT_SNAPSHOTS`].
 struct SnapshotRow<'a> {
     actor_id: &'a str,
@@ -168,9 +215,16 @@ impl SqliteStore {
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (counters, found) = read_state(&mut tx, requests).await?;
-        let plan = plan::decide(requests, |id| {
-            found.get(id.as_str()).copied().unwrap_or_default()
-        });
+        let recorded = read_commands(&mut tx, requests).await?;
+        let plan = plan::decide(
+            requests,
+            |id| found.get(id.as_str()).copied().unwrap_or_default(),
+            |id, command| {
+                recorded
+                    .get(&(id.to_string(), command.id.clone()))
+                    .is_some_and(|at| *at >= time_text(command.expired_before))
+            },
+        );
         let now = time_text(time::now());
         let rows = Rows::collect(requests, &plan, counters)?;
         let route = self.merge_policy.route(
@@ -220,11 +274,41 @@ async fn read_state(
     Ok((counters, found))
 }
 
+/// When each command of the batch that is already recorded was recorded (as stored text, which
+/// sorts in time order), by actor and command id. Reads nothing for a batch without commands.
+async fn read_commands(
+    conn: &mut SqliteConnection,
+    requests: &[AppendRequest],
+) -> Result<HashMap<(String, String), String>, StoreError> {
+    let pairs: Vec<(&str, &str)> = requests
+        .iter()
+        .flat_map(|request| {
+            request
+                .commands
+                .iter()
+                .map(|command| (request.actor_id.as_str(), command.id.as_str()))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String, String)> = sqlx::query_as(SELECT_COMMANDS)
+        .bind(serde_json::to_string(&pairs)?)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(actor, command, at)| ((actor, command), at))
+        .collect())
+}
+
 /// The rows a batch writes.
 struct Rows<'a> {
     events: Vec<EventRow<'a>>,
     actors: Vec<ActorRow<'a>>,
     snapshots: Vec<SnapshotRow<'a>>,
+    actions: Vec<ActionRow<'a>>,
+    commands: Vec<CommandRow<'a>>,
     /// The last position assigned (unchanged if the batch has no accepted event).
     last_position: i64,
     /// How many distinct actors receive events.
@@ -240,6 +324,8 @@ impl<'a> Rows<'a> {
     ) -> Result<Self, StoreError> {
         let mut events: Vec<EventRow<'_>> = Vec::new();
         let mut snapshots: Vec<SnapshotRow<'_>> = Vec::new();
+        let mut actions: Vec<ActionRow<'_>> = Vec::new();
+        let mut commands: Vec<CommandRow<'_>> = Vec::new();
         let mut first_positions: HashMap<&ActorId, i64> = HashMap::new();
         let mut position = counters.last_position;
         for index in plan.accepted() {
@@ -262,6 +348,22 @@ impl<'a> Rows<'a> {
                     codec: &event.codec,
                     payload: &event.payload,
                     metadata: metadata_text(&event.metadata)?,
+                });
+            }
+            for command in &request.commands {
+                commands.push(CommandRow {
+                    actor_id: id,
+                    command,
+                    version: version_to_sql(&request.actor_id, command.version)?,
+                });
+            }
+            for action in &request.actions {
+                actions.push(ActionRow {
+                    actor_id: id,
+                    version: version_to_sql(&request.actor_id, action.version)?,
+                    action,
+                    machine_type: &request.machine_type,
+                    claimed_until: time_text(time::to_micros(action.claim.until)),
                 });
             }
             if let Some(snapshot) = &request.snapshot {
@@ -290,6 +392,8 @@ impl<'a> Rows<'a> {
             events,
             actors,
             snapshots,
+            actions,
+            commands,
             last_position: position,
             actors_with_events: first_positions.len(),
         })
@@ -357,6 +461,37 @@ impl<'a> Rows<'a> {
                     .bind(row.snapshot.codec.as_ref());
                 query = Sqlite::bind_payload(query, &row.snapshot.payload)
                     .bind(row.entered_at.as_str())
+                    .bind(now);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        for chunk in values::chunks(&self.commands) {
+            let sql = UPSERT_COMMANDS.sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.actor_id)
+                    .bind(row.command.id.as_str())
+                    .bind(row.version)
+                    .bind(row.command.fingerprint.as_str())
+                    .bind(now);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        for chunk in values::chunks(&self.actions) {
+            let sql = INSERT_ACTIONS.sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.actor_id)
+                    .bind(row.version)
+                    .bind(row.action.name.as_ref())
+                    .bind(row.machine_type)
+                    .bind(row.action.codec.as_ref());
+                query = Sqlite::bind_payload(query, &row.action.payload)
+                    .bind(row.action.claim.owner.as_ref())
+                    .bind(row.claimed_until.as_str())
+                    .bind(now)
                     .bind(now);
             }
             query.execute(&mut *conn).await?;

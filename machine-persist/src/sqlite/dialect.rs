@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteQueryResult;
 use sqlx::{Pool, Sqlite, Transaction};
 
 use crate::error::BoxError;
-use crate::sql::decode::{ACTOR_COLUMNS, SNAPSHOT_COLUMNS};
+use crate::sql::decode::{ACTION_COLUMNS, ACTOR_COLUMNS, SNAPSHOT_COLUMNS};
 use crate::sql::{Dialect, SqlDatabase, SqlQuery};
 use crate::StoreError;
 
@@ -71,6 +71,19 @@ impl Dialect for Sqlite {
         format!(
             "SELECT {ACTOR_COLUMNS}, wanted.key + 1 FROM json_each($1) AS wanted
              JOIN actors ON actors.actor_id = wanted.value"
+        )
+    }
+
+    fn claim_actions_sql() -> String {
+        format!(
+            "UPDATE durable_actions SET claimed_by = $1, claimed_until = $2, updated_at = $3
+             WHERE (actor_id, version, name) IN (
+                 SELECT actor_id, version, name FROM durable_actions
+                 WHERE status = 'pending'
+                   AND (claimed_until < $3 OR ($6 = 1 AND claimed_by = $1)){}
+                 ORDER BY claimed_until LIMIT $5)
+             RETURNING {ACTION_COLUMNS}",
+            Self::in_list("machine_type", 4, false)
         )
     }
 

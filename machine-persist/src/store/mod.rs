@@ -6,6 +6,9 @@
 //! * [`EventStream`]: every committed event of the store in one order no reader skips in (the
 //!   global stream projections read);
 //! * [`CheckpointStore`]: how far each projection has read, next to the events;
+//! * [`Outbox`]: the durable actions appended with their events, claimed and recorded by
+//!   dispatchers;
+//! * [`CommandLog`]: the command ids applied to each actor (idempotent commands);
 //! * [`Store`]: all of them, cheap to clone and shareable, which is what a
 //!   [`PersistentSystem`](crate::PersistentSystem) runs on.
 //!
@@ -25,32 +28,50 @@
 
 mod catalog;
 mod checkpoints;
+mod commands;
 mod journal;
+mod outbox;
 mod snapshots;
 mod stream;
 
 pub use catalog::{Catalog, RowResult};
 pub(crate) use checkpoints::check_name;
 pub use checkpoints::{CheckpointStore, MAX_PROJECTION_NAME_BYTES};
+pub use commands::CommandLog;
 pub use journal::{BatchOutcome, Journal, STREAM_PAGE};
+pub use outbox::Outbox;
 pub use snapshots::SnapshotStore;
 pub use stream::{
     BadPosition, CommitSignal, EventStream, GlobalPosition, StreamEntry, StreamFilter, StreamPage,
 };
 
-pub use crate::error::{AppendError, BoxError, StoreError};
+pub use crate::error::{ActionProblem, AppendError, BoxError, StoreError};
 pub use crate::model::{
     check_actor_id, check_machine_type, ActorMetadata, AppendRequest, CatalogQuery, EventMetadata,
     IdKind, IdProblem, InvalidId, NewEvent, NewSnapshot, StoredEvent, StoredSnapshot,
     MAX_ACTOR_ID_BYTES, MAX_MACHINE_TYPE_BYTES,
 };
+pub use crate::model::{
+    fingerprint, ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction,
+    NewCommand, StoredAction, StoredCommand, MAX_ACTION_NAME_BYTES, MAX_COMMAND_ID_BYTES,
+};
 /// The id of an actor, as every row is keyed.
 pub use machine_core::ActorId;
 
-/// A complete backend: journal, snapshots, catalog, global stream and checkpoints, cheap to
-/// clone and shareable.
+/// A complete backend: journal, snapshots, catalog, global stream, checkpoints, outbox and
+/// command log, cheap to clone and shareable.
 pub trait Store:
-    Journal + SnapshotStore + Catalog + EventStream + CheckpointStore + Clone + Send + Sync + 'static
+    Journal
+    + SnapshotStore
+    + Catalog
+    + EventStream
+    + CheckpointStore
+    + Outbox
+    + CommandLog
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
 }
 
@@ -60,6 +81,8 @@ impl<T> Store for T where
         + Catalog
         + EventStream
         + CheckpointStore
+        + Outbox
+        + CommandLog
         + Clone
         + Send
         + Sync

@@ -6,10 +6,12 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::TryStreamExt;
 use machine_core::VersionConflict;
 use machine_persist::store::{
-    ActorId, ActorMetadata, AppendError, AppendRequest, Catalog, CatalogQuery, EventMetadata,
-    Journal, NewEvent, NewSnapshot, RowResult, SnapshotStore, StoreError, StoredEvent, STREAM_PAGE,
+    ActionClaim, ActionOutcome, ActionProblem, ActionStatus, ActionUpdate, ActorId, ActorMetadata,
+    AppendError, AppendRequest, Catalog, CatalogQuery, ClaimRequest, CommandLog, EventMetadata,
+    Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult, SnapshotStore,
+    StoreError, StoredAction, StoredEvent, STREAM_PAGE,
 };
-use machine_persist::PersistError;
+use machine_persist::{PersistError, SerializedCause};
 
 // The stream's cases are part of the suite; a binary that instantiates none leaves them unused.
 #[allow(unused_imports)]
@@ -1331,4 +1333,245 @@ pub async fn two_systems_racing_on_one_actor_never_duplicate_or_lose_a_version<B
     let restored = c.restore("acc").await.unwrap().unwrap();
     assert_eq!(restored.state().await.unwrap().balance(), head);
     let _ = third.shutdown().await;
+}
+
+/// A durable action of request `version`, claimed by `owner` until `until`.
+fn outbox_action(version: u64, name: &str, owner: &str, until: DateTime<Utc>) -> NewAction {
+    NewAction {
+        version,
+        name: name.to_owned().into(),
+        codec: "json".into(),
+        payload: format!(r#"{{"cents":{version}}}"#).into_bytes(),
+        claim: ActionClaim {
+            owner: owner.into(),
+            until,
+        },
+    }
+}
+
+fn claim_request(owner: &str, limit: usize) -> ClaimRequest {
+    ClaimRequest {
+        machine_types: vec!["Order".into()],
+        claim: ActionClaim {
+            owner: owner.into(),
+            until: Utc::now() + chrono::Duration::seconds(60),
+        },
+        now: Utc::now(),
+        limit,
+        include_own: false,
+    }
+}
+
+fn stored_actions(rows: Vec<RowResult<StoredAction>>) -> Vec<StoredAction> {
+    rows.into_iter().map(|row| row.unwrap()).collect()
+}
+
+/// The outbox: actions commit with their events or not at all, a malformed one refuses its
+/// request alone, two handles claiming at once take disjoint rows, a record applies only for
+/// the claim's holder and only while pending, and a recorded cause round-trips.
+pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Backend>(
+    backend: &B,
+) {
+    let store = backend.store();
+    let past = Utc::now() - chrono::Duration::seconds(60);
+    let accepted = request("a", 0, 2)
+        .create()
+        .push_action(outbox_action(1, "charge", "gone", past))
+        .push_action(outbox_action(2, "charge", "gone", past))
+        .push_action(outbox_action(2, "mail", "gone", past));
+    let conflicting = request("b", 3, 1).push_action(outbox_action(4, "charge", "gone", past));
+    let duplicate = request("c", 0, 1)
+        .create()
+        .push_action(outbox_action(1, "charge", "gone", past))
+        .push_action(outbox_action(1, "charge", "gone", past));
+    let outside = request("d", 0, 1)
+        .create()
+        .push_action(outbox_action(2, "charge", "gone", past));
+    let outcome = store
+        .append_batch(&[accepted, conflicting, duplicate, outside])
+        .await
+        .unwrap();
+    assert_eq!(outcome[0], Ok(()));
+    assert!(matches!(outcome[1], Err(AppendError::Conflict(_))));
+    assert!(matches!(
+        outcome[2],
+        Err(AppendError::InvalidAction {
+            problem: ActionProblem::Duplicate(1),
+            ..
+        })
+    ));
+    assert!(matches!(
+        outcome[3],
+        Err(AppendError::InvalidAction {
+            problem: ActionProblem::OutsideRequest(2),
+            ..
+        })
+    ));
+    for refused in ["b", "c", "d"] {
+        assert!(store.actions(&id(refused)).await.unwrap().is_empty());
+        assert_eq!(store.head(&id(refused)).await.unwrap(), 0);
+    }
+    let stored = stored_actions(store.actions(&id("a")).await.unwrap());
+    let keys: Vec<String> = stored.iter().map(|a| a.key.to_string()).collect();
+    assert_eq!(keys, ["a/1/charge", "a/2/charge", "a/2/mail"]);
+    for action in &stored {
+        assert_eq!(action.status, ActionStatus::Pending);
+        assert_eq!((action.attempts, action.claimed_by.as_str()), (0, "gone"));
+        assert_eq!(action.machine_type, "Order");
+        assert_eq!(action.last_cause, None);
+    }
+    assert_eq!(stored[1].payload, br#"{"cents":2}"#);
+
+    // Two handles claim at once: disjoint rows, together all of them, none due again.
+    let (p, q) = (claim_request("p", 2), claim_request("q", 3));
+    let (first, second) = tokio::join!(store.claim_due(&p), backend.other().claim_due(&q));
+    let mut claimed = stored_actions(first.unwrap());
+    assert!(claimed.len() <= 2, "a claim takes at most its limit");
+    claimed.extend(stored_actions(second.unwrap()));
+    let mut claimed_keys: Vec<String> = claimed.iter().map(|a| a.key.to_string()).collect();
+    claimed_keys.sort();
+    assert_eq!(claimed_keys, keys, "each row claimed once");
+    assert!(claimed
+        .iter()
+        .all(|a| a.claimed_by == "p" || a.claimed_by == "q"));
+    assert!(store
+        .claim_due(&claim_request("r", 10))
+        .await
+        .unwrap()
+        .is_empty());
+    let mut other_type = claim_request("r", 10);
+    other_type.machine_types = vec!["Other".into()];
+    other_type.now = Utc::now() + chrono::Duration::seconds(120);
+    assert!(store.claim_due(&other_type).await.unwrap().is_empty());
+
+    // Only the holder records, and only while pending.
+    let charge = claimed
+        .iter()
+        .find(|a| a.key.to_string() == "a/1/charge")
+        .unwrap();
+    let holder: std::sync::Arc<str> = charge.claimed_by.as_str().into();
+    let update = |owner: &std::sync::Arc<str>, key: &StoredAction, outcome, cause| ActionUpdate {
+        key: key.key.clone(),
+        owner: owner.clone(),
+        attempts: 1,
+        outcome,
+        cause,
+    };
+    let stranger: std::sync::Arc<str> = "stranger".into();
+    assert!(!store
+        .record(&update(&stranger, charge, ActionOutcome::Succeeded, None))
+        .await
+        .unwrap());
+    assert!(store
+        .record(&update(&holder, charge, ActionOutcome::Succeeded, None))
+        .await
+        .unwrap());
+    assert!(!store
+        .record(&update(&holder, charge, ActionOutcome::DeadLettered, None))
+        .await
+        .unwrap());
+
+    // A failed attempt keeps its nested cause and, once its claim ends, is due again.
+    let mail = claimed
+        .iter()
+        .find(|a| a.key.to_string() == "a/2/mail")
+        .unwrap();
+    let mail_holder: std::sync::Arc<str> = mail.claimed_by.as_str().into();
+    let cause = SerializedCause::of(&std::io::Error::other("smtp down"))
+        .with_value(serde_json::json!({ "code": 421 }));
+    let nested = SerializedCause {
+        type_name: Some("MailError".into()),
+        message: "mail failed".into(),
+        source: Some(Box::new(cause)),
+        value: None,
+    };
+    let retry = ActionOutcome::Retry {
+        claim_until: Utc::now() - chrono::Duration::seconds(1),
+    };
+    assert!(store
+        .record(&update(&mail_holder, mail, retry, Some(nested.clone())))
+        .await
+        .unwrap());
+    let due = stored_actions(store.claim_due(&claim_request("r", 10)).await.unwrap());
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].key.to_string(), "a/2/mail");
+    assert_eq!((due[0].attempts, due[0].claimed_by.as_str()), (1, "r"));
+    assert_eq!(due[0].last_cause.as_ref(), Some(&nested));
+
+    // A restarted owner takes back what it holds, whenever its claim ends.
+    let mut own = claim_request("r", 10);
+    own.include_own = true;
+    let back = stored_actions(store.claim_due(&own).await.unwrap());
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].key.to_string(), "a/2/mail");
+
+    let after = stored_actions(store.actions(&id("a")).await.unwrap());
+    assert_eq!(after[0].status, ActionStatus::Succeeded);
+    assert_eq!(after[0].attempts, 1);
+    assert_eq!(after[2].status, ActionStatus::Pending);
+
+    // Deleting the actor deletes its outbox.
+    assert!(store.delete_actor(&id("a")).await.unwrap());
+    assert!(store.actions(&id("a")).await.unwrap().is_empty());
+}
+
+fn command(version: u64, id: &str, expired_before: DateTime<Utc>) -> NewCommand {
+    NewCommand {
+        version,
+        id: id.to_owned(),
+        fingerprint: format!("E{version}:0"),
+        expired_before,
+    }
+}
+
+/// Command ids: recorded with their event, a live one refuses a later request alone (also
+/// within one batch), an expired one is replaced, and a retry of the stored request still
+/// reports success.
+pub async fn command_ids_refuse_repeats_alone_until_they_expire<B: Backend>(backend: &B) {
+    let store = backend.store();
+    let long_ago = Utc::now() - chrono::Duration::days(1);
+    let first = request("a", 0, 1)
+        .create()
+        .push_command(command(1, "c-1", long_ago));
+    store.append(first.clone()).await.unwrap();
+    let found = store.find_command(&id("a"), "c-1").await.unwrap().unwrap();
+    assert_eq!((found.version, found.fingerprint.as_str()), (1, "E1:0"));
+    assert!(store.find_command(&id("a"), "c-2").await.unwrap().is_none());
+    // A retry of the stored request is the stored request, not a repeat of its command.
+    store.append(first).await.unwrap();
+
+    // A live record refuses the request that repeats it; the rest of the batch commits, and
+    // a second request of the batch reusing an id the first one records is refused too.
+    let outcome = store
+        .append_batch(&[
+            request("a", 1, 1).push_command(command(2, "c-1", long_ago)),
+            request("b", 0, 1)
+                .create()
+                .push_command(command(1, "c-1", long_ago)),
+            request("b", 1, 1).push_command(command(2, "c-1", long_ago)),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome[0], Err(AppendError::DuplicateCommand { command_id, .. }) if command_id == "c-1"),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome[1], Ok(()), "the id is per actor");
+    assert!(matches!(
+        &outcome[2],
+        Err(AppendError::DuplicateCommand { .. })
+    ));
+    assert_eq!(store.head(&id("a")).await.unwrap(), 1);
+    assert_eq!(store.head(&id("b")).await.unwrap(), 1);
+
+    // Once expired (recorded before the request's cutoff) the id is free, and replaced.
+    let later = Utc::now() + chrono::Duration::seconds(5);
+    store
+        .append(request("a", 1, 1).push_command(command(2, "c-1", later)))
+        .await
+        .unwrap();
+    let replaced = store.find_command(&id("a"), "c-1").await.unwrap().unwrap();
+    assert_eq!(replaced.version, 2);
+    assert!(store.delete_actor(&id("a")).await.unwrap());
+    assert!(store.find_command(&id("a"), "c-1").await.unwrap().is_none());
 }

@@ -111,6 +111,8 @@ macro_rules! all_conformance_tests {
             global_stream_follows_writers_racing_on_two_handles,
             checkpoints_round_trip_by_name,
             retention_keeps_what_a_projection_has_not_passed,
+            durable_actions_commit_with_their_events_and_are_claimed_once,
+            command_ids_refuse_repeats_alone_until_they_expire,
         );
     };
 }

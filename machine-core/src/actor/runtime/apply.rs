@@ -8,7 +8,7 @@ use super::batch::Batch;
 use super::Actor;
 use crate::actor::durability::Durability;
 use crate::actor::mailbox::Envelope;
-use crate::actor::ActorError;
+use crate::actor::{ActorError, CommandMark};
 use crate::effect::Scope;
 use crate::inspect::{EventOutcome, RecordKind};
 use crate::model::{Event, Machine, Outcome, Step};
@@ -73,6 +73,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         let Batch {
             queue,
             events,
+            commands,
             actions,
             replies,
             applied,
@@ -88,6 +89,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             {
                 continue;
             }
+            let command = origin.command().cloned();
             let call = replies.hold(origin);
             let provisional = next.is_some();
             if reached_final {
@@ -104,6 +106,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         event: &event,
                         to: &to,
                     };
+                    actions.step = events.len();
                     M::actions(&step, actions);
                     entered |= M::is_entry(&step);
                     self.observe(RecordKind::Event {
@@ -121,6 +124,12 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                         replies.decide(Ok(Outcome::Next(to.clone())), true);
                     }
                     reached_final = to.is_final();
+                    if let Some(id) = command {
+                        commands.push(CommandMark {
+                            step: events.len(),
+                            id,
+                        });
+                    }
                     events.push(event);
                     next = Some(to);
                 }

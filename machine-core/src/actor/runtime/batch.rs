@@ -16,8 +16,8 @@ use super::replies::Replies;
 use super::{panic, Actor, Flow};
 use crate::actor::durability::{Commit, Durability};
 use crate::actor::mailbox::Envelope;
-use crate::actor::{ActorError, CommitError, StopReason, Transition};
-use crate::effect::Actions;
+use crate::actor::{ActorError, CommandMark, CommitError, StopReason, Transition};
+use crate::effect::{Actions, IdempotencyKey};
 use crate::inspect::RecordKind;
 use crate::model::Machine;
 
@@ -33,6 +33,8 @@ pub(super) struct Batch<M: Machine> {
     pub(super) queue: VecDeque<Envelope<M>>,
     /// The accepted events: what the commit journals.
     pub(super) events: Vec<M::Event>,
+    /// The command ids of the accepted events sent as commands.
+    pub(super) commands: Vec<CommandMark>,
     /// The actions the accepted steps declared.
     pub(super) actions: Actions<M>,
     /// The answers of the calls, held until the commit returns.
@@ -46,6 +48,7 @@ impl<M: Machine> Default for Batch<M> {
         Self {
             queue: VecDeque::new(),
             events: Vec::new(),
+            commands: Vec::new(),
             actions: Actions::default(),
             replies: Replies::default(),
             applied: Applied::default(),
@@ -58,7 +61,9 @@ impl<M: Machine> Batch<M> {
     /// actor must stay small.
     fn reset(&mut self) {
         self.events.clear();
+        self.commands.clear();
         self.actions.list.clear();
+        self.actions.durable.clear();
         self.applied = Applied::default();
         if self.queue.capacity() > KEPT_CAPACITY {
             self.queue.shrink_to(KEPT_CAPACITY);
@@ -105,6 +110,8 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             events: &batch.events,
             state: next,
             entered_at: batch.applied.entered_at(self.entered_at),
+            intents: &batch.actions.durable,
+            commands: &batch.commands,
         };
         // Boxed, so that the loop's future does not hold the layer's commit future; the commit
         // of `Ephemeral` has no state, and boxing it allocates nothing.
@@ -147,6 +154,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         let entry = batch.applied.entry.take();
         let accepted = batch.events.len() as u64;
         batch.events.clear();
+        batch.commands.clear();
         let base = self.version;
         self.version += accepted;
         // Always set: a batch that accepted nothing commits nothing and is not made visible.
@@ -159,11 +167,25 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             self.publish(seen, base);
         }
         batch.replies.release(None);
-        let running = if batch.actions.is_empty() {
+        let mut running = if batch.actions.list.is_empty() {
             Vec::new()
         } else {
             self.spawner.actions(batch.actions.list.drain(..))
         };
+        if !batch.actions.durable.is_empty() {
+            if D::DISPATCHES_DURABLE_ACTIONS {
+                // The durability layer stored them with the batch and runs them itself.
+                batch.actions.durable.clear();
+            } else {
+                let id = self.id.clone();
+                let plain = batch.actions.durable.drain(..).map(|intent| {
+                    let version = base + intent.step() as u64 + 1;
+                    let key = IdempotencyKey::new(id.clone(), version, intent.name());
+                    intent.into_declared(key)
+                });
+                running.extend(self.spawner.actions(plain));
+            }
+        }
         if let Some(entry) = entry {
             self.enter_scope(entry.scope, Duration::ZERO);
         }

@@ -51,6 +51,16 @@ impl<M: Machine> Replies<M> {
                 });
                 true
             }
+            Origin::Command(command) => match command.reply {
+                Some(caller) => {
+                    self.held.push(Held {
+                        caller,
+                        answer: Answer::Pending,
+                    });
+                    true
+                }
+                None => false,
+            },
             Origin::Send | Origin::Scope(_) => false,
         }
     }

@@ -1,0 +1,299 @@
+//! The dispatcher task of a persistent system: runs durable actions after their commit, retries
+//! them, records every ended attempt, and polls the store for actions nobody runs.
+//!
+//! Two ways in, one way through:
+//! * **after a commit** the actor hands the batch's actions over ([`Dispatcher::offer`]); they
+//!   were stored claimed by this dispatcher, so they run at once, with no claim round trip;
+//! * **the poller** claims pending actions whose claim ended (their dispatcher died, or gave
+//!   up), oldest first, [`DispatchConfig::claim_batch`] at a time, every
+//!   [`DispatchConfig::poll_interval`]. Right after a machine type is registered it also takes
+//!   back the claims still held under this dispatcher's own name (a restart under the same
+//!   [`owner`](DispatchConfig::owner)).
+//!
+//! Each action then runs on a task of its own: attempt, record, and on failure step its retry
+//! schedule, renew the claim past the next attempt, sleep, again; until an attempt succeeds or
+//! the schedule ends (dead letter, then the optional feedback event). An action is in flight at
+//! most once per process; across processes the claim keeps it to one dispatcher at a time.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use machine_core::{Decision, IdempotencyKey};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::config::DispatchConfig;
+use super::runner::{Job, Runner};
+use crate::erased::ErasedStore;
+use crate::store::{ActionClaim, ActionOutcome, ActionUpdate, ClaimRequest};
+use crate::{SerializedCause, StoreError};
+
+/// How often recording an ended attempt is tried before giving up (the claim then ends and the
+/// action runs again elsewhere: a duplicate within the documented bound).
+const RECORD_TRIES: u32 = 3;
+
+struct Inner {
+    store: Arc<dyn ErasedStore>,
+    config: DispatchConfig,
+    runners: Mutex<HashMap<String, Arc<dyn Runner>>>,
+    in_flight: Mutex<HashSet<IdempotencyKey>>,
+    tasks: Mutex<JoinSet<()>>,
+    /// Set when a machine type was registered: the next poll takes own claims back.
+    reclaim_own: AtomicBool,
+    stop: watch::Sender<bool>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A handle to a system's dispatcher.
+#[derive(Clone)]
+pub(crate) struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+impl Dispatcher {
+    /// Starts the dispatcher and its poller on the current runtime.
+    pub(crate) fn spawn(store: Arc<dyn ErasedStore>, config: DispatchConfig) -> Self {
+        let (stop, _) = watch::channel(false);
+        let dispatcher = Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                runners: Mutex::new(HashMap::new()),
+                in_flight: Mutex::new(HashSet::new()),
+                tasks: Mutex::new(JoinSet::new()),
+                reclaim_own: AtomicBool::new(false),
+                stop,
+            }),
+        };
+        let poller = dispatcher.clone();
+        lock(&dispatcher.inner.tasks).spawn(async move { poller.poll().await });
+        dispatcher
+    }
+
+    /// The claim actions committed now are stored with.
+    pub(crate) fn fresh_claim(&self) -> ActionClaim {
+        ActionClaim {
+            owner: Arc::clone(&self.inner.config.owner),
+            until: Utc::now() + self.inner.config.effective_lease(),
+        }
+    }
+
+    /// Registers the runner of `machine_type` (a repository with durable actions was made).
+    pub(crate) fn register(&self, machine_type: &str, runner: Arc<dyn Runner>) {
+        lock(&self.inner.runners).insert(machine_type.to_owned(), runner);
+        self.inner.reclaim_own.store(true, Ordering::Release);
+    }
+
+    /// Runs actions that were just committed, claimed by this dispatcher.
+    pub(crate) fn offer(&self, jobs: Vec<Job>) {
+        for job in jobs {
+            self.start(job);
+        }
+    }
+
+    /// Stops polling and cancels every running action. Their claims stay until their leases
+    /// end (or this owner restarts), then they run again.
+    pub(crate) fn shutdown(&self) {
+        self.inner.stop.send_replace(true);
+        lock(&self.inner.tasks).abort_all();
+    }
+
+    fn start(&self, job: Job) {
+        if *self.inner.stop.borrow() {
+            return;
+        }
+        let Some(runner) = lock(&self.inner.runners).get(&*job.machine_type).cloned() else {
+            tracing::warn!(machine = %job.machine_type, key = %job.key, "no runner for a durable action's machine type");
+            return;
+        };
+        if !lock(&self.inner.in_flight).insert(job.key.clone()) {
+            return;
+        }
+        let dispatcher = self.clone();
+        let mut tasks = lock(&self.inner.tasks);
+        // Reap finished tasks, so the set holds only running ones.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
+            let key = job.key.clone();
+            dispatcher.run(runner, job).await;
+            lock(&dispatcher.inner.in_flight).remove(&key);
+        });
+    }
+
+    /// One action's life in this dispatcher.
+    async fn run(&self, runner: Arc<dyn Runner>, mut job: Job) {
+        let config = &self.inner.config;
+        let Some(schedule) = runner.retry(&job.key.action) else {
+            // Not known here (an older build?): give the claim up for a dispatcher that knows it.
+            tracing::warn!(key = %job.key, "no durable action of this name is registered; leaving it to another dispatcher");
+            let cause = SerializedCause::new(format!(
+                "no durable action `{}` is registered for machine type `{}` in dispatcher `{}`",
+                job.key.action, job.machine_type, config.owner
+            ));
+            let release = ActionOutcome::Retry {
+                claim_until: Utc::now(),
+            };
+            self.record(&job, job.attempts, release, Some(cause)).await;
+            return;
+        };
+        let mut driver = schedule.driver(tokio::time::Instant::now().into_std());
+        // After a restart, the schedule continues where the ended attempts left it.
+        let mut exhausted = false;
+        for _ in 0..job.attempts {
+            if !matches!(
+                driver.next(tokio::time::Instant::now().into_std(), 1),
+                Decision::Continue(_)
+            ) {
+                exhausted = true;
+                break;
+            }
+        }
+        let mut last_cause = None;
+        while !exhausted {
+            let attempt = job.attempts.saturating_add(1);
+            let outcome =
+                tokio::time::timeout(config.attempt_timeout, runner.attempt(&job, attempt))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(SerializedCause::new(format!(
+                            "the attempt did not end within {:?}",
+                            config.attempt_timeout
+                        )))
+                    });
+            job.attempts = attempt;
+            let cause = match outcome {
+                Ok(()) => {
+                    tracing::debug!(key = %job.key, attempt, "durable action succeeded");
+                    self.record(&job, attempt, ActionOutcome::Succeeded, None)
+                        .await;
+                    return;
+                }
+                Err(cause) => cause,
+            };
+            tracing::warn!(key = %job.key, attempt, %cause, "durable action failed");
+            match driver.next(tokio::time::Instant::now().into_std(), 1) {
+                Decision::Continue(delay) => {
+                    let claim_until = Utc::now() + delay + config.effective_lease();
+                    let renewed = ActionOutcome::Retry { claim_until };
+                    if !self.record(&job, attempt, renewed, Some(cause)).await {
+                        return;
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+                Decision::Skip | Decision::Done => {
+                    last_cause = Some(cause);
+                    exhausted = true;
+                }
+            }
+        }
+        let cause = last_cause
+            .unwrap_or_else(|| SerializedCause::new("the retry schedule allows no attempt"));
+        // The feedback first: should the process die before the dead letter is recorded, the
+        // action is dead-lettered again (at once, its schedule being spent) and the feedback
+        // repeated, never lost.
+        if let Err(error) = runner.feed_back(&job, &cause).await {
+            tracing::error!(key = %job.key, %error, "the feedback event of a dead-lettered action failed");
+        }
+        tracing::warn!(key = %job.key, attempts = job.attempts, %cause, "durable action dead-lettered");
+        self.record(&job, job.attempts, ActionOutcome::DeadLettered, Some(cause))
+            .await;
+    }
+
+    /// Records an ended attempt, retrying transient store failures; whether this dispatcher
+    /// still holds the claim.
+    async fn record(
+        &self,
+        job: &Job,
+        attempts: u32,
+        outcome: ActionOutcome,
+        cause: Option<SerializedCause>,
+    ) -> bool {
+        let update = ActionUpdate {
+            key: job.key.clone(),
+            owner: Arc::clone(&self.inner.config.owner),
+            attempts,
+            outcome,
+            cause,
+        };
+        let mut pause = Duration::from_millis(50);
+        for tries in 1..=RECORD_TRIES {
+            match self.inner.store.record(&update).await {
+                Ok(true) => return true,
+                Ok(false) => {
+                    tracing::warn!(key = %job.key, "the claim of a durable action was lost; another dispatcher runs it");
+                    return false;
+                }
+                Err(error) if error.is_transient() && tries < RECORD_TRIES => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(error) => {
+                    report(&job.key, &error);
+                    return false;
+                }
+            }
+        }
+        false
+    }
+
+    /// The poller: claims due actions and starts them, until shutdown.
+    async fn poll(&self) {
+        let mut stop = self.inner.stop.subscribe();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            self.poll_once().await;
+            tokio::select! {
+                _ = stop.changed() => return,
+                () = tokio::time::sleep(self.inner.config.poll_interval) => {}
+            }
+        }
+    }
+
+    async fn poll_once(&self) {
+        let machine_types: Vec<String> = lock(&self.inner.runners).keys().cloned().collect();
+        if machine_types.is_empty() {
+            return;
+        }
+        let config = &self.inner.config;
+        let request = ClaimRequest {
+            machine_types,
+            claim: self.fresh_claim(),
+            now: Utc::now(),
+            limit: config.claim_batch,
+            include_own: self.inner.reclaim_own.swap(false, Ordering::AcqRel),
+        };
+        let claimed = match self.inner.store.claim_due(&request).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                if request.include_own {
+                    self.inner.reclaim_own.store(true, Ordering::Release);
+                }
+                tracing::warn!(%error, "claiming durable actions failed; trying again at the next poll");
+                return;
+            }
+        };
+        for row in claimed {
+            match row {
+                Ok(action) => self.start(Job {
+                    machine_type: action.machine_type.into(),
+                    payload: action.payload.into(),
+                    attempts: action.attempts,
+                    key: action.key,
+                }),
+                Err(error) => tracing::error!(%error, "a stored durable action cannot be read"),
+            }
+        }
+    }
+}
+
+fn report(key: &IdempotencyKey, error: &StoreError) {
+    tracing::error!(%key, %error, "recording a durable action's attempt failed");
+}

@@ -1,0 +1,153 @@
+//! Outbox rows: the durable actions stored with their events ([`NewAction`]), read back and
+//! claimed by dispatchers ([`StoredAction`]), and the outcome of an attempt ([`ActionUpdate`]).
+//!
+//! A row is keyed by its [`IdempotencyKey`]: the actor, the version of the event that declared
+//! it and the action's name. Its payload is the action's value as the machine's codec encoded
+//! it; the store never parses it.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use machine_core::IdempotencyKey;
+
+use super::ActorId;
+use crate::SerializedCause;
+
+/// The longest durable action name, in bytes.
+pub const MAX_ACTION_NAME_BYTES: usize = 128;
+
+/// Who holds a pending action, and until when: no other dispatcher claims it before `until`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionClaim {
+    /// The dispatcher holding the claim.
+    pub owner: Arc<str>,
+    /// When the claim ends (wall clock).
+    pub until: DateTime<Utc>,
+}
+
+/// A durable action to store with the event at `version` of its request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAction {
+    /// The version of the event that declared it.
+    pub version: u64,
+    /// The action's name.
+    pub name: Cow<'static, str>,
+    /// The codec that encoded the payload.
+    pub codec: Cow<'static, str>,
+    /// The action's value, encoded.
+    pub payload: Vec<u8>,
+    /// The claim it is stored with: the dispatcher of the process that committed it runs it
+    /// right after the commit, and nobody else does before the claim ends.
+    pub claim: ActionClaim,
+}
+
+/// Where a durable action is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActionStatus {
+    /// Waiting for its next attempt (or its first).
+    Pending,
+    /// An attempt succeeded.
+    Succeeded,
+    /// Its retries ran out: dead-lettered.
+    DeadLettered,
+}
+
+impl ActionStatus {
+    /// The status as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::DeadLettered => "dead",
+        }
+    }
+
+    /// The status stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "succeeded" => Some(Self::Succeeded),
+            "dead" => Some(Self::DeadLettered),
+            _ => None,
+        }
+    }
+}
+
+/// A durable action as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredAction {
+    /// Its idempotency key: actor, version of the declaring event, name.
+    pub key: IdempotencyKey,
+    /// The actor's machine type.
+    pub machine_type: String,
+    /// The codec of the payload.
+    pub codec: String,
+    /// The action's value, encoded.
+    pub payload: Vec<u8>,
+    /// Where it is in its life.
+    pub status: ActionStatus,
+    /// How many attempts have ended (successful or not).
+    pub attempts: u32,
+    /// The dispatcher holding (or last holding) its claim; empty when none ever did.
+    pub claimed_by: String,
+    /// When that claim ends.
+    pub claimed_until: DateTime<Utc>,
+    /// The last failure, if an attempt failed.
+    pub last_cause: Option<SerializedCause>,
+    /// When it was stored (the commit of its event).
+    pub created_at: DateTime<Utc>,
+    /// When its row last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an ended attempt leads to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionOutcome {
+    /// The attempt succeeded.
+    Succeeded,
+    /// The attempt failed; the action stays pending, claimed by the same dispatcher until
+    /// `claim_until` (its next attempt comes before that).
+    Retry {
+        /// The end of the renewed claim.
+        claim_until: DateTime<Utc>,
+    },
+    /// The attempt failed and no retry is left.
+    DeadLettered,
+}
+
+/// The record of one ended attempt, written by the dispatcher that holds the claim.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionUpdate {
+    /// The action.
+    pub key: IdempotencyKey,
+    /// The dispatcher that ran the attempt: the update applies only while it holds the claim.
+    pub owner: Arc<str>,
+    /// How many attempts have ended, this one included.
+    pub attempts: u32,
+    /// What the attempt leads to.
+    pub outcome: ActionOutcome,
+    /// Why the attempt failed, if it did.
+    pub cause: Option<SerializedCause>,
+}
+
+/// Asks for pending actions whose claim has ended, to claim them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimRequest {
+    /// The machine types the dispatcher can run (those it has handlers for).
+    pub machine_types: Vec<String>,
+    /// The claim to take: `owner` until `until`.
+    pub claim: ActionClaim,
+    /// "Now" for the comparison with stored claims.
+    pub now: DateTime<Utc>,
+    /// The most actions to claim.
+    pub limit: usize,
+    /// Also claim the pending actions `claim.owner` holds, whenever their claim ends: a
+    /// dispatcher restarted under the same name takes its claims back.
+    pub include_own: bool,
+}
+
+/// The actor of an outbox key, for building keys from stored rows.
+pub(crate) fn key(actor_id: ActorId, version: u64, name: &str) -> IdempotencyKey {
+    IdempotencyKey::new(actor_id, version, name)
+}

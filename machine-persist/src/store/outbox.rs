@@ -1,0 +1,44 @@
+//! The outbox: durable actions stored with their events, claimed and recorded by dispatchers.
+
+use std::future::Future;
+
+use super::RowResult;
+use crate::model::{ActionUpdate, ClaimRequest, StoredAction};
+use crate::{ActorId, StoreError};
+
+/// Storage of durable actions.
+///
+/// Rows are written by [`Journal::append_batch`](super::Journal::append_batch), in the
+/// transaction of their events ([`AppendRequest::actions`](crate::store::AppendRequest::actions)),
+/// each claimed by the dispatcher of the writing process. Implementations guarantee, also
+/// against other processes on the same database:
+/// - a pending action is claimed by at most one dispatcher at a time: [`claim_due`] takes only
+///   rows whose claim has ended, atomically;
+/// - [`record`] applies only while the recording dispatcher holds the claim, so a dispatcher
+///   that lost its claim (it outlived its lease) cannot overwrite the new holder's record.
+///
+/// [`claim_due`]: Outbox::claim_due
+/// [`record`]: Outbox::record
+pub trait Outbox: Send + Sync {
+    /// Claims up to `request.limit` pending actions of `request.machine_types` whose claim ended
+    /// before `request.now`, oldest claim first, for `request.claim`; returns them as claimed. A
+    /// row that cannot be read is returned as its error (and stays claimed until the claim
+    /// ends, so it is not retried in a tight loop).
+    fn claim_due(
+        &self,
+        request: &ClaimRequest,
+    ) -> impl Future<Output = Result<Vec<RowResult<StoredAction>>, StoreError>> + Send;
+
+    /// Records an ended attempt; returns whether it applied (`false`: the action is not pending
+    /// or another dispatcher holds its claim).
+    fn record(
+        &self,
+        update: &ActionUpdate,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every durable action of `actor_id`, by version then name.
+    fn actions(
+        &self,
+        actor_id: &ActorId,
+    ) -> impl Future<Output = Result<Vec<RowResult<StoredAction>>, StoreError>> + Send;
+}
