@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use machine_core::{ActorId, Schedule, SpawnOptions};
 
@@ -56,6 +57,7 @@ pub struct PersistConfig<M: Persistable> {
     pub(crate) metadata: EventMetadata,
     pub(crate) on_error: Option<ErrorHook>,
     pub(crate) spawn: SpawnOptions<M>,
+    pub(crate) passivate_after: Option<Duration>,
 }
 
 impl<M: Persistable> Clone for PersistConfig<M> {
@@ -75,6 +77,7 @@ impl<M: Persistable> Clone for PersistConfig<M> {
             metadata: self.metadata.clone(),
             on_error: self.on_error.clone(),
             spawn: self.spawn.clone(),
+            passivate_after: self.passivate_after,
         }
     }
 }
@@ -91,6 +94,7 @@ impl<M: Persistable> fmt::Debug for PersistConfig<M> {
             .field("event_schema", &self.event_schema)
             .field("state_schema", &self.state_schema)
             .field("retention", &self.retention)
+            .field("passivate_after", &self.passivate_after)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +116,7 @@ impl<M: Persistable> Default for PersistConfig<M> {
             metadata: EventMetadata::default(),
             on_error: None,
             spawn: SpawnOptions::default(),
+            passivate_after: None,
         }
     }
 }
@@ -158,7 +163,10 @@ impl<M: Persistable> PersistConfig<M> {
         self
     }
 
-    /// Whether a graceful stop (or shutdown) snapshots the latest state. Default: yes.
+    /// Whether an actor snapshots its latest state when it stops gracefully, passivates, or the
+    /// system shuts down (what other frameworks call "persist on shutdown"). Restore is exact
+    /// either way (the journal has every event); the snapshot makes the next restore a read
+    /// of one row. Default: yes.
     pub fn snapshot_on_stop(mut self, enabled: bool) -> Self {
         self.snapshot_on_stop = enabled;
         self
@@ -215,6 +223,19 @@ impl<M: Persistable> PersistConfig<M> {
     /// Runtime settings of the actors (mailbox, batch size, observer).
     pub fn spawn_options(mut self, options: SpawnOptions<M>) -> Self {
         self.spawn = options;
+        self
+    }
+
+    /// Passivation: an actor idle for `idle` (no message, no timer fired, no state or
+    /// background task running, nobody watching, not rewound) is snapshotted per
+    /// [`snapshot_on_stop`](Self::snapshot_on_stop) and leaves memory. The next message through
+    /// the repository ([`Repository::call`](crate::Repository::call),
+    /// [`send`](crate::Repository::send), [`activate`](crate::Repository::activate)) or through
+    /// any [`PersistentRef`](crate::PersistentRef) to it activates it again from storage, in
+    /// order, nothing lost or repeated; many concurrent callers cause one restore. Its state
+    /// timeouts are kept in the store and wake it when they fall due. Default: never.
+    pub fn passivate_after(mut self, idle: Duration) -> Self {
+        self.passivate_after = Some(idle);
         self
     }
 

@@ -10,6 +10,7 @@ use machine_core::{
 };
 use tokio::time::Instant;
 
+use super::incarnation::Life;
 use super::repository::Shared;
 use super::snapshotter::Job;
 use crate::model::new_request_id;
@@ -18,6 +19,8 @@ use crate::{AppendRequest, PersistError, Persistable};
 /// Per-actor persistence state, living inside the actor's task.
 pub(crate) struct Journaled<M: Persistable> {
     shared: Arc<Shared<M>>,
+    id: ActorId,
+    life: Arc<Life>,
     schedule: Driver,
     /// When the debounced snapshot is due.
     due: Option<Instant>,
@@ -26,10 +29,12 @@ pub(crate) struct Journaled<M: Persistable> {
 }
 
 impl<M: Persistable> Journaled<M> {
-    pub(crate) fn new(shared: Arc<Shared<M>>, saved: u64) -> Self {
+    pub(crate) fn new(shared: Arc<Shared<M>>, id: ActorId, life: Arc<Life>, saved: u64) -> Self {
         let schedule = shared.config.snapshots.driver(std::time::Instant::now());
         Self {
             shared,
+            id,
+            life,
             schedule,
             due: None,
             saved,
@@ -136,6 +141,10 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         self.due
     }
 
+    fn passivate_after(&self) -> Option<std::time::Duration> {
+        self.shared.config.passivate_after
+    }
+
     fn wake(&mut self, current: Current<'_, M>) -> impl Future<Output = ()> + Send {
         self.snapshot(
             current.id,
@@ -152,6 +161,9 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         reason: &StopReason,
     ) -> impl Future<Output = ()> + Send {
         self.shared.runtime.rewinds.clear(current.id);
+        if matches!(reason, StopReason::Passivated) {
+            self.life.passivating();
+        }
         // A conflicted copy is stale: the other writer's history wins, so write nothing.
         let wanted = self.shared.config.snapshot_on_stop
             && !matches!(reason, StopReason::Conflict(_))
@@ -183,5 +195,13 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
                 shared.config.report(&id, &error);
             }
         }
+    }
+}
+
+impl<M: Persistable> Drop for Journaled<M> {
+    /// The actor's task is over (its id is free again): its handles may activate the next
+    /// incarnation.
+    fn drop(&mut self) {
+        self.shared.incarnations.ended(&self.id, &self.life);
     }
 }

@@ -8,6 +8,7 @@
 //! committed events — with no change to the machine's code.
 
 mod filter;
+mod incarnation;
 mod journaled;
 mod persistent_ref;
 mod repository;

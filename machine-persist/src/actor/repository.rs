@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures::Stream;
-use machine_core::{ActorId, SpawnError, Start, Tag};
+use machine_core::{ActorId, Outcome, SpawnError, Start, Tag};
 
 use super::filter::ActorFilter;
+use super::incarnation::{Incarnation, Incarnations};
 use super::journaled::Journaled;
 use super::system::Runtime;
 use super::PersistentRef;
@@ -26,9 +27,56 @@ pub(crate) struct Shared<M: Persistable> {
     pub(crate) config: PersistConfig<M>,
     pub(crate) payloads: Payloads<M>,
     pub(crate) env: Arc<M::Env>,
+    pub(crate) incarnations: Incarnations<M>,
 }
 
 impl<M: Persistable> Shared<M> {
+    /// The running incarnation of `id`, or a new one restored from the store (`None`: nothing
+    /// is stored). Single-flight per id.
+    pub(crate) async fn activate(
+        self: &Arc<Self>,
+        id: &ActorId,
+    ) -> Result<Option<Incarnation<M>>, PersistError> {
+        self.incarnations
+            .activate(id, || async {
+                match self.loader().restore(id).await? {
+                    Some(folded) => self.start(id.clone(), folded).map(Some),
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
+
+    /// Starts an incarnation of `id` at `folded`.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        id: ActorId,
+        folded: Folded<M>,
+    ) -> Result<Incarnation<M>, PersistError> {
+        let life = self.incarnations.new_life();
+        let durability = Journaled::new(
+            Arc::clone(self),
+            id.clone(),
+            Arc::clone(&life),
+            folded.snapshot_version,
+        );
+        let start = Start {
+            state: folded.state,
+            version: folded.version,
+            entered_at: folded.entered_at,
+        };
+        let actor = self.runtime.actors.start(
+            id.clone(),
+            start,
+            Arc::clone(&self.env),
+            durability,
+            self.config.spawn.clone(),
+        )?;
+        let incarnation = Incarnation { actor, life };
+        self.incarnations.insert(id, incarnation.clone());
+        Ok(incarnation)
+    }
+
     /// Restores and folds with this machine type's settings.
     pub(crate) fn loader(&self) -> Loader<'_, M> {
         Loader {
@@ -90,6 +138,7 @@ impl<M: Persistable> Repository<M> {
                 config,
                 payloads,
                 env,
+                incarnations: Incarnations::default(),
             }),
         }
     }
@@ -178,11 +227,61 @@ impl<M: Persistable> Repository<M> {
         Ok(self.shared.runtime.store.get(&id).await?)
     }
 
-    /// The running actor `id`, if any.
+    /// The running actor `id`, if any (a passivated one is not running: see
+    /// [`activate`](Self::activate)).
     pub fn get(&self, id: impl Into<ActorId>) -> Option<PersistentRef<M>> {
         let id = id.into();
-        let actor = self.shared.runtime.actors.get::<M>(id.as_str())?;
-        Some(PersistentRef::new(actor, Arc::clone(&self.shared)))
+        let incarnation = self
+            .shared
+            .incarnations
+            .get(&id)
+            .filter(|incarnation| !incarnation.actor.is_stopped())?;
+        Some(PersistentRef::new(incarnation, Arc::clone(&self.shared)))
+    }
+
+    /// A handle to actor `id`: the running one, or the stored one activated (restored) now.
+    /// `None` when nothing is stored for `id`. Concurrent activations of one id restore it
+    /// once; the others get the same actor.
+    pub async fn activate(
+        &self,
+        id: impl Into<ActorId>,
+    ) -> Result<Option<PersistentRef<M>>, PersistError> {
+        let id = checked(id)?;
+        Ok(self
+            .shared
+            .activate(&id)
+            .await?
+            .map(|incarnation| PersistentRef::new(incarnation, Arc::clone(&self.shared))))
+    }
+
+    /// Sends `event` to actor `id`, activating it if it is stored but not running; see
+    /// [`PersistentRef::send`]. [`PersistError::NotFound`] when nothing is stored for `id`.
+    pub async fn send(&self, id: impl Into<ActorId>, event: M::Event) -> Result<(), PersistError> {
+        self.found(id).await?.send(event).await
+    }
+
+    /// Sends `event` to actor `id` and waits for its outcome, activating the actor if it is
+    /// stored but not running; see [`PersistentRef::call`]. [`PersistError::NotFound`] when
+    /// nothing is stored for `id`.
+    pub async fn call(
+        &self,
+        id: impl Into<ActorId>,
+        event: M::Event,
+    ) -> Result<Outcome<M, M::Error>, PersistError> {
+        self.found(id).await?.call(event).await
+    }
+
+    /// How many actors of this repository are in memory (running or stopping).
+    pub fn active(&self) -> usize {
+        self.shared.incarnations.len()
+    }
+
+    async fn found(&self, id: impl Into<ActorId>) -> Result<PersistentRef<M>, PersistError> {
+        let id = checked(id)?;
+        match self.shared.activate(&id).await? {
+            Some(incarnation) => Ok(PersistentRef::new(incarnation, Arc::clone(&self.shared))),
+            None => Err(PersistError::NotFound(id)),
+        }
     }
 
     /// The state of actor `id` after its first `version` events, computed from storage without
@@ -211,21 +310,8 @@ impl<M: Persistable> Repository<M> {
     }
 
     fn start(&self, id: ActorId, folded: Folded<M>) -> Result<PersistentRef<M>, PersistError> {
-        let shared = &self.shared;
-        let durability = Journaled::new(Arc::clone(shared), folded.snapshot_version);
-        let start = Start {
-            state: folded.state,
-            version: folded.version,
-            entered_at: folded.entered_at,
-        };
-        let actor = shared.runtime.actors.start(
-            id,
-            start,
-            Arc::clone(&shared.env),
-            durability,
-            shared.config.spawn.clone(),
-        )?;
-        Ok(PersistentRef::new(actor, Arc::clone(shared)))
+        let incarnation = self.shared.start(id, folded)?;
+        Ok(PersistentRef::new(incarnation, Arc::clone(&self.shared)))
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses part of the support
 
 pub mod conformance;
+pub mod lifecycle;
 #[cfg(feature = "postgres")]
 pub mod pg;
 
@@ -57,17 +58,21 @@ pub trait Corruptible: Backend {
     fn damage(&self, damage: Damage<'_>) -> impl Future<Output = ()> + Send;
 }
 
-/// Instantiates the named conformance checks as tests for `$backend`.
+/// Instantiates the named conformance checks as tests for `$backend` (from `support::conformance`,
+/// or from the module named after `in`: `conformance_tests!(in lifecycle, Backend; ..)`).
 #[macro_export]
 macro_rules! conformance_tests {
     ($backend:ty; $($name:ident),* $(,)?) => {
+        $crate::conformance_tests!(in conformance, $backend; $($name),*);
+    };
+    (in $module:ident, $backend:ty; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let Some(backend) = <$backend as $crate::support::Backend>::open().await else {
                     return;
                 };
-                $crate::support::conformance::$name(&backend).await;
+                $crate::support::$module::$name(&backend).await;
                 $crate::support::Backend::teardown(backend).await;
             }
         )*
@@ -118,6 +123,18 @@ macro_rules! corrupt_conformance_tests {
             restore_all_fails_only_the_damaged_actors,
             damaged_heads_and_missing_events_stop_a_restore,
             history_yields_the_entries_before_a_bad_row,
+        );
+    };
+}
+
+/// Instantiates every lifecycle check (passivation, timers, options) for `$backend`.
+#[macro_export]
+macro_rules! lifecycle_conformance_tests {
+    ($backend:ty) => {
+        $crate::conformance_tests!(in lifecycle, $backend;
+            passivated_actors_activate_once_under_concurrent_calls,
+            messages_racing_passivation_are_neither_lost_nor_repeated,
+            only_passivated_actors_come_back,
         );
     };
 }
