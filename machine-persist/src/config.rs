@@ -10,6 +10,9 @@ use crate::codec::{Codec, JsonCodec, SharedCodec};
 use crate::schema::Upcasters;
 use crate::{EventMetadata, PersistError, Persistable};
 
+/// The default interval of [`PersistConfig::timer_poll`].
+pub const DEFAULT_TIMER_POLL: Duration = Duration::from_secs(1);
+
 /// A callback told about persistence failures that have no caller to return to (a snapshot
 /// that could not be written, a snapshot that could not be read during restore).
 pub type ErrorHook = Arc<dyn Fn(&ActorId, &PersistError) + Send + Sync>;
@@ -58,6 +61,8 @@ pub struct PersistConfig<M: Persistable> {
     pub(crate) on_error: Option<ErrorHook>,
     pub(crate) spawn: SpawnOptions<M>,
     pub(crate) passivate_after: Option<Duration>,
+    pub(crate) durable_timers: bool,
+    pub(crate) timer_poll: Duration,
 }
 
 impl<M: Persistable> Clone for PersistConfig<M> {
@@ -78,6 +83,8 @@ impl<M: Persistable> Clone for PersistConfig<M> {
             on_error: self.on_error.clone(),
             spawn: self.spawn.clone(),
             passivate_after: self.passivate_after,
+            durable_timers: self.durable_timers,
+            timer_poll: self.timer_poll,
         }
     }
 }
@@ -95,6 +102,8 @@ impl<M: Persistable> fmt::Debug for PersistConfig<M> {
             .field("state_schema", &self.state_schema)
             .field("retention", &self.retention)
             .field("passivate_after", &self.passivate_after)
+            .field("durable_timers", &self.durable_timers)
+            .field("timer_poll", &self.timer_poll)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +126,8 @@ impl<M: Persistable> Default for PersistConfig<M> {
             on_error: None,
             spawn: SpawnOptions::default(),
             passivate_after: None,
+            durable_timers: true,
+            timer_poll: DEFAULT_TIMER_POLL,
         }
     }
 }
@@ -236,6 +247,24 @@ impl<M: Persistable> PersistConfig<M> {
     /// timeouts are kept in the store and wake it when they fall due. Default: never.
     pub fn passivate_after(mut self, idle: Duration) -> Self {
         self.passivate_after = Some(idle);
+        self
+    }
+
+    /// Whether the repository runs a timer service: every commit stores when the state's
+    /// soonest timeout falls due, and the service activates a stored actor that is not in
+    /// memory (passivated, stopped, or not restored since the process started) when its timeout
+    /// falls due, so the timeout fires, also after a crash or restart. A timeout that came due
+    /// while the process was down fires promptly once the repository is made. Default: yes.
+    pub fn durable_timers(mut self, enabled: bool) -> Self {
+        self.durable_timers = enabled;
+        self
+    }
+
+    /// How often the timer service reads the store for timers about to fall due (default 1 s;
+    /// at least 10 ms). It reads those due within twice this interval and arms them, so each
+    /// fires on time; an actor leaving memory hands its timer over directly.
+    pub fn timer_poll(mut self, interval: Duration) -> Self {
+        self.timer_poll = interval.max(Duration::from_millis(10));
         self
     }
 

@@ -8,8 +8,8 @@ use futures::future::BoxFuture;
 
 use crate::store::RowResult;
 use crate::{
-    ActorId, ActorMetadata, Catalog, CatalogQuery, Journal, NewSnapshot, SnapshotStore, Store,
-    StoreError, StoredEvent, StoredSnapshot,
+    ActorId, ActorMetadata, Catalog, CatalogQuery, DueTimer, Journal, NewSnapshot, SnapshotStore,
+    Store, StoreError, StoredEvent, StoredSnapshot, TimerQuery,
 };
 
 /// The result of a boxed store call.
@@ -54,6 +54,8 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     ) -> Call<'a, Vec<RowResult<Option<ActorMetadata>>>>;
 
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>>;
+
+    fn due_timers<'a>(&'a self, query: &'a TimerQuery) -> Call<'a, Vec<RowResult<DueTimer>>>;
 }
 
 impl<S: Store> ErasedStore for S {
@@ -114,5 +116,9 @@ impl<S: Store> ErasedStore for S {
 
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>> {
         Box::pin(Catalog::list(self, query))
+    }
+
+    fn due_timers<'a>(&'a self, query: &'a TimerQuery) -> Call<'a, Vec<RowResult<DueTimer>>> {
+        Box::pin(Catalog::due_timers(self, query))
     }
 }

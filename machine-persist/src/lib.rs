@@ -64,6 +64,7 @@ mod sql;
 pub mod store;
 pub mod tail;
 mod time_travel;
+mod timers;
 pub mod verify;
 pub mod writer;
 
@@ -81,7 +82,7 @@ pub use actor::{
     default_retry, ActorFilter, PersistentRef, PersistentSystem, Repository, ShutdownReport,
     SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-pub use config::{ErrorHook, PersistConfig, Retention};
+pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_TIMER_POLL};
 pub use error::{Inconsistency, PersistError, ReplayCause};
 pub use memory::MemoryStore;
 pub use persistable::Persistable;
@@ -95,7 +96,7 @@ pub use time_travel::HistoryEntry;
 // Crate-internal shorthands for the storage model.
 pub(crate) use error::{AppendError, StoreError};
 pub(crate) use model::{
-    ActorId, ActorMetadata, AppendRequest, CatalogQuery, EventMetadata, NewEvent, NewSnapshot,
-    StoredEvent, StoredSnapshot,
+    ActorId, ActorMetadata, AppendRequest, CatalogQuery, DueTimer, EventMetadata, NewEvent,
+    NewSnapshot, StoredEvent, StoredSnapshot, TimerQuery,
 };
 pub(crate) use store::{BatchOutcome, Catalog, Journal, SnapshotStore, Store};

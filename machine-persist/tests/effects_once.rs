@@ -10,8 +10,8 @@ use std::sync::Arc;
 use fixture::{Account, AccountEvent, Ledger};
 use machine_core::ActorId;
 use machine_persist::store::{
-    ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal, NewSnapshot,
-    RowResult, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
+    ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, DueTimer, Journal,
+    NewSnapshot, RowResult, SnapshotStore, StoreError, StoredEvent, StoredSnapshot, TimerQuery,
 };
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
@@ -105,6 +105,12 @@ impl Catalog for Flaky {
         query: &CatalogQuery,
     ) -> impl Future<Output = Result<Vec<RowResult<ActorMetadata>>, StoreError>> + Send {
         self.inner.list(query)
+    }
+    fn due_timers(
+        &self,
+        query: &TimerQuery,
+    ) -> impl Future<Output = Result<Vec<RowResult<DueTimer>>, StoreError>> + Send {
+        self.inner.due_timers(query)
     }
     fn delete_actor(&self, id: &ActorId) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.inner.delete_actor(id)

@@ -10,10 +10,13 @@ use machine_core::{
 };
 use tokio::time::Instant;
 
+use chrono::{DateTime, Utc};
+
 use super::incarnation::Life;
 use super::repository::Shared;
 use super::snapshotter::Job;
 use crate::model::new_request_id;
+use crate::timers::{instant_of, timeout_at};
 use crate::{AppendRequest, PersistError, Persistable};
 
 /// Per-actor persistence state, living inside the actor's task.
@@ -26,6 +29,9 @@ pub(crate) struct Journaled<M: Persistable> {
     due: Option<Instant>,
     /// The version of the newest snapshot handed over.
     saved: u64,
+    /// The state entry the stored timeout was computed for (its time and tag), and that
+    /// timeout: recomputed only when the actor enters a state.
+    timeout: Option<(SystemTime, &'static str, Option<DateTime<Utc>>)>,
 }
 
 impl<M: Persistable> Journaled<M> {
@@ -38,10 +44,25 @@ impl<M: Persistable> Journaled<M> {
             schedule,
             due: None,
             saved,
+            timeout: None,
         }
     }
 
-    fn request(&self, commit: &Commit<'_, M>) -> Result<AppendRequest, PersistError> {
+    /// When the soonest timeout of `state`, entered at `entered_at`, falls due.
+    fn timeout_at(&mut self, state: &M, entered_at: SystemTime) -> Option<DateTime<Utc>> {
+        let tag = state.tag().name();
+        match self.timeout {
+            Some((at, cached_tag, due)) if at == entered_at && cached_tag == tag => due,
+            _ => {
+                let due = timeout_at(state, entered_at);
+                self.timeout = Some((entered_at, tag, due));
+                due
+            }
+        }
+    }
+
+    fn request(&mut self, commit: &Commit<'_, M>) -> Result<AppendRequest, PersistError> {
+        let timeout_at = self.timeout_at(commit.state, commit.entered_at);
         let shared = &self.shared;
         let events = commit
             .events
@@ -58,6 +79,7 @@ impl<M: Persistable> Journaled<M> {
             create: false,
             snapshot: None,
             request_id: new_request_id(),
+            timeout_at,
         })
     }
 
@@ -163,6 +185,14 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         self.shared.runtime.rewinds.clear(current.id);
         if matches!(reason, StopReason::Passivated) {
             self.life.passivating();
+        }
+        // Out of memory, the stored timeout is the timer service's to fire.
+        if matches!(reason, StopReason::Passivated | StopReason::Requested)
+            && self.shared.config.durable_timers
+        {
+            if let Some(due) = self.timeout_at(current.state, current.entered_at) {
+                self.shared.timers.arm(current.id.clone(), instant_of(due));
+            }
         }
         // A conflicted copy is stale: the other writer's history wins, so write nothing.
         let wanted = self.shared.config.snapshot_on_stop

@@ -15,6 +15,7 @@ mod repository;
 mod rewound;
 mod snapshotter;
 mod system;
+mod timer_service;
 
 pub use filter::ActorFilter;
 pub use persistent_ref::PersistentRef;

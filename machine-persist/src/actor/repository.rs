@@ -13,12 +13,14 @@ use super::filter::ActorFilter;
 use super::incarnation::{Incarnation, Incarnations};
 use super::journaled::Journaled;
 use super::system::Runtime;
+use super::timer_service;
 use super::PersistentRef;
 use crate::model::{check_actor_id, new_request_id};
 use crate::restore::{Folded, Listing, Loader};
 use crate::schema::Payloads;
 use crate::store::RowResult;
 use crate::time_travel::{history, HistoryEntry};
+use crate::timers::{timeout_at, Timers};
 use crate::{ActorMetadata, AppendRequest, PersistConfig, PersistError, Persistable};
 
 /// What the actors of one machine type share.
@@ -28,6 +30,7 @@ pub(crate) struct Shared<M: Persistable> {
     pub(crate) payloads: Payloads<M>,
     pub(crate) env: Arc<M::Env>,
     pub(crate) incarnations: Incarnations<M>,
+    pub(crate) timers: Arc<Timers>,
 }
 
 impl<M: Persistable> Shared<M> {
@@ -73,6 +76,8 @@ impl<M: Persistable> Shared<M> {
             self.config.spawn.clone(),
         )?;
         let incarnation = Incarnation { actor, life };
+        // In memory, the actor runs its own timeouts.
+        self.timers.cancel(&id);
         self.incarnations.insert(id, incarnation.clone());
         Ok(incarnation)
     }
@@ -132,15 +137,21 @@ impl<M: Persistable> Repository<M> {
             upcasters: Arc::clone(&config.upcasters),
             codec: Arc::clone(&config.codec),
         };
-        Self {
+        let repository = Self {
             shared: Arc::new(Shared {
                 runtime,
                 config,
                 payloads,
                 env,
                 incarnations: Incarnations::default(),
+                timers: Arc::default(),
             }),
+        };
+        if repository.shared.config.durable_timers {
+            let closing = repository.shared.runtime.closing.subscribe();
+            timer_service::spawn(&repository.shared, closing);
         }
+        repository
     }
 
     /// What the actors of this repository share, for the crate's tools (verify, the inspector).
@@ -181,6 +192,7 @@ impl<M: Persistable> Repository<M> {
             create: true,
             snapshot: Some(genesis),
             request_id: new_request_id(),
+            timeout_at: timeout_at(&initial, entered_at),
         };
         self.shared.runtime.writer.append(request).await?;
         self.start(

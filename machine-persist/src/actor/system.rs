@@ -24,6 +24,8 @@ pub(crate) struct Runtime {
     pub(crate) writer: JournalWriter,
     pub(crate) snapshotter: Snapshotter,
     pub(crate) rewinds: Rewinds,
+    /// Set when the system starts shutting down; the timer services stop.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
     snapshot_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     shutdown_timeout: Duration,
 }
@@ -140,6 +142,7 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
                 writer,
                 snapshotter,
                 rewinds: Rewinds::default(),
+                closing: tokio::sync::watch::Sender::new(false),
                 snapshot_task: Mutex::new(Some(snapshot_task)),
                 shutdown_timeout: self.shutdown_timeout,
             }),
@@ -213,6 +216,7 @@ impl PersistentSystem {
     pub async fn shutdown(&self) -> ShutdownReport {
         let deadline = Instant::now() + self.runtime.shutdown_timeout;
         let mut report = ShutdownReport::default();
+        self.runtime.closing.send_replace(true);
         if tokio::time::timeout_at(deadline, self.runtime.actors.shutdown())
             .await
             .is_err()

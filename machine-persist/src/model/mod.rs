@@ -7,6 +7,7 @@ mod catalog;
 mod event;
 mod snapshot;
 pub(crate) mod time;
+mod timer;
 
 pub(crate) use actor_id::valid;
 pub use actor_id::{
@@ -18,3 +19,4 @@ pub use append::AppendRequest;
 pub use catalog::{ActorMetadata, CatalogQuery};
 pub use event::{EventMetadata, NewEvent, StoredEvent};
 pub use snapshot::{NewSnapshot, StoredSnapshot};
+pub use timer::{DueTimer, TimerQuery, DEFAULT_TIMER_PAGE};

@@ -135,6 +135,10 @@ macro_rules! lifecycle_conformance_tests {
             passivated_actors_activate_once_under_concurrent_calls,
             messages_racing_passivation_are_neither_lost_nor_repeated,
             only_passivated_actors_come_back,
+            commits_store_when_the_state_timeout_falls_due,
+            a_passivated_actor_wakes_when_its_timeout_falls_due,
+            leaving_a_state_cancels_its_timer,
+            a_timer_due_while_down_fires_on_start,
         );
     };
 }
