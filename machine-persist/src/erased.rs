@@ -56,6 +56,8 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>>;
 
     fn due_timers<'a>(&'a self, query: &'a TimerQuery) -> Call<'a, Vec<RowResult<DueTimer>>>;
+
+    fn delete_actor<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, bool>;
 }
 
 impl<S: Store> ErasedStore for S {
@@ -120,5 +122,9 @@ impl<S: Store> ErasedStore for S {
 
     fn due_timers<'a>(&'a self, query: &'a TimerQuery) -> Call<'a, Vec<RowResult<DueTimer>>> {
         Box::pin(Catalog::due_timers(self, query))
+    }
+
+    fn delete_actor<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, bool> {
+        Box::pin(Catalog::delete_actor(self, actor_id))
     }
 }

@@ -12,6 +12,7 @@
 //! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
 //! | [`store`] | the storage traits ([`Journal`](store::Journal), [`SnapshotStore`](store::SnapshotStore), [`Catalog`](store::Catalog), [`Store`](store::Store)) and the rows they exchange, for tools and custom backends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
+//! | [`hooks`] | the on-restore and before-snapshot hooks, and the rule a replaced snapshot must follow |
 //! | [`fixture`] | an actor's stored history as a file a unit test replays through the test kit |
 //! | `inspect` (feature `inspector`) | the embeddable web inspector: actors, time travel, statechart, divergence check |
 //! | [`schema`] | upcasters that migrate old payloads |
@@ -51,6 +52,7 @@ mod config;
 mod erased;
 mod error;
 pub mod fixture;
+pub mod hooks;
 #[cfg(feature = "inspector")]
 pub mod inspect;
 mod memory;
@@ -84,6 +86,7 @@ pub use actor::{
 };
 pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_TIMER_POLL};
 pub use error::{Inconsistency, PersistError, ReplayCause};
+pub use hooks::SnapshotChoice;
 pub use memory::MemoryStore;
 pub use persistable::Persistable;
 #[cfg(feature = "postgres")]

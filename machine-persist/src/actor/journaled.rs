@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use super::incarnation::Life;
 use super::repository::Shared;
 use super::snapshotter::Job;
+use crate::hooks::SnapshotChoice;
 use crate::model::new_request_id;
 use crate::timers::{instant_of, timeout_at};
 use crate::{AppendRequest, PersistError, Persistable};
@@ -108,28 +109,39 @@ impl<M: Persistable> Journaled<M> {
             return;
         }
         match self.job(id, state, version, entered_at) {
-            Ok(job) => {
+            Ok(Some(job)) => {
                 if self.shared.runtime.snapshotter.offer(job) {
                     self.saved = version;
                 }
             }
+            // The before-snapshot hook skipped this one.
+            Ok(None) => self.saved = version,
             Err(error) => self.shared.config.report(id, &error),
         }
     }
 
+    /// The snapshot job of `state`, as the before-snapshot hook has it; `None` when it skips.
     fn job(
         &self,
         id: &ActorId,
         state: &M,
         version: u64,
         entered_at: SystemTime,
-    ) -> Result<Job, PersistError> {
-        Ok(Job {
+    ) -> Result<Option<Job>, PersistError> {
+        let payloads = &self.shared.payloads;
+        let snapshot = match self.shared.config.snapshot_choice(state, version) {
+            SnapshotChoice::Keep => payloads.snapshot(state, version, entered_at)?,
+            SnapshotChoice::Replace(replaced) => {
+                payloads.snapshot(&replaced, version, entered_at)?
+            }
+            SnapshotChoice::Skip => return Ok(None),
+        };
+        Ok(Some(Job {
             actor_id: id.clone(),
-            snapshot: self.shared.payloads.snapshot(state, version, entered_at)?,
+            snapshot,
             retention: self.shared.config.retention,
             on_error: self.shared.config.on_error.clone(),
-        })
+        }))
     }
 }
 
@@ -194,8 +206,12 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
                 self.shared.timers.arm(current.id.clone(), instant_of(due));
             }
         }
-        // A conflicted copy is stale: the other writer's history wins, so write nothing.
+        let cleanup =
+            self.shared.config.cleanup_on_terminate && matches!(reason, StopReason::Final);
+        // A conflicted copy is stale: the other writer's history wins, so write nothing. An
+        // actor about to be deleted needs no snapshot either.
         let wanted = self.shared.config.snapshot_on_stop
+            && !cleanup
             && !matches!(reason, StopReason::Conflict(_))
             && current.version > self.saved;
         let job = wanted.then(|| {
@@ -209,13 +225,38 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         // On shutdown the system flushes the snapshot writer under its own deadline: hand the
         // snapshot over and go. Any other stop waits until the snapshot is stored.
         let wait = !matches!(reason, StopReason::Shutdown);
+        // Written (after any snapshot of this actor still queued) before the deletion, so no
+        // queued snapshot lands after it and outlives the actor.
+        let last = cleanup.then(|| {
+            self.shared
+                .payloads
+                .snapshot(current.state, current.version, current.entered_at)
+        });
         let shared = Arc::clone(&self.shared);
         let id = current.id.clone();
         async move {
+            if let Some(last) = last {
+                // The runtime stops a final actor once the effects that led there have run.
+                let deleted = async {
+                    let job = Job {
+                        actor_id: id.clone(),
+                        snapshot: last?,
+                        retention: None,
+                        on_error: None,
+                    };
+                    shared.runtime.snapshotter.save(job).await?;
+                    shared.runtime.store.delete_actor(&id).await?;
+                    Ok::<(), PersistError>(())
+                };
+                if let Err(error) = deleted.await {
+                    shared.config.report(&id, &error);
+                }
+                return;
+            }
             let result = match job {
-                None => return,
-                Some(Ok(job)) if wait => shared.runtime.snapshotter.save(job).await,
-                Some(Ok(job)) => {
+                None | Some(Ok(None)) => return,
+                Some(Ok(Some(job))) if wait => shared.runtime.snapshotter.save(job).await,
+                Some(Ok(Some(job))) => {
                     shared.runtime.snapshotter.offer(job);
                     Ok(())
                 }

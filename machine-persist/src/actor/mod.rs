@@ -7,6 +7,7 @@
 //! commit returns, `call` answers only once the events are durable, and effects run only for
 //! committed events — with no change to the machine's code.
 
+mod cleanup;
 mod filter;
 mod incarnation;
 mod journaled;

@@ -13,8 +13,8 @@ use super::filter::ActorFilter;
 use super::incarnation::{Incarnation, Incarnations};
 use super::journaled::Journaled;
 use super::system::Runtime;
-use super::timer_service;
 use super::PersistentRef;
+use super::{cleanup, timer_service};
 use crate::model::{check_actor_id, new_request_id};
 use crate::restore::{Folded, Listing, Loader};
 use crate::schema::Payloads;
@@ -147,9 +147,16 @@ impl<M: Persistable> Repository<M> {
                 timers: Arc::default(),
             }),
         };
-        if repository.shared.config.durable_timers {
-            let closing = repository.shared.runtime.closing.subscribe();
-            timer_service::spawn(&repository.shared, closing);
+        let shared = &repository.shared;
+        if shared.config.durable_timers {
+            timer_service::spawn(shared, shared.runtime.closing.subscribe());
+        }
+        cleanup::spawn_cleanup(shared, shared.runtime.closing.subscribe());
+        if let Some(filter) = &shared.config.restore_on_start {
+            // With passivation, actors are activated on demand and their timers armed instead.
+            if shared.config.passivate_after.is_none() {
+                cleanup::spawn_restore_on_start(&repository, filter.clone());
+            }
         }
         repository
     }
@@ -281,6 +288,14 @@ impl<M: Persistable> Repository<M> {
         event: M::Event,
     ) -> Result<Outcome<M, M::Error>, PersistError> {
         self.found(id).await?.call(event).await
+    }
+
+    /// Runs one cleanup sweep now: deletes the stored actors of this machine type, not in
+    /// memory, whose last activity is older than
+    /// [`max_state_age`](PersistConfig::max_state_age) (nothing without it); returns how many
+    /// it deleted. [`PersistConfig::cleanup`] runs it on a schedule.
+    pub async fn sweep(&self) -> usize {
+        cleanup::sweep(&self.shared).await
     }
 
     /// How many actors of this repository are in memory (running or stopping).

@@ -139,6 +139,14 @@ macro_rules! lifecycle_conformance_tests {
             a_passivated_actor_wakes_when_its_timeout_falls_due,
             leaving_a_state_cancels_its_timer,
             a_timer_due_while_down_fires_on_start,
+            a_stale_state_is_discarded_and_reported,
+            cleanup_on_terminate_deletes_a_finished_actor,
+            periodic_cleanup_deletes_old_actors_not_in_memory,
+            the_on_restore_hook_transforms_and_refuses,
+            the_before_snapshot_hook_skips_and_replaces,
+            restore_on_start_restores_the_selected_actors,
+            passivation_snapshots_per_snapshot_on_stop,
+            a_timer_that_cannot_activate_its_actor_is_reported,
         );
     };
 }
