@@ -10,8 +10,12 @@ use serde::Serialize;
 
 use crate::codec::{Codec, JsonCodec, SharedCodec};
 use crate::dispatch::{DurablePolicy, Handlers, Registered};
+use crate::hooks::{RestoreHook, SnapshotChoice, SnapshotHook};
 use crate::schema::Upcasters;
-use crate::{EventMetadata, PersistError, Persistable};
+use crate::{ActorFilter, ActorMetadata, EventMetadata, PersistError, Persistable};
+
+/// The default interval of [`PersistConfig::timer_poll`].
+pub const DEFAULT_TIMER_POLL: Duration = Duration::from_secs(1);
 
 /// A callback told about persistence failures that have no caller to return to (a snapshot
 /// that could not be written, a snapshot that could not be read during restore).
@@ -68,6 +72,15 @@ pub struct PersistConfig<M: Persistable> {
     pub(crate) durable: Arc<Handlers<M>>,
     /// How long a command id is remembered.
     pub(crate) command_window: Duration,
+    pub(crate) passivate_after: Option<Duration>,
+    pub(crate) durable_timers: bool,
+    pub(crate) timer_poll: Duration,
+    pub(crate) max_state_age: Option<Duration>,
+    pub(crate) cleanup_on_terminate: bool,
+    pub(crate) cleanup: Option<Schedule>,
+    pub(crate) on_restore: Option<RestoreHook<M>>,
+    pub(crate) before_snapshot: Option<SnapshotHook<M>>,
+    pub(crate) restore_on_start: Option<ActorFilter<M>>,
 }
 
 impl<M: Persistable> Clone for PersistConfig<M> {
@@ -89,6 +102,15 @@ impl<M: Persistable> Clone for PersistConfig<M> {
             spawn: self.spawn.clone(),
             durable: Arc::clone(&self.durable),
             command_window: self.command_window,
+            passivate_after: self.passivate_after,
+            durable_timers: self.durable_timers,
+            timer_poll: self.timer_poll,
+            max_state_age: self.max_state_age,
+            cleanup_on_terminate: self.cleanup_on_terminate,
+            cleanup: self.cleanup.clone(),
+            on_restore: self.on_restore.clone(),
+            before_snapshot: self.before_snapshot.clone(),
+            restore_on_start: self.restore_on_start.clone(),
         }
     }
 }
@@ -106,6 +128,15 @@ impl<M: Persistable> fmt::Debug for PersistConfig<M> {
             .field("state_schema", &self.state_schema)
             .field("retention", &self.retention)
             .field("durable", &self.durable.keys().collect::<Vec<_>>())
+            .field("passivate_after", &self.passivate_after)
+            .field("durable_timers", &self.durable_timers)
+            .field("timer_poll", &self.timer_poll)
+            .field("max_state_age", &self.max_state_age)
+            .field("cleanup_on_terminate", &self.cleanup_on_terminate)
+            .field("cleanup", &self.cleanup)
+            .field("on_restore", &self.on_restore.is_some())
+            .field("before_snapshot", &self.before_snapshot.is_some())
+            .field("restore_on_start", &self.restore_on_start)
             .finish_non_exhaustive()
     }
 }
@@ -129,6 +160,15 @@ impl<M: Persistable> Default for PersistConfig<M> {
             spawn: SpawnOptions::default(),
             durable: Arc::new(Handlers::new()),
             command_window: DEFAULT_COMMAND_WINDOW,
+            passivate_after: None,
+            durable_timers: true,
+            timer_poll: DEFAULT_TIMER_POLL,
+            max_state_age: None,
+            cleanup_on_terminate: false,
+            cleanup: None,
+            on_restore: None,
+            before_snapshot: None,
+            restore_on_start: None,
         }
     }
 }
@@ -175,7 +215,10 @@ impl<M: Persistable> PersistConfig<M> {
         self
     }
 
-    /// Whether a graceful stop (or shutdown) snapshots the latest state. Default: yes.
+    /// Whether an actor snapshots its latest state when it stops gracefully, passivates, or the
+    /// system shuts down (what other frameworks call "persist on shutdown"). Restore is exact
+    /// either way (the journal has every event); the snapshot makes the next restore a read
+    /// of one row. Default: yes.
     pub fn snapshot_on_stop(mut self, enabled: bool) -> Self {
         self.snapshot_on_stop = enabled;
         self
@@ -220,7 +263,10 @@ impl<M: Persistable> PersistConfig<M> {
         self
     }
 
-    /// Called with failures that have no caller to return to.
+    /// Called with every failure that has no caller to return to, as a typed [`PersistError`]:
+    /// a snapshot that could not be written or read, a cleanup that failed, a stale state that
+    /// was discarded ([`PersistError::StaleState`]), a timer whose actor could not be
+    /// activated, a restore on start that failed.
     pub fn on_error(
         mut self,
         hook: impl Fn(&ActorId, &PersistError) + Send + Sync + 'static,
@@ -258,6 +304,104 @@ impl<M: Persistable> PersistConfig<M> {
     /// the first outcome; after it, the id is free, and the command is applied as a new one.
     pub fn command_window(mut self, window: Duration) -> Self {
         self.command_window = window;
+        self
+    }
+
+    /// Passivation: an actor idle for `idle` (no message, no timer fired, no state or
+    /// background task running, nobody watching, not rewound) is snapshotted per
+    /// [`snapshot_on_stop`](Self::snapshot_on_stop) and leaves memory. The next message through
+    /// the repository ([`Repository::call`](crate::Repository::call),
+    /// [`send`](crate::Repository::send), [`activate`](crate::Repository::activate)) or through
+    /// any [`PersistentRef`](crate::PersistentRef) to it activates it again from storage, in
+    /// order, nothing lost or repeated; many concurrent callers cause one restore. Its state
+    /// timeouts are kept in the store and wake it when they fall due. Default: never.
+    pub fn passivate_after(mut self, idle: Duration) -> Self {
+        self.passivate_after = Some(idle);
+        self
+    }
+
+    /// Whether the repository runs a timer service: every commit stores when the state's
+    /// soonest timeout falls due, and the service activates a stored actor that is not in
+    /// memory (passivated, stopped, or not restored since the process started) when its timeout
+    /// falls due, so the timeout fires, also after a crash or restart. A timeout that came due
+    /// while the process was down fires promptly once the repository is made. Default: yes.
+    pub fn durable_timers(mut self, enabled: bool) -> Self {
+        self.durable_timers = enabled;
+        self
+    }
+
+    /// How often the timer service reads the store for timers about to fall due (default 1 s;
+    /// at least 10 ms). It reads those due within twice this interval and arms them, so each
+    /// fires on time; an actor leaving memory hands its timer over directly.
+    pub fn timer_poll(mut self, interval: Duration) -> Self {
+        self.timer_poll = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The most time since an actor's last activity that its stored state may be restored
+    /// after. On restore (and activation), an older state is discarded (its events, snapshots
+    /// and registry row are deleted), [`PersistError::StaleState`] is reported to
+    /// [`on_error`](Self::on_error), and the actor starts fresh: `restore` finds nothing, `spawn`
+    /// starts it in the state it is given. Also the age [`cleanup`](Self::cleanup) sweeps by.
+    /// Default: no limit.
+    pub fn max_state_age(mut self, age: Duration) -> Self {
+        self.max_state_age = Some(age);
+        self
+    }
+
+    /// Whether an actor's events, snapshots and registry row are deleted when it reaches a
+    /// terminal state, once the effects that led there have run. A failure to delete is
+    /// reported to [`on_error`](Self::on_error). Default: no (the history stays for time
+    /// travel and audits).
+    pub fn cleanup_on_terminate(mut self, enabled: bool) -> Self {
+        self.cleanup_on_terminate = enabled;
+        self
+    }
+
+    /// Periodic cleanup: on every run of `schedule` (for instance
+    /// `Schedule::spaced(Duration::from_secs(3600))`), a sweep deletes the stored actors of this
+    /// machine type, not in memory, whose last activity is older than
+    /// [`max_state_age`](Self::max_state_age) (without it, nothing is swept). Failures are
+    /// reported to [`on_error`](Self::on_error). Default: none.
+    pub fn cleanup(mut self, schedule: Schedule) -> Self {
+        self.cleanup = Some(schedule);
+        self
+    }
+
+    /// Transforms or validates every restored state, given its registry row (`version`,
+    /// `state_tag`, `last_activity`, ...), before the actor starts with it. An error refuses the
+    /// restore with [`PersistError::RestoreRejected`]. See [`hooks`](crate::hooks).
+    pub fn on_restore(
+        mut self,
+        hook: impl Fn(M, &ActorMetadata) -> Result<M, Box<dyn std::error::Error + Send + Sync>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.on_restore = Some(Arc::new(hook));
+        self
+    }
+
+    /// Decides what each automatic snapshot (by schedule, on stop or passivation) writes: the
+    /// state, another state, or nothing ([`SnapshotChoice`]). A replacement must follow the
+    /// [rule](crate::hooks) that keeps a restored actor equal to the live one. The genesis
+    /// snapshot of a new actor and [`save_snapshot`](crate::PersistentRef::save_snapshot) are
+    /// written as they are.
+    pub fn before_snapshot(
+        mut self,
+        hook: impl Fn(&M, u64) -> SnapshotChoice<M> + Send + Sync + 'static,
+    ) -> Self {
+        self.before_snapshot = Some(Arc::new(hook));
+        self
+    }
+
+    /// Restore on start: when the repository is made, its stored actors that `filter` selects
+    /// are restored in the background (failures reported to [`on_error`](Self::on_error)). With
+    /// [`passivate_after`](Self::passivate_after) nothing is restored up front: actors are
+    /// activated on demand, and the timer service arms their timers, so the ones that fell due
+    /// while the process was down fire at once. Default: off (restore what you need).
+    pub fn restore_on_start(mut self, filter: ActorFilter<M>) -> Self {
+        self.restore_on_start = Some(filter);
         self
     }
 

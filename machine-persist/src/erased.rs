@@ -10,8 +10,8 @@ use crate::store::{
     ActionUpdate, ClaimRequest, CommandLog, Outbox, RowResult, StoredAction, StoredCommand,
 };
 use crate::{
-    ActorId, ActorMetadata, Catalog, CatalogQuery, Journal, NewSnapshot, SnapshotStore, Store,
-    StoreError, StoredEvent, StoredSnapshot,
+    ActorId, ActorMetadata, Catalog, CatalogQuery, DueTimer, Journal, NewSnapshot, SnapshotStore,
+    Store, StoreError, StoredEvent, StoredSnapshot, TimerQuery,
 };
 
 /// The result of a boxed store call.
@@ -69,6 +69,10 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
         actor_id: &'a ActorId,
         command_id: &'a str,
     ) -> Call<'a, Option<StoredCommand>>;
+
+    fn due_timers<'a>(&'a self, query: &'a TimerQuery) -> Call<'a, Vec<RowResult<DueTimer>>>;
+
+    fn delete_actor<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, bool>;
 }
 
 impl<S: Store> ErasedStore for S {
@@ -152,5 +156,13 @@ impl<S: Store> ErasedStore for S {
         command_id: &'a str,
     ) -> Call<'a, Option<StoredCommand>> {
         Box::pin(CommandLog::find_command(self, actor_id, command_id))
+    }
+
+    fn due_timers<'a>(&'a self, query: &'a TimerQuery) -> Call<'a, Vec<RowResult<DueTimer>>> {
+        Box::pin(Catalog::due_timers(self, query))
+    }
+
+    fn delete_actor<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, bool> {
+        Box::pin(Catalog::delete_actor(self, actor_id))
     }
 }

@@ -13,6 +13,7 @@
 //! | [`store`] | the storage traits ([`store::Journal`], [`store::SnapshotStore`], [`store::Catalog`], [`store::EventStream`], [`store::CheckpointStore`], [`store::Store`]) and the rows they exchange, for tools and custom backends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
 //! | [`dispatch`] | durable actions: the transactional outbox, its dispatcher and the delivery guarantee |
+//! | [`hooks`] | the on-restore and before-snapshot hooks, and the rule a replaced snapshot must follow |
 //! | [`fixture`] | an actor's stored history as a file a unit test replays through the test kit |
 //! | `inspect` (feature `inspector`) | the embeddable web inspector: actors, time travel, statechart, divergence check |
 //! | [`projection`] | read models fed from the global event stream: checkpoints, catch-up, live, at-least-once and exactly-once |
@@ -55,6 +56,7 @@ pub mod dispatch;
 mod erased;
 mod error;
 pub mod fixture;
+pub mod hooks;
 #[cfg(feature = "inspector")]
 pub mod inspect;
 mod memory;
@@ -69,6 +71,7 @@ mod sql;
 pub mod store;
 pub mod tail;
 mod time_travel;
+mod timers;
 pub mod verify;
 pub mod writer;
 
@@ -91,9 +94,12 @@ pub use actor::{
     SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use cause::SerializedCause;
-pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW};
+pub use config::{
+    ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW, DEFAULT_TIMER_POLL,
+};
 pub use dispatch::{DispatchConfig, DurablePolicy};
 pub use error::{Inconsistency, PersistError, ReplayCause};
+pub use hooks::SnapshotChoice;
 pub use memory::MemoryStore;
 pub use persistable::Persistable;
 #[cfg(feature = "postgres")]
@@ -106,7 +112,7 @@ pub use time_travel::HistoryEntry;
 // Crate-internal shorthands for the storage model.
 pub(crate) use error::{AppendError, StoreError};
 pub(crate) use model::{
-    ActorId, ActorMetadata, AppendRequest, CatalogQuery, EventMetadata, NewEvent, NewSnapshot,
-    StoredEvent, StoredSnapshot,
+    ActorId, ActorMetadata, AppendRequest, CatalogQuery, DueTimer, EventMetadata, NewEvent,
+    NewSnapshot, StoredEvent, StoredSnapshot, TimerQuery,
 };
 pub(crate) use store::{BatchOutcome, Catalog, Journal, SnapshotStore, Store};

@@ -35,3 +35,4 @@ impl support::Backend for Memory {
 }
 
 all_conformance_tests!(Memory);
+lifecycle_conformance_tests!(Memory);

@@ -11,9 +11,10 @@ use fixture::{Account, AccountEvent, Ledger};
 use machine_core::ActorId;
 use machine_persist::store::{
     ActionUpdate, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery,
-    CheckpointStore, ClaimRequest, CommandLog, CommitSignal, EventStream, GlobalPosition, Journal,
-    NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError, StoredAction, StoredCommand,
-    StoredEvent, StoredSnapshot, StreamFilter, StreamPage,
+    CheckpointStore, ClaimRequest, CommandLog, CommitSignal, DueTimer, EventStream,
+    GlobalPosition, Journal, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError,
+    StoredAction, StoredCommand, StoredEvent, StoredSnapshot, StreamFilter, StreamPage,
+    TimerQuery,
 };
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
@@ -107,6 +108,12 @@ impl Catalog for Flaky {
         query: &CatalogQuery,
     ) -> impl Future<Output = Result<Vec<RowResult<ActorMetadata>>, StoreError>> + Send {
         self.inner.list(query)
+    }
+    fn due_timers(
+        &self,
+        query: &TimerQuery,
+    ) -> impl Future<Output = Result<Vec<RowResult<DueTimer>>, StoreError>> + Send {
+        self.inner.due_timers(query)
     }
     fn delete_actor(&self, id: &ActorId) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.inner.delete_actor(id)

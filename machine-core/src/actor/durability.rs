@@ -1,7 +1,7 @@
 //! The seam between the actor runtime and a persistence layer.
 
 use std::future::Future;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
@@ -119,6 +119,20 @@ pub trait Durability<M: Machine>: Send + 'static {
     fn wake(&mut self, current: Current<'_, M>) -> impl Future<Output = ()> + Send {
         let _ = current;
         async {}
+    }
+
+    /// How long the actor may stay idle before it passivates: stops with
+    /// [`StopReason::Passivated`] and leaves memory, to be activated again by the layer when it
+    /// is needed. `None` (the default) keeps it running until it is stopped.
+    ///
+    /// Idle means no message and no timer fired for that long, no state task or background task
+    /// still running, no subscriber or waiter, and not rewound. A pending state timeout does not
+    /// keep the actor in memory: a layer that passivates is expected to wake the actor when the
+    /// timeout falls due. The mailbox is closed first, then the messages already in it are
+    /// served, so a message is either processed before the actor stops or refused with
+    /// [`ActorError::Stopped`](crate::ActorError::Stopped) without being processed.
+    fn passivate_after(&self) -> Option<Duration> {
+        None
     }
 
     /// Called once when the actor stops, after its tasks were cancelled.

@@ -124,6 +124,10 @@ pub enum StopReason {
     Final,
     /// The actor system shut down.
     Shutdown,
+    /// The actor was idle for as long as its durability layer allows
+    /// ([`Durability::passivate_after`](crate::Durability::passivate_after)) and left memory.
+    /// It is stored only; its persistence layer activates it again on demand.
+    Passivated,
     /// Another writer moved the actor's journal; this copy stopped rather than overwrite it.
     Conflict(CommitError),
     /// The mailbox closed with no sender left. The actor keeps a handle to itself for its

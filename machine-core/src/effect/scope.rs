@@ -66,6 +66,23 @@ impl<M: Machine> Scope<M> {
         self.timeouts.push(Timeout { after, event });
     }
 
+    /// How long after the entry the soonest declared timeout falls due, if any: what a
+    /// persistence layer stores so that the timeout can wake the actor when it is not in
+    /// memory.
+    ///
+    /// ```
+    /// # use machine_core::{Machine, Scope};
+    /// # use std::time::Duration;
+    /// # fn f<M: Machine>(state: &M) {
+    /// let mut scope = Scope::default();
+    /// state.enter(&mut scope);
+    /// let due_in: Option<Duration> = scope.soonest_timeout();
+    /// # let _ = due_in; }
+    /// ```
+    pub fn soonest_timeout(&self) -> Option<Duration> {
+        self.timeouts.iter().map(|timeout| timeout.after).min()
+    }
+
     /// Whether nothing was declared.
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty() && self.timeouts.is_empty()

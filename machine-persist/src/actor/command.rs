@@ -98,9 +98,15 @@ impl<M: Persistable> PersistentRef<M> {
             let _turn = flight.lock().await;
             match self.first_outcome(&key.1, &print).await? {
                 Some(outcome) => Ok(outcome),
-                None => match self.actor.call_command(key.1.as_str(), event).await {
+                None => match self
+                    .run(|actor| {
+                        let (command_id, event) = (key.1.clone(), event.clone());
+                        async move { actor.call_command(command_id.as_str(), event).await }
+                    })
+                    .await
+                {
                     Ok(outcome) => Ok(outcome),
-                    Err(error) => match PersistError::from(error) {
+                    Err(error) => match error {
                         // Another process applied it first: its outcome is the answer.
                         PersistError::DuplicateCommand { .. } => self
                             .first_outcome(&key.1, &print)
@@ -135,7 +141,11 @@ impl<M: Persistable> PersistentRef<M> {
         if self.first_outcome(&command_id, &print).await?.is_some() {
             return Ok(());
         }
-        Ok(self.actor.send_command(command_id, event).await?)
+        self.run(|actor| {
+            let (command_id, event) = (command_id.clone(), event.clone());
+            async move { actor.send_command(command_id, event).await }
+        })
+        .await
     }
 
     fn fingerprint(&self, event: &M::Event) -> Result<String, PersistError> {

@@ -11,38 +11,65 @@ use machine_core::{
 };
 use tokio::time::Instant;
 
+use chrono::{DateTime, Utc};
+
+use super::incarnation::Life;
 use super::repository::Shared;
 use super::snapshotter::Job;
 use crate::codec::{EncodeError, PayloadKind};
 use crate::dispatch::{EncodeFailure, Job as ActionJob};
 use crate::error::ActionProblem;
+use crate::hooks::SnapshotChoice;
 use crate::model::new_request_id;
 use crate::store::{fingerprint, NewAction, NewCommand};
+use crate::timers::{instant_of, timeout_at};
 use crate::NewEvent;
 use crate::{AppendRequest, PersistError, Persistable};
 
 /// Per-actor persistence state, living inside the actor's task.
 pub(crate) struct Journaled<M: Persistable> {
     shared: Arc<Shared<M>>,
+    id: ActorId,
+    life: Arc<Life>,
     schedule: Driver,
     /// When the debounced snapshot is due.
     due: Option<Instant>,
     /// The version of the newest snapshot handed over.
     saved: u64,
+    /// The state entry the stored timeout was computed for (its time and tag), and that
+    /// timeout: recomputed only when the actor enters a state.
+    timeout: Option<(SystemTime, &'static str, Option<DateTime<Utc>>)>,
 }
 
 impl<M: Persistable> Journaled<M> {
-    pub(crate) fn new(shared: Arc<Shared<M>>, saved: u64) -> Self {
+    pub(crate) fn new(shared: Arc<Shared<M>>, id: ActorId, life: Arc<Life>, saved: u64) -> Self {
         let schedule = shared.config.snapshots.driver(std::time::Instant::now());
         Self {
             shared,
+            id,
+            life,
             schedule,
             due: None,
             saved,
+            timeout: None,
         }
     }
 
-    fn request(&self, commit: &Commit<'_, M>) -> Result<AppendRequest, PersistError> {
+    /// When the soonest timeout of `state`, entered at `entered_at`, falls due.
+    fn timeout_at(&mut self, state: &M, entered_at: SystemTime) -> Option<DateTime<Utc>> {
+        let tag = state.tag().name();
+        match self.timeout {
+            Some((at, cached_tag, due)) if at == entered_at && cached_tag == tag => due,
+            _ => {
+                let due = timeout_at(state, entered_at);
+                self.timeout = Some((entered_at, tag, due));
+                due
+            }
+        }
+    }
+
+    fn request(&mut self, commit: &Commit<'_, M>) -> Result<AppendRequest, PersistError> {
+        let timeout_at = self.timeout_at(commit.state, commit.entered_at);
         let shared = &self.shared;
         let events = commit
             .events
@@ -71,6 +98,7 @@ impl<M: Persistable> Journaled<M> {
             actions,
             commands,
             request_id: new_request_id(),
+            timeout_at,
         })
     }
 
@@ -171,28 +199,39 @@ impl<M: Persistable> Journaled<M> {
             return;
         }
         match self.job(id, state, version, entered_at) {
-            Ok(job) => {
+            Ok(Some(job)) => {
                 if self.shared.runtime.snapshotter.offer(job) {
                     self.saved = version;
                 }
             }
+            // The before-snapshot hook skipped this one.
+            Ok(None) => self.saved = version,
             Err(error) => self.shared.config.report(id, &error),
         }
     }
 
+    /// The snapshot job of `state`, as the before-snapshot hook has it; `None` when it skips.
     fn job(
         &self,
         id: &ActorId,
         state: &M,
         version: u64,
         entered_at: SystemTime,
-    ) -> Result<Job, PersistError> {
-        Ok(Job {
+    ) -> Result<Option<Job>, PersistError> {
+        let payloads = &self.shared.payloads;
+        let snapshot = match self.shared.config.snapshot_choice(state, version) {
+            SnapshotChoice::Keep => payloads.snapshot(state, version, entered_at)?,
+            SnapshotChoice::Replace(replaced) => {
+                payloads.snapshot(&replaced, version, entered_at)?
+            }
+            SnapshotChoice::Skip => return Ok(None),
+        };
+        Ok(Some(Job {
             actor_id: id.clone(),
-            snapshot: self.shared.payloads.snapshot(state, version, entered_at)?,
+            snapshot,
             retention: self.shared.config.retention,
             on_error: self.shared.config.on_error.clone(),
-        })
+        }))
     }
 }
 
@@ -233,6 +272,10 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         self.due
     }
 
+    fn passivate_after(&self) -> Option<std::time::Duration> {
+        self.shared.config.passivate_after
+    }
+
     fn wake(&mut self, current: Current<'_, M>) -> impl Future<Output = ()> + Send {
         self.snapshot(
             current.id,
@@ -249,8 +292,23 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         reason: &StopReason,
     ) -> impl Future<Output = ()> + Send {
         self.shared.runtime.rewinds.clear(current.id);
-        // A conflicted copy is stale: the other writer's history wins, so write nothing.
+        if matches!(reason, StopReason::Passivated) {
+            self.life.passivating();
+        }
+        // Out of memory, the stored timeout is the timer service's to fire.
+        if matches!(reason, StopReason::Passivated | StopReason::Requested)
+            && self.shared.config.durable_timers
+        {
+            if let Some(due) = self.timeout_at(current.state, current.entered_at) {
+                self.shared.timers.arm(current.id.clone(), instant_of(due));
+            }
+        }
+        let cleanup =
+            self.shared.config.cleanup_on_terminate && matches!(reason, StopReason::Final);
+        // A conflicted copy is stale: the other writer's history wins, so write nothing. An
+        // actor about to be deleted needs no snapshot either.
         let wanted = self.shared.config.snapshot_on_stop
+            && !cleanup
             && !matches!(reason, StopReason::Conflict(_))
             && current.version > self.saved;
         let job = wanted.then(|| {
@@ -264,13 +322,38 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         // On shutdown the system flushes the snapshot writer under its own deadline: hand the
         // snapshot over and go. Any other stop waits until the snapshot is stored.
         let wait = !matches!(reason, StopReason::Shutdown);
+        // Written (after any snapshot of this actor still queued) before the deletion, so no
+        // queued snapshot lands after it and outlives the actor.
+        let last = cleanup.then(|| {
+            self.shared
+                .payloads
+                .snapshot(current.state, current.version, current.entered_at)
+        });
         let shared = Arc::clone(&self.shared);
         let id = current.id.clone();
         async move {
+            if let Some(last) = last {
+                // The runtime stops a final actor once the effects that led there have run.
+                let deleted = async {
+                    let job = Job {
+                        actor_id: id.clone(),
+                        snapshot: last?,
+                        retention: None,
+                        on_error: None,
+                    };
+                    shared.runtime.snapshotter.save(job).await?;
+                    shared.runtime.store.delete_actor(&id).await?;
+                    Ok::<(), PersistError>(())
+                };
+                if let Err(error) = deleted.await {
+                    shared.config.report(&id, &error);
+                }
+                return;
+            }
             let result = match job {
-                None => return,
-                Some(Ok(job)) if wait => shared.runtime.snapshotter.save(job).await,
-                Some(Ok(job)) => {
+                None | Some(Ok(None)) => return,
+                Some(Ok(Some(job))) if wait => shared.runtime.snapshotter.save(job).await,
+                Some(Ok(Some(job))) => {
                     shared.runtime.snapshotter.offer(job);
                     Ok(())
                 }
@@ -289,4 +372,12 @@ pub(crate) fn command_cutoff(window: std::time::Duration) -> chrono::DateTime<ch
     chrono::Utc::now()
         .checked_sub_signed(window)
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+}
+
+impl<M: Persistable> Drop for Journaled<M> {
+    /// The actor's task is over (its id is free again): its handles may activate the next
+    /// incarnation.
+    fn drop(&mut self) {
+        self.shared.incarnations.ended(&self.id, &self.life);
+    }
 }

@@ -8,13 +8,16 @@
 //! committed events — with no change to the machine's code.
 
 mod command;
+mod cleanup;
 mod filter;
+mod incarnation;
 mod journaled;
 mod persistent_ref;
 mod repository;
 mod rewound;
 mod snapshotter;
 mod system;
+mod timer_service;
 
 pub use filter::ActorFilter;
 pub use persistent_ref::PersistentRef;

@@ -1,11 +1,13 @@
 //! [`PersistentRef`]: the handle to a persistent actor.
 
+use std::future::Future;
 use std::ops::RangeInclusive;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::Stream;
-use machine_core::{ActorId, ActorRef, ActorStatus, Changes, Outcome, Transitions};
+use machine_core::{ActorError, ActorId, ActorRef, ActorStatus, Changes, Outcome, Transitions};
 
+use super::incarnation::Incarnation;
 use super::repository::Shared;
 use super::snapshotter::Job;
 use crate::time_travel::{history, HistoryEntry};
@@ -19,14 +21,18 @@ use crate::{PersistError, Persistable};
 /// actor is rewound ([`replay_to`](Self::replay_to)) both refuse new events with
 /// [`PersistError::Rewound`] until [`resume`](Self::resume).
 pub struct PersistentRef<M: Persistable> {
-    pub(super) actor: ActorRef<M>,
+    pub(super) id: ActorId,
+    /// The incarnation this handle talks to, shared by its clones; replaced when the actor
+    /// passivated and a message activates it again.
+    pub(super) current: Arc<Mutex<Incarnation<M>>>,
     pub(super) shared: Arc<Shared<M>>,
 }
 
 impl<M: Persistable> Clone for PersistentRef<M> {
     fn clone(&self) -> Self {
         Self {
-            actor: self.actor.clone(),
+            id: self.id.clone(),
+            current: Arc::clone(&self.current),
             shared: Arc::clone(&self.shared),
         }
     }
@@ -36,24 +42,66 @@ impl<M: Persistable> std::fmt::Debug for PersistentRef<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PersistentRef")
             .field("machine_type", &self.shared.config.machine_type)
-            .field("id", self.actor.id())
+            .field("id", &self.id)
             .finish()
     }
 }
 
 impl<M: Persistable> PersistentRef<M> {
-    pub(crate) fn new(actor: ActorRef<M>, shared: Arc<Shared<M>>) -> Self {
-        Self { actor, shared }
+    pub(crate) fn new(incarnation: Incarnation<M>, shared: Arc<Shared<M>>) -> Self {
+        Self {
+            id: incarnation.actor.id().clone(),
+            current: Arc::new(Mutex::new(incarnation)),
+            shared,
+        }
+    }
+
+    fn incarnation(&self) -> Incarnation<M> {
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Runs `op` on the current incarnation. If it was refused because the incarnation
+    /// passivated (the actor closes its mailbox before it passivates, so a refused message was
+    /// not processed), waits until it has ended, activates the next one and runs `op` there.
+    pub(super) async fn run<T, F, Fut>(&self, mut op: F) -> Result<T, PersistError>
+    where
+        F: FnMut(ActorRef<M>) -> Fut,
+        Fut: Future<Output = Result<T, ActorError>>,
+    {
+        loop {
+            let incarnation = self.incarnation();
+            match op(incarnation.actor.clone()).await {
+                Err(ActorError::Stopped(id)) if self.shared.config.passivate_after.is_some() => {
+                    if !incarnation.life.passivated().await {
+                        return Err(PersistError::Stopped(id));
+                    }
+                    let Some(next) = self.shared.activate(&self.id).await? else {
+                        // Deleted while it was passivated.
+                        return Err(PersistError::Stopped(id));
+                    };
+                    *self
+                        .current
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = next;
+                }
+                other => return Ok(other?),
+            }
+        }
     }
 
     /// The actor's id.
     pub fn id(&self) -> &ActorId {
-        self.actor.id()
+        &self.id
     }
 
-    /// Whether the actor has stopped.
+    /// Whether the actor has stopped for good. A passivated actor has not: the next message
+    /// through this handle activates it.
     pub fn is_stopped(&self) -> bool {
-        self.actor.is_stopped()
+        let incarnation = self.incarnation();
+        incarnation.actor.is_stopped() && !incarnation.life.has_passivated()
     }
 
     pub(super) fn refuse_if_rewound(&self) -> Result<(), PersistError> {
@@ -69,79 +117,118 @@ impl<M: Persistable> PersistentRef<M> {
 
     /// Sends an event without waiting for its outcome (waits while the mailbox is full). The
     /// event is journaled with the next batch; its failure, if any, is reported to the observer.
+    /// A passivated actor is activated first.
     pub async fn send(&self, event: M::Event) -> Result<(), PersistError> {
         self.refuse_if_rewound()?;
-        Ok(self.actor.send(event).await?)
+        if self.shared.config.passivate_after.is_none() {
+            return Ok(self.incarnation().actor.send(event).await?);
+        }
+        // Kept for a retry on the next incarnation: a refused send hands nothing back.
+        self.run(|actor| {
+            let event = event.clone();
+            async move { actor.send(event).await }
+        })
+        .await
     }
 
-    /// Sends an event if the mailbox has room, without waiting.
+    /// Sends an event if the mailbox has room, without waiting. It does not activate a
+    /// passivated actor (that needs a restore to await): it fails with
+    /// [`PersistError::Stopped`] then; [`send`](Self::send) activates.
     pub fn try_send(&self, event: M::Event) -> Result<(), PersistError> {
         self.refuse_if_rewound()?;
-        Ok(self.actor.try_send(event)?)
+        Ok(self.incarnation().actor.try_send(event)?)
     }
 
     /// Sends an event and waits for its outcome: the new state once the event is committed to
     /// the store, or `Unhandled`, or the guard's rejection. A conflict with another writer is
     /// [`PersistError::Conflict`] (the actor then stops); a store failure is
-    /// [`PersistError::Store`] with the store's typed error.
+    /// [`PersistError::Store`] with the store's typed error. A passivated actor is activated
+    /// first.
     pub async fn call(&self, event: M::Event) -> Result<Outcome<M, M::Error>, PersistError> {
-        Ok(self.actor.call(event).await?)
+        if self.shared.config.passivate_after.is_none() {
+            return Ok(self.incarnation().actor.call(event).await?);
+        }
+        self.run(|actor| {
+            let event = event.clone();
+            async move { actor.call(event).await }
+        })
+        .await
     }
 
     /// The current state (after every message sent before this call).
     pub async fn state(&self) -> Result<M, PersistError> {
-        Ok(self.actor.state().await?)
+        self.run(|actor| async move { actor.state().await }).await
     }
 
     /// The live state with its version and head (see [`ActorStatus`]).
     pub async fn status(&self) -> Result<ActorStatus<M>, PersistError> {
-        Ok(self.actor.status().await?)
+        self.run(|actor| async move { actor.status().await }).await
     }
 
     /// The number of events the actor has journaled (its version).
     pub async fn version(&self) -> Result<u64, PersistError> {
-        Ok(self.actor.version().await?)
+        self.run(|actor| async move { actor.version().await }).await
     }
 
     /// Whether the current state has this tag.
     pub async fn matches(&self, tag: M::StateTag) -> Result<bool, PersistError> {
-        Ok(self.actor.matches(tag).await?)
+        self.run(|actor| async move { actor.matches(tag).await })
+            .await
     }
 
     /// Whether the current state would accept `event` (guards included), without sending it.
     pub async fn can(&self, event: &M::Event) -> Result<bool, PersistError> {
-        Ok(self.actor.can(event).await?)
+        self.run(|actor| async move { actor.can(event).await })
+            .await
     }
 
-    /// The current state, then every committed state in order, until the actor stops.
+    /// The current state, then every committed state in order, until the actor stops. A
+    /// watched actor does not passivate.
     pub async fn changes(&self) -> Result<Changes<M>, PersistError> {
-        Ok(self.actor.changes().await?)
+        self.run(|actor| async move { actor.changes().await }).await
     }
 
-    /// Every committed transition from now on, in order, until the actor stops.
+    /// Every committed transition from now on, in order, until the actor stops. A watched
+    /// actor does not passivate.
     pub async fn transitions(&self) -> Result<Transitions<M>, PersistError> {
-        Ok(self.actor.transitions().await?)
+        self.run(|actor| async move { actor.transitions().await })
+            .await
     }
 
     /// Waits until the state satisfies `predicate` and returns that state; the current state is
-    /// checked first.
+    /// checked first. The actor does not passivate while a wait is pending.
     pub async fn wait_for(
         &self,
         predicate: impl FnMut(&M) -> bool + Send + 'static,
     ) -> Result<M, PersistError> {
-        Ok(self.actor.wait_for(predicate).await?)
+        let predicate = Arc::new(Mutex::new(predicate));
+        self.run(|actor| {
+            let predicate = Arc::clone(&predicate);
+            async move {
+                actor
+                    .wait_for(move |state| {
+                        let mut predicate = predicate
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner());
+                        (*predicate)(state)
+                    })
+                    .await
+            }
+        })
+        .await
     }
 
     /// Stops the actor after the messages already in its mailbox (snapshotting it, if
-    /// configured) and waits until it has stopped.
+    /// configured) and waits until it has stopped. A stopped actor stays stopped: messages
+    /// through its handles are refused (unlike a passivated one, it is not activated).
     pub async fn stop(&self) -> Result<(), PersistError> {
-        Ok(self.actor.stop().await?)
+        Ok(self.incarnation().actor.stop().await?)
     }
 
     /// Writes a snapshot of the current state now and waits until it is stored; returns its
     /// version. Refused while the actor is rewound: the rewound state is not the head's.
     pub async fn save_snapshot(&self) -> Result<u64, PersistError> {
-        let status = self.actor.status().await?;
+        let status = self.status().await?;
         if status.is_rewound() {
             return Err(PersistError::Rewound {
                 actor_id: self.id().clone(),
@@ -177,7 +264,7 @@ impl<M: Persistable> PersistentRef<M> {
     /// effect runs, and new events are refused with [`PersistError::Rewound`] until
     /// [`resume`](Self::resume). The journal is not touched. Returns the rewound state.
     pub async fn replay_to(&self, version: u64) -> Result<M, PersistError> {
-        let head = self.actor.status().await?.head;
+        let head = self.status().await?.head;
         if version > head {
             return Err(PersistError::VersionOutOfRange {
                 actor_id: self.id().clone(),
@@ -187,7 +274,8 @@ impl<M: Persistable> PersistentRef<M> {
         }
         let state = self.state_at(version).await?;
         self.shared.runtime.rewinds.mark(self.id(), version, head);
-        if let Err(error) = self.actor.rewind(state.clone(), version).await {
+        let actor = self.incarnation().actor;
+        if let Err(error) = actor.rewind(state.clone(), version).await {
             self.shared.runtime.rewinds.clear(self.id());
             return Err(error.into());
         }
@@ -196,7 +284,7 @@ impl<M: Persistable> PersistentRef<M> {
 
     /// Returns a rewound actor to its head and lets events in again.
     pub async fn resume(&self) -> Result<(), PersistError> {
-        let resumed = self.actor.resume().await;
+        let resumed = self.incarnation().actor.resume().await;
         self.shared.runtime.rewinds.clear(self.id());
         Ok(resumed?)
     }

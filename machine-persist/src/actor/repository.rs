@@ -7,19 +7,22 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures::Stream;
-use machine_core::{ActorId, SpawnError, Start, Tag};
+use machine_core::{ActorId, Outcome, SpawnError, Start, Tag};
 
 use super::command::Flights;
 use super::filter::ActorFilter;
+use super::incarnation::{Incarnation, Incarnations};
 use super::journaled::Journaled;
 use super::system::Runtime;
 use super::PersistentRef;
 use crate::dispatch::MachineActions;
+use super::{cleanup, timer_service};
 use crate::model::{check_actor_id, new_request_id};
 use crate::restore::{Folded, Listing, Loader};
 use crate::schema::Payloads;
 use crate::store::{RowResult, StoredAction};
 use crate::time_travel::{history, HistoryEntry};
+use crate::timers::{timeout_at, Timers};
 use crate::{ActorMetadata, AppendRequest, PersistConfig, PersistError, Persistable};
 
 /// What the actors of one machine type share.
@@ -30,9 +33,59 @@ pub(crate) struct Shared<M: Persistable> {
     pub(crate) env: Arc<M::Env>,
     /// The commands being sent from this process.
     pub(crate) commands: Flights,
+    pub(crate) incarnations: Incarnations<M>,
+    pub(crate) timers: Arc<Timers>,
 }
 
 impl<M: Persistable> Shared<M> {
+    /// The running incarnation of `id`, or a new one restored from the store (`None`: nothing
+    /// is stored). Single-flight per id.
+    pub(crate) async fn activate(
+        self: &Arc<Self>,
+        id: &ActorId,
+    ) -> Result<Option<Incarnation<M>>, PersistError> {
+        self.incarnations
+            .activate(id, || async {
+                match self.loader().restore(id).await? {
+                    Some(folded) => self.start(id.clone(), folded).map(Some),
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
+
+    /// Starts an incarnation of `id` at `folded`.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        id: ActorId,
+        folded: Folded<M>,
+    ) -> Result<Incarnation<M>, PersistError> {
+        let life = self.incarnations.new_life();
+        let durability = Journaled::new(
+            Arc::clone(self),
+            id.clone(),
+            Arc::clone(&life),
+            folded.snapshot_version,
+        );
+        let start = Start {
+            state: folded.state,
+            version: folded.version,
+            entered_at: folded.entered_at,
+        };
+        let actor = self.runtime.actors.start(
+            id.clone(),
+            start,
+            Arc::clone(&self.env),
+            durability,
+            self.config.spawn.clone(),
+        )?;
+        let incarnation = Incarnation { actor, life };
+        // In memory, the actor runs its own timeouts.
+        self.timers.cancel(&id);
+        self.incarnations.insert(id, incarnation.clone());
+        Ok(incarnation)
+    }
+
     /// Restores and folds with this machine type's settings.
     pub(crate) fn loader(&self) -> Loader<'_, M> {
         Loader {
@@ -83,26 +136,41 @@ fn row<T>(row: RowResult<T>) -> Result<T, PersistError> {
 impl<M: Persistable> Repository<M> {
     pub(crate) fn new(runtime: Arc<Runtime>, config: PersistConfig<M>, env: Arc<M::Env>) -> Self {
         let payloads = Payloads::of(&config);
-        let shared = Arc::new(Shared {
-            runtime,
-            config,
-            payloads,
-            env,
-            commands: Flights::default(),
-        });
+        let repository = Self {
+            shared: Arc::new(Shared {
+                runtime,
+                config,
+                payloads,
+                env,
+                commands: Flights::default(),
+                incarnations: Incarnations::default(),
+                timers: Arc::default(),
+            }),
+        };
+        let shared = &repository.shared;
         if !shared.config.durable.is_empty() {
             let runner = MachineActions {
                 handlers: Arc::clone(&shared.config.durable),
                 codec: Arc::clone(&shared.config.codec),
                 env: Arc::clone(&shared.env),
-                shared: Arc::downgrade(&shared),
+                shared: Arc::downgrade(shared),
             };
             shared
                 .runtime
                 .dispatcher
                 .register(&shared.config.machine_type, Arc::new(runner));
         }
-        Self { shared }
+        if shared.config.durable_timers {
+            timer_service::spawn(shared, shared.runtime.closing.subscribe());
+        }
+        cleanup::spawn_cleanup(shared, shared.runtime.closing.subscribe());
+        if let Some(filter) = &shared.config.restore_on_start {
+            // With passivation, actors are activated on demand and their timers armed instead.
+            if shared.config.passivate_after.is_none() {
+                cleanup::spawn_restore_on_start(&repository, filter.clone());
+            }
+        }
+        repository
     }
 
     /// The repository whose actors share `shared`.
@@ -161,6 +229,7 @@ impl<M: Persistable> Repository<M> {
             actions: Vec::new(),
             commands: Vec::new(),
             request_id: new_request_id(),
+            timeout_at: timeout_at(&initial, entered_at),
         };
         self.shared.runtime.writer.append(request).await?;
         self.start(
@@ -207,11 +276,69 @@ impl<M: Persistable> Repository<M> {
         Ok(self.shared.runtime.store.get(&id).await?)
     }
 
-    /// The running actor `id`, if any.
+    /// The running actor `id`, if any (a passivated one is not running: see
+    /// [`activate`](Self::activate)).
     pub fn get(&self, id: impl Into<ActorId>) -> Option<PersistentRef<M>> {
         let id = id.into();
-        let actor = self.shared.runtime.actors.get::<M>(id.as_str())?;
-        Some(PersistentRef::new(actor, Arc::clone(&self.shared)))
+        let incarnation = self
+            .shared
+            .incarnations
+            .get(&id)
+            .filter(|incarnation| !incarnation.actor.is_stopped())?;
+        Some(PersistentRef::new(incarnation, Arc::clone(&self.shared)))
+    }
+
+    /// A handle to actor `id`: the running one, or the stored one activated (restored) now.
+    /// `None` when nothing is stored for `id`. Concurrent activations of one id restore it
+    /// once; the others get the same actor.
+    pub async fn activate(
+        &self,
+        id: impl Into<ActorId>,
+    ) -> Result<Option<PersistentRef<M>>, PersistError> {
+        let id = checked(id)?;
+        Ok(self
+            .shared
+            .activate(&id)
+            .await?
+            .map(|incarnation| PersistentRef::new(incarnation, Arc::clone(&self.shared))))
+    }
+
+    /// Sends `event` to actor `id`, activating it if it is stored but not running; see
+    /// [`PersistentRef::send`]. [`PersistError::NotFound`] when nothing is stored for `id`.
+    pub async fn send(&self, id: impl Into<ActorId>, event: M::Event) -> Result<(), PersistError> {
+        self.found(id).await?.send(event).await
+    }
+
+    /// Sends `event` to actor `id` and waits for its outcome, activating the actor if it is
+    /// stored but not running; see [`PersistentRef::call`]. [`PersistError::NotFound`] when
+    /// nothing is stored for `id`.
+    pub async fn call(
+        &self,
+        id: impl Into<ActorId>,
+        event: M::Event,
+    ) -> Result<Outcome<M, M::Error>, PersistError> {
+        self.found(id).await?.call(event).await
+    }
+
+    /// Runs one cleanup sweep now: deletes the stored actors of this machine type, not in
+    /// memory, whose last activity is older than
+    /// [`max_state_age`](PersistConfig::max_state_age) (nothing without it); returns how many
+    /// it deleted. [`PersistConfig::cleanup`] runs it on a schedule.
+    pub async fn sweep(&self) -> usize {
+        cleanup::sweep(&self.shared).await
+    }
+
+    /// How many actors of this repository are in memory (running or stopping).
+    pub fn active(&self) -> usize {
+        self.shared.incarnations.len()
+    }
+
+    async fn found(&self, id: impl Into<ActorId>) -> Result<PersistentRef<M>, PersistError> {
+        let id = checked(id)?;
+        match self.shared.activate(&id).await? {
+            Some(incarnation) => Ok(PersistentRef::new(incarnation, Arc::clone(&self.shared))),
+            None => Err(PersistError::NotFound(id)),
+        }
     }
 
     /// The state of actor `id` after its first `version` events, computed from storage without
@@ -240,21 +367,8 @@ impl<M: Persistable> Repository<M> {
     }
 
     fn start(&self, id: ActorId, folded: Folded<M>) -> Result<PersistentRef<M>, PersistError> {
-        let shared = &self.shared;
-        let durability = Journaled::new(Arc::clone(shared), folded.snapshot_version);
-        let start = Start {
-            state: folded.state,
-            version: folded.version,
-            entered_at: folded.entered_at,
-        };
-        let actor = shared.runtime.actors.start(
-            id,
-            start,
-            Arc::clone(&shared.env),
-            durability,
-            shared.config.spawn.clone(),
-        )?;
-        Ok(PersistentRef::new(actor, Arc::clone(shared)))
+        let incarnation = self.shared.start(id, folded)?;
+        Ok(PersistentRef::new(incarnation, Arc::clone(&self.shared)))
     }
 }
 

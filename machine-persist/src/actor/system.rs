@@ -26,6 +26,8 @@ pub(crate) struct Runtime {
     pub(crate) snapshotter: Snapshotter,
     pub(crate) rewinds: Rewinds,
     pub(crate) dispatcher: Dispatcher,
+    /// Set when the system starts shutting down; the timer services stop.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
     snapshot_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     shutdown_timeout: Duration,
 }
@@ -153,6 +155,7 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
                 snapshotter,
                 rewinds: Rewinds::default(),
                 dispatcher,
+                closing: tokio::sync::watch::Sender::new(false),
                 snapshot_task: Mutex::new(Some(snapshot_task)),
                 shutdown_timeout: self.shutdown_timeout,
             }),
@@ -229,6 +232,7 @@ impl PersistentSystem {
         // Running durable actions are cut short: they stay claimed, and run again once their
         // lease ends, or at once when this dispatcher's owner starts again.
         self.runtime.dispatcher.shutdown();
+        self.runtime.closing.send_replace(true);
         if tokio::time::timeout_at(deadline, self.runtime.actors.shutdown())
             .await
             .is_err()

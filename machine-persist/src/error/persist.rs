@@ -188,6 +188,26 @@ pub enum PersistError {
     /// The journal or snapshot writer has shut down and accepts no more work.
     #[error("the journal writer has shut down")]
     WriterClosed,
+    /// The actor's last activity is older than
+    /// [`max_state_age`](crate::PersistConfig::max_state_age): its stored data was discarded
+    /// instead of restored, and it starts fresh. Reported to `on_error`.
+    #[error(
+        "the stored state of actor `{actor_id}` is {age:?} old, older than allowed: discarded"
+    )]
+    StaleState {
+        /// The actor.
+        actor_id: ActorId,
+        /// How long ago it was last active.
+        age: std::time::Duration,
+    },
+    /// The [`on_restore`](crate::PersistConfig::on_restore) hook refused the restored state.
+    #[error("the on-restore hook refused the state of actor `{actor_id}`: {source}")]
+    RestoreRejected {
+        /// The actor.
+        actor_id: ActorId,
+        /// The hook's error.
+        source: SharedError,
+    },
 }
 
 /// Why replay could not apply a journaled event.

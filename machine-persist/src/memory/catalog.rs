@@ -5,7 +5,7 @@ use std::ops::Bound;
 use super::MemoryStore;
 use crate::model::valid;
 use crate::store::RowResult;
-use crate::{ActorId, ActorMetadata, Catalog, CatalogQuery, StoreError};
+use crate::{ActorId, ActorMetadata, Catalog, CatalogQuery, DueTimer, StoreError, TimerQuery};
 
 impl Catalog for MemoryStore {
     async fn get(&self, actor_id: &ActorId) -> Result<Option<ActorMetadata>, StoreError> {
@@ -30,6 +30,26 @@ impl Catalog for MemoryStore {
             .take(query.limit.unwrap_or(usize::MAX))
             .map(|meta| Ok(meta.clone()))
             .collect())
+    }
+
+    async fn due_timers(&self, query: &TimerQuery) -> Result<Vec<RowResult<DueTimer>>, StoreError> {
+        let state = self.lock();
+        let mut due: Vec<DueTimer> = state
+            .registry
+            .values()
+            .filter_map(|meta| {
+                let at = meta.timeout_at?;
+                query
+                    .matches(&meta.machine_type, &meta.actor_id, at)
+                    .then(|| DueTimer {
+                        actor_id: meta.actor_id.clone(),
+                        due: at,
+                    })
+            })
+            .collect();
+        due.sort_by(|a, b| (a.due, &a.actor_id).cmp(&(b.due, &b.actor_id)));
+        due.truncate(query.limit);
+        Ok(due.into_iter().map(Ok).collect())
     }
 
     async fn delete_actor(&self, actor_id: &ActorId) -> Result<bool, StoreError> {

@@ -116,6 +116,7 @@ impl Journal for MemoryStore {
                     entered_at: time::to_micros(request.entered_at),
                     created_at,
                     last_activity: now,
+                    timeout_at: request.timeout_at.map(time::to_micros),
                 },
             );
         }

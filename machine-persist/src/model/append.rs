@@ -63,6 +63,11 @@ pub struct AppendRequest {
     pub commands: Vec<NewCommand>,
     /// Identifies this request among retries of it (random, never 0).
     pub request_id: i64,
+    /// When the soonest state timeout of the state after these events falls due (`None`: the
+    /// state has none). Stored on the registry row in the same write, so a timer service finds
+    /// it after a restart; every accepted request replaces it, which cancels the timeout of a
+    /// state that was left.
+    pub timeout_at: Option<DateTime<Utc>>,
 }
 
 /// A random request id: never 0, which stored rows without one hold.
@@ -96,7 +101,14 @@ impl AppendRequest {
             actions: Vec::new(),
             commands: Vec::new(),
             request_id: new_request_id(),
+            timeout_at: None,
         }
+    }
+
+    /// Records when the state's soonest timeout falls due.
+    pub fn with_timeout_at(mut self, timeout_at: Option<DateTime<Utc>>) -> Self {
+        self.timeout_at = timeout_at;
+        self
     }
 
     /// Marks the actor as new.

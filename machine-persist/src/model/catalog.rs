@@ -27,6 +27,8 @@ pub struct ActorMetadata {
     pub created_at: DateTime<Utc>,
     /// When the actor was last appended to.
     pub last_activity: DateTime<Utc>,
+    /// When the soonest state timeout of its state falls due, if the state has one.
+    pub timeout_at: Option<DateTime<Utc>>,
 }
 
 /// Selects registry rows of any machine type, naming states by their stored tags; results are
@@ -151,6 +153,7 @@ mod tests {
             entered_at: at,
             created_at: at,
             last_activity: at,
+            timeout_at: None,
         }
     }
 

@@ -9,6 +9,7 @@ mod command;
 mod event;
 mod snapshot;
 pub(crate) mod time;
+mod timer;
 
 pub(crate) use action::key as action_key;
 pub use action::{
@@ -26,3 +27,4 @@ pub use catalog::{ActorMetadata, CatalogQuery};
 pub use command::{fingerprint, NewCommand, StoredCommand, MAX_COMMAND_ID_BYTES};
 pub use event::{EventMetadata, NewEvent, StoredEvent};
 pub use snapshot::{NewSnapshot, StoredSnapshot};
+pub use timer::{DueTimer, TimerQuery, DEFAULT_TIMER_PAGE};

@@ -36,9 +36,9 @@ const APPEND_ROUND: &str = r#"
 WITH req AS MATERIALIZED (
     SELECT *
     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bool[], $5::text[], $6::text[],
-                $7::timestamptz[], $8::bigint[])
+                $7::timestamptz[], $8::bigint[], $37::timestamptz[])
         WITH ORDINALITY AS r(actor_id, expected, next, is_create, machine_type, state_tag,
-                             entered_at, request_id, ord)
+                             entered_at, request_id, timeout_at, ord)
 ),
 repeated AS MATERIALIZED (
     SELECT nc.actor_id, min(nc.command_id) AS command_id
@@ -50,10 +50,10 @@ repeated AS MATERIALIZED (
 ),
 inserted AS (
     INSERT INTO actors AS a
-        (actor_id, machine_type, head_version, state_tag, entered_at, last_request, created_at,
-         last_activity)
+        (actor_id, machine_type, head_version, state_tag, entered_at, last_request, timeout_at,
+         created_at, last_activity)
     SELECT req.actor_id, req.machine_type, req.next, req.state_tag, req.entered_at,
-           req.request_id, now(), now()
+           req.request_id, req.timeout_at, now(), now()
     FROM req
     WHERE req.expected = 0
       AND req.actor_id NOT IN (SELECT actor_id FROM repeated)
@@ -66,6 +66,7 @@ updated AS (
         state_tag = req.state_tag,
         entered_at = req.entered_at,
         last_request = req.request_id,
+        timeout_at = req.timeout_at,
         last_activity = now()
     FROM req
     WHERE a.actor_id = req.actor_id
@@ -269,6 +270,7 @@ struct RoundArrays<'a> {
     state_tags: Vec<&'a str>,
     entered_at: Vec<DateTime<Utc>>,
     request_ids: Vec<i64>,
+    timeouts: Vec<Option<DateTime<Utc>>>,
     event_actor_ids: Vec<&'a str>,
     event_versions: Vec<i64>,
     event_machine_types: Vec<&'a str>,
@@ -313,6 +315,7 @@ impl<'a> RoundArrays<'a> {
         self.state_tags.push(&request.state_tag);
         self.entered_at.push(time::to_micros(request.entered_at));
         self.request_ids.push(request.request_id);
+        self.timeouts.push(request.timeout_at.map(time::to_micros));
         for (version, event) in (request.expected_version + 1..).zip(&request.events) {
             self.event_actor_ids.push(id);
             self.event_versions.push(version_to_sql(actor_id, version)?);
@@ -431,6 +434,7 @@ async fn run_round(
         .bind(&arrays.command_versions)
         .bind(&arrays.command_fingerprints)
         .bind(&arrays.command_expired_before)
+        .bind(&arrays.timeouts)
         .fetch_all(&mut *conn)
         .await?;
     let mut recheck = Vec::new();

@@ -57,13 +57,35 @@ impl<M: Persistable> Loader<'_, M> {
                 Ok(None)
             };
         };
+        if self.discard_if_stale(&meta).await? {
+            return Ok(None);
+        }
         let mut folded = self
             .base(actor_id, Some(&meta), None)
             .await?
             .ok_or_else(|| PersistError::MissingGenesis(actor_id.clone()))?;
         self.fold_to(actor_id, &mut folded, u64::MAX).await?;
         self.check(actor_id, &meta, &folded)?;
+        folded.state = self.config.admit_restored(actor_id, folded.state, &meta)?;
         Ok(Some(folded))
+    }
+
+    /// Deletes the stored data of an actor whose last activity is older than the configured
+    /// limit, reporting [`PersistError::StaleState`]; returns whether it did.
+    pub(crate) async fn discard_if_stale(
+        &self,
+        meta: &ActorMetadata,
+    ) -> Result<bool, PersistError> {
+        let Some(age) = self.config.stale_age(meta) else {
+            return Ok(false);
+        };
+        let stale = PersistError::StaleState {
+            actor_id: meta.actor_id.clone(),
+            age,
+        };
+        self.config.report(&meta.actor_id, &stale);
+        self.store.delete_actor(&meta.actor_id).await?;
+        Ok(true)
     }
 
     /// The state of `actor_id` after its first `version` events (time travel).

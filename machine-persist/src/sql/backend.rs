@@ -23,8 +23,8 @@ use crate::store::{
     StreamPage,
 };
 use crate::{
-    ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, Journal,
-    NewSnapshot, SnapshotStore, StoreError, StoredEvent, StoredSnapshot,
+    ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, DueTimer, Journal,
+    NewSnapshot, SnapshotStore, StoreError, StoredEvent, StoredSnapshot, TimerQuery,
 };
 
 /// A page of one actor's journal: the events with `from <= version <= to`, at most `max`.
@@ -348,6 +348,12 @@ impl<B: SqlBackend> Catalog for B {
     ) -> Result<Vec<RowResult<ActorMetadata>>, StoreError> {
         self.deadline()
             .run("list actors", catalog::list(self.reader(), query))
+            .await
+    }
+
+    async fn due_timers(&self, query: &TimerQuery) -> Result<Vec<RowResult<DueTimer>>, StoreError> {
+        self.deadline()
+            .run("read due timers", catalog::due_timers(self.reader(), query))
             .await
     }
 

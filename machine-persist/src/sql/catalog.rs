@@ -7,7 +7,7 @@ use super::decode::{self, ACTOR_COLUMNS, ACTOR_COLUMN_COUNT};
 use super::Dialect;
 use crate::model::time;
 use crate::store::RowResult;
-use crate::{ActorId, ActorMetadata, CatalogQuery, StoreError};
+use crate::{ActorId, ActorMetadata, CatalogQuery, DueTimer, StoreError, TimerQuery};
 
 /// The registry row of `actor_id`.
 pub(crate) async fn get<DB: Dialect>(
@@ -99,6 +99,37 @@ pub(crate) async fn list<DB: Dialect>(
     }
     let rows = DB::fetch_all(bound, pool).await?;
     Ok(rows.iter().map(|row| decode::actor::<DB>(row, 0)).collect())
+}
+
+/// The pending timers `query` selects, in (due, actor id) order, through the partial index
+/// `actors_by_timeout`; a bad row is its own error.
+pub(crate) async fn due_timers<DB: Dialect>(
+    pool: &Pool<DB>,
+    query: &TimerQuery,
+) -> Result<Vec<RowResult<DueTimer>>, StoreError> {
+    let mut sql = String::from(
+        "SELECT actor_id, timeout_at FROM actors
+         WHERE machine_type = $1 AND timeout_at IS NOT NULL AND timeout_at <= $2",
+    );
+    // Parameters are numbered in the order they appear, as every backend binds them.
+    let limit = if query.after.is_some() {
+        sql.push_str(" AND (timeout_at, actor_id) > ($3, $4)");
+        "$5"
+    } else {
+        "$3"
+    };
+    sql.push_str(&format!(" ORDER BY timeout_at, actor_id LIMIT {limit}"));
+    let mut bound = DB::bind_text(sqlx::query(&sql), &query.machine_type)
+        .bind(DB::time_param(time::to_micros(query.until)));
+    if let Some((due, actor_id)) = &query.after {
+        bound = DB::bind_text(
+            bound.bind(DB::time_param(time::to_micros(*due))),
+            actor_id.as_str(),
+        );
+    }
+    bound = DB::bind_int(bound, count_to_sql(query.limit));
+    let rows = DB::fetch_all(bound, pool).await?;
+    Ok(rows.iter().map(|row| decode::timer::<DB>(row, 0)).collect())
 }
 
 /// The registry rows of `actor_ids` in one query: one result per actor, a bad row failing its

@@ -12,7 +12,7 @@ use crate::error::BoxError;
 use crate::model::action_key;
 use crate::sql::text::{codec_name, metadata_from_text};
 use crate::store::{ActionStatus, StoredAction};
-use crate::{ActorId, ActorMetadata, StoreError, StoredEvent, StoredSnapshot};
+use crate::{ActorId, ActorMetadata, DueTimer, StoreError, StoredEvent, StoredSnapshot};
 
 /// The columns [`event`] reads, in order.
 pub(crate) const EVENT_COLUMNS: &str =
@@ -51,10 +51,11 @@ pub(crate) const SNAPSHOT_COLUMN_COUNT: usize = 7;
 
 /// The columns [`actor`] reads, in order.
 pub(crate) const ACTOR_COLUMNS: &str =
-    "actor_id, machine_type, head_version, state_tag, entered_at, created_at, last_activity";
+    "actor_id, machine_type, head_version, state_tag, entered_at, created_at, last_activity, \
+     timeout_at";
 
 /// How many columns [`ACTOR_COLUMNS`] has.
-pub(crate) const ACTOR_COLUMN_COUNT: usize = 7;
+pub(crate) const ACTOR_COLUMN_COUNT: usize = 8;
 
 /// One row being decoded, for the error of a bad column.
 struct Columns<'r, DB: Dialect> {
@@ -102,6 +103,17 @@ impl<'r, DB: Dialect> Columns<'r, DB> {
         name: &'static str,
     ) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
         DB::time(self.row, self.first + index).map_err(self.corrupt(name))
+    }
+
+    fn optional_time(
+        &self,
+        index: usize,
+        name: &'static str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        if DB::is_null(self.row, self.first + index).map_err(self.corrupt(name))? {
+            return Ok(None);
+        }
+        self.time(index, name).map(Some)
     }
 }
 
@@ -198,8 +210,22 @@ pub(crate) fn actor<DB: Dialect>(row: &DB::Row, first: usize) -> Result<ActorMet
         entered_at: columns.time(4, "entered_at")?,
         created_at: columns.time(5, "created_at")?,
         last_activity: columns.time(6, "last_activity")?,
+        timeout_at: columns.optional_time(7, "timeout_at")?,
         actor_id: actor_id.clone(),
     })
+}
+
+/// A pending timer whose `actor_id, timeout_at` start at column `first`.
+pub(crate) fn timer<DB: Dialect>(row: &DB::Row, first: usize) -> Result<DueTimer, StoreError> {
+    let actor_id = actor_id::<DB>(row, first)?;
+    let columns = Columns::<DB> {
+        row,
+        actor_id: &actor_id,
+        version: None,
+        first,
+    };
+    let due = columns.time(1, "timeout_at")?;
+    Ok(DueTimer { actor_id, due })
 }
 
 /// The item of `items` a row of a bulk query belongs to: column `index` holds its 1-based

@@ -74,6 +74,8 @@ pub trait SqlDatabase: Database {
     fn text(row: &Self::Row, index: usize) -> Result<&str, BoxError>;
     /// Column `index` as bytes (text columns give their UTF-8 bytes).
     fn bytes(row: &Self::Row, index: usize) -> Result<Vec<u8>, BoxError>;
+    /// Whether column `index` is NULL.
+    fn is_null(row: &Self::Row, index: usize) -> Result<bool, BoxError>;
 }
 
 impl<DB> SqlDatabase for DB
@@ -140,6 +142,11 @@ where
 
     fn bytes(row: &Self::Row, index: usize) -> Result<Vec<u8>, BoxError> {
         Ok(row.try_get::<Vec<u8>, _>(index)?)
+    }
+
+    fn is_null(row: &Self::Row, index: usize) -> Result<bool, BoxError> {
+        use sqlx::ValueRef;
+        Ok(row.try_get_raw(index)?.is_null())
     }
 }
 

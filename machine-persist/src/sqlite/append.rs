@@ -85,11 +85,12 @@ const INSERT_MERGED: Statement = Statement {
 const UPSERT_ACTORS: Statement = Statement {
     head: "INSERT INTO actors
                (actor_id, machine_type, head_version, state_tag, entered_at, last_request,
-                recent_from, created_at, last_activity)",
-    columns: 9,
+                timeout_at, recent_from, created_at, last_activity)",
+    columns: 10,
     tail: " ON CONFLICT (actor_id) DO UPDATE SET
         head_version = excluded.head_version,
         last_request = excluded.last_request,
+        timeout_at = excluded.timeout_at,
         state_tag = excluded.state_tag,
         entered_at = excluded.entered_at,
         last_activity = excluded.last_activity,
@@ -170,6 +171,7 @@ struct ActorRow<'a> {
     state_tag: &'a str,
     entered_at: String,
     last_request: i64,
+    timeout_at: Option<String>,
     first_position: Option<i64>,
 }
 
@@ -385,6 +387,7 @@ impl<'a> Rows<'a> {
                 state_tag: &request.state_tag,
                 entered_at: time_text(time::to_micros(request.entered_at)),
                 last_request: request.request_id,
+                timeout_at: request.timeout_at.map(|at| time_text(time::to_micros(at))),
                 first_position: first_positions.get(&request.actor_id).copied(),
             });
         }
@@ -440,6 +443,7 @@ impl<'a> Rows<'a> {
                     .bind(row.state_tag)
                     .bind(row.entered_at.as_str())
                     .bind(row.last_request)
+                    .bind(row.timeout_at.as_deref())
                     .bind(row.first_position)
                     .bind(now)
                     .bind(now);

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::{ActorId, ActorMetadata, CatalogQuery, StoreError};
+use crate::{ActorId, ActorMetadata, CatalogQuery, DueTimer, StoreError, TimerQuery};
 
 /// One row read in bulk: the row, or why it could not be read. A bad row is that row's error
 /// alone; the rows around it are unaffected.
@@ -45,6 +45,13 @@ pub trait Catalog: Send + Sync {
         &self,
         query: &CatalogQuery,
     ) -> impl Future<Output = Result<Vec<RowResult<ActorMetadata>>, StoreError>> + Send;
+
+    /// The pending state timeouts `query` selects, in (due, actor id) order (see
+    /// [`DueTimer`]). A row that cannot be read is its own error in its place.
+    fn due_timers(
+        &self,
+        query: &TimerQuery,
+    ) -> impl Future<Output = Result<Vec<RowResult<DueTimer>>, StoreError>> + Send;
 
     /// Deletes the actor's events, snapshots and registry row in one transaction; returns whether
     /// the actor was known. Its id may then be created afresh, starting at version 0.

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses part of the support
 
 pub mod conformance;
+pub mod lifecycle;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod stream;
@@ -58,17 +59,21 @@ pub trait Corruptible: Backend {
     fn damage(&self, damage: Damage<'_>) -> impl Future<Output = ()> + Send;
 }
 
-/// Instantiates the named conformance checks as tests for `$backend`.
+/// Instantiates the named conformance checks as tests for `$backend` (from `support::conformance`,
+/// or from the module named after `in`: `conformance_tests!(in lifecycle, Backend; ..)`).
 #[macro_export]
 macro_rules! conformance_tests {
     ($backend:ty; $($name:ident),* $(,)?) => {
+        $crate::conformance_tests!(in conformance, $backend; $($name),*);
+    };
+    (in $module:ident, $backend:ty; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let Some(backend) = <$backend as $crate::support::Backend>::open().await else {
                     return;
                 };
-                $crate::support::conformance::$name(&backend).await;
+                $crate::support::$module::$name(&backend).await;
                 $crate::support::Backend::teardown(backend).await;
             }
         )*
@@ -128,6 +133,30 @@ macro_rules! corrupt_conformance_tests {
             restore_all_fails_only_the_damaged_actors,
             damaged_heads_and_missing_events_stop_a_restore,
             history_yields_the_entries_before_a_bad_row,
+        );
+    };
+}
+
+/// Instantiates every lifecycle check (passivation, timers, options) for `$backend`.
+#[macro_export]
+macro_rules! lifecycle_conformance_tests {
+    ($backend:ty) => {
+        $crate::conformance_tests!(in lifecycle, $backend;
+            passivated_actors_activate_once_under_concurrent_calls,
+            messages_racing_passivation_are_neither_lost_nor_repeated,
+            only_passivated_actors_come_back,
+            commits_store_when_the_state_timeout_falls_due,
+            a_passivated_actor_wakes_when_its_timeout_falls_due,
+            leaving_a_state_cancels_its_timer,
+            a_timer_due_while_down_fires_on_start,
+            a_stale_state_is_discarded_and_reported,
+            cleanup_on_terminate_deletes_a_finished_actor,
+            periodic_cleanup_deletes_old_actors_not_in_memory,
+            the_on_restore_hook_transforms_and_refuses,
+            the_before_snapshot_hook_skips_and_replaces,
+            restore_on_start_restores_the_selected_actors,
+            passivation_snapshots_per_snapshot_on_stop,
+            a_timer_that_cannot_activate_its_actor_is_reported,
         );
     };
 }

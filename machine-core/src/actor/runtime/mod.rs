@@ -15,6 +15,7 @@ mod batch;
 mod control;
 mod effects;
 mod panic;
+mod passivate;
 mod replies;
 mod scope;
 mod timer;
@@ -206,13 +207,15 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
 
     async fn serve(&mut self, mailbox: &mut mpsc::Receiver<Msg<M>>) -> StopReason {
         let mut timer = Timer::default();
+        // When the actor last did something: the passivation countdown starts there.
+        let mut idle_since = Instant::now();
         loop {
             // Read before every message, so a busy actor stops after the batch in hand; an
             // idle one is woken by a `Shutdown` message.
             if self.stopping.load(Ordering::Acquire) {
                 return StopReason::Shutdown;
             }
-            timer.set(self.next_timer());
+            timer.set(self.next_timer(idle_since));
             // Without a deadline there is only the mailbox to wait for, and no `select!` to set
             // up on every message.
             let wake = if timer.is_armed() {
@@ -229,6 +232,9 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             // footprint) does not carry their state too.
             let flow = match wake {
                 Wake::Disconnected => return StopReason::Disconnected,
+                Wake::Timer if self.should_passivate(idle_since, Instant::now()) => {
+                    return Box::pin(self.passivate(mailbox)).await;
+                }
                 Wake::Timer => Box::pin(self.on_timer()).await,
                 Wake::Message(message) => match *message {
                     Message::Event(envelope) => self.on_event(envelope, mailbox).await,
@@ -239,14 +245,21 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             if let Flow::Stop(reason) = flow {
                 return reason;
             }
+            idle_since = Instant::now();
         }
     }
 
-    fn next_timer(&self) -> Option<Instant> {
-        match (self.scope.next_deadline(), self.durability.deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+    /// The soonest of the state timeouts, the durability layer's deadline and the passivation
+    /// deadline.
+    fn next_timer(&self, idle_since: Instant) -> Option<Instant> {
+        [
+            self.scope.next_deadline(),
+            self.durability.deadline(),
+            self.passivation_deadline(idle_since),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     async fn on_timer(&mut self) -> Flow {

@@ -40,6 +40,11 @@ impl<M: Machine> ScopeState<M> {
         self.timeouts.clear();
     }
 
+    /// Whether a task of the scope is still running.
+    pub(super) fn has_running_task(&self) -> bool {
+        self.tasks.iter().any(|task| !task.is_finished())
+    }
+
     /// The soonest pending timeout.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.timeouts.first().map(|(deadline, _)| *deadline)

@@ -110,6 +110,19 @@ impl<M: Machine> Watchers<M> {
         self.waiters.retain_mut(|waiter| !waiter.settle(state));
     }
 
+    /// Whether someone still watches: a live subscriber or a pending waiter.
+    pub(super) fn is_watched(&self) -> bool {
+        !self.waiters.is_empty()
+            || self
+                .changes
+                .as_ref()
+                .is_some_and(|changes| changes.receiver_count() > 0)
+            || self
+                .transitions
+                .as_ref()
+                .is_some_and(|transitions| transitions.receiver_count() > 0)
+    }
+
     /// Whether nobody watches any more (every subscriber gone, no waiter left).
     pub(super) fn is_empty(&self) -> bool {
         self.changes.is_none() && self.transitions.is_none() && self.waiters.is_empty()

@@ -277,11 +277,25 @@ impl<M: Persistable> Repository<M> {
         };
         let loader = self.shared.loader();
         let mut one_by_one = Vec::new();
+        let mut stale = Vec::new();
         for (meta, stored) in metas.into_iter().zip(stored) {
+            if let Some(age) = self.shared.config.stale_age(&meta) {
+                stale.push((meta, age));
+                continue;
+            }
             match self.restore_stored(&loader, &meta, stored) {
                 Ok(Some(actor)) => report.restored.push(actor),
                 Ok(None) => one_by_one.push(meta.actor_id),
                 Err(error) => report.failed.push((meta.actor_id, error)),
+            }
+        }
+        for (meta, age) in stale {
+            let id = meta.actor_id.clone();
+            match loader.discard_if_stale(&meta).await {
+                Ok(_) => report
+                    .failed
+                    .push((id.clone(), PersistError::StaleState { actor_id: id, age })),
+                Err(error) => report.failed.push((id, error)),
             }
         }
         for id in one_by_one {
@@ -308,6 +322,7 @@ impl<M: Persistable> Repository<M> {
         };
         fold_events::<M>(&self.shared.payloads, &mut folded, &row(tail)?, |_, _| {})?;
         loader.check(id, meta, &folded)?;
+        folded.state = self.shared.config.admit_restored(id, folded.state, meta)?;
         self.start(id.clone(), folded).map(Some)
     }
 
