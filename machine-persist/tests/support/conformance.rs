@@ -1508,7 +1508,10 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
     assert_eq!(after[2].status, ActionStatus::Pending);
 
     // Many records at once: each as `record` would answer it.
-    let second = claimed.iter().find(|a| a.key.to_string() == "a/2/charge").unwrap();
+    let second = claimed
+        .iter()
+        .find(|a| a.key.to_string() == "a/2/charge")
+        .unwrap();
     let second_holder: std::sync::Arc<str> = second.claimed_by.as_str().into();
     let applied = store
         .record_many(&[
