@@ -60,7 +60,7 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     fn claim_due<'a>(&'a self, request: &'a ClaimRequest)
         -> Call<'a, Vec<RowResult<StoredAction>>>;
 
-    fn record<'a>(&'a self, update: &'a ActionUpdate) -> Call<'a, bool>;
+    fn record_many<'a>(&'a self, updates: &'a [ActionUpdate]) -> Call<'a, Vec<bool>>;
 
     fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>>;
 
@@ -142,8 +142,8 @@ impl<S: Store> ErasedStore for S {
         Box::pin(Outbox::claim_due(self, request))
     }
 
-    fn record<'a>(&'a self, update: &'a ActionUpdate) -> Call<'a, bool> {
-        Box::pin(Outbox::record(self, update))
+    fn record_many<'a>(&'a self, updates: &'a [ActionUpdate]) -> Call<'a, Vec<bool>> {
+        Box::pin(Outbox::record_many(self, updates))
     }
 
     fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>> {

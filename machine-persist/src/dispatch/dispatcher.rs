@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use machine_core::{Decision, IdempotencyKey};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::config::DispatchConfig;
@@ -35,6 +35,12 @@ use crate::{SerializedCause, StoreError};
 /// action runs again elsewhere: a duplicate within the documented bound).
 const RECORD_TRIES: u32 = 3;
 
+/// The most attempt records written in one transaction.
+const RECORD_BATCH: usize = 512;
+
+/// One attempt record for the recorder, and where its answer goes (`None`: the store failed).
+type RecordJob = (ActionUpdate, oneshot::Sender<Option<bool>>);
+
 struct Inner {
     store: Arc<dyn ErasedStore>,
     config: DispatchConfig,
@@ -44,6 +50,8 @@ struct Inner {
     /// Set when a machine type was registered: the next poll takes own claims back.
     reclaim_own: AtomicBool,
     stop: watch::Sender<bool>,
+    /// The recorder's queue: ended attempts are written many per transaction.
+    records: mpsc::UnboundedSender<RecordJob>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +68,8 @@ impl Dispatcher {
     /// Starts the dispatcher and its poller on the current runtime.
     pub(crate) fn spawn(store: Arc<dyn ErasedStore>, config: DispatchConfig) -> Self {
         let (stop, _) = watch::channel(false);
+        let (records, queue) = mpsc::unbounded_channel();
+        let recorder_store = Arc::clone(&store);
         let dispatcher = Self {
             inner: Arc::new(Inner {
                 store,
@@ -69,10 +79,14 @@ impl Dispatcher {
                 tasks: Mutex::new(JoinSet::new()),
                 reclaim_own: AtomicBool::new(false),
                 stop,
+                records,
             }),
         };
         let poller = dispatcher.clone();
-        lock(&dispatcher.inner.tasks).spawn(async move { poller.poll().await });
+        let mut tasks = lock(&dispatcher.inner.tasks);
+        tasks.spawn(async move { poller.poll().await });
+        tasks.spawn(record_in_batches(recorder_store, queue));
+        drop(tasks);
         dispatcher
     }
 
@@ -223,18 +237,22 @@ impl Dispatcher {
         };
         let mut pause = Duration::from_millis(50);
         for tries in 1..=RECORD_TRIES {
-            match self.inner.store.record(&update).await {
-                Ok(true) => return true,
-                Ok(false) => {
+            let (answer, answered) = oneshot::channel();
+            if self.inner.records.send((update.clone(), answer)).is_err() {
+                return false;
+            }
+            match answered.await.ok().flatten() {
+                Some(true) => return true,
+                Some(false) => {
                     tracing::warn!(key = %job.key, "the claim of a durable action was lost; another dispatcher runs it");
                     return false;
                 }
-                Err(error) if error.is_transient() && tries < RECORD_TRIES => {
+                None if tries < RECORD_TRIES => {
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                 }
-                Err(error) => {
-                    report(&job.key, &error);
+                None => {
+                    tracing::error!(key = %job.key, "recording a durable action's attempt failed; its claim will end and it runs again");
                     return false;
                 }
             }
@@ -294,6 +312,37 @@ impl Dispatcher {
     }
 }
 
-fn report(key: &IdempotencyKey, error: &StoreError) {
-    tracing::error!(%key, %error, "recording a durable action's attempt failed");
+/// The recorder: writes the ended attempts that wait, up to [`RECORD_BATCH`] per transaction,
+/// and answers each; when the store fails, every record of the round hears `None`.
+async fn record_in_batches(
+    store: Arc<dyn ErasedStore>,
+    mut queue: mpsc::UnboundedReceiver<RecordJob>,
+) {
+    let mut round: Vec<RecordJob> = Vec::new();
+    while queue.recv_many(&mut round, RECORD_BATCH).await > 0 {
+        let updates: Vec<ActionUpdate> = round.iter().map(|(update, _)| update.clone()).collect();
+        match store.record_many(&updates).await {
+            Ok(applied) if applied.len() == round.len() => {
+                for ((_, answer), applied) in round.drain(..).zip(applied) {
+                    let _ = answer.send(Some(applied));
+                }
+            }
+            Ok(applied) => {
+                report(&StoreError::Contract(format!(
+                    "{} attempt records were answered with {} results",
+                    round.len(),
+                    applied.len()
+                )));
+                round.clear();
+            }
+            Err(error) => {
+                report(&error);
+                round.clear();
+            }
+        }
+    }
+}
+
+fn report(error: &StoreError) {
+    tracing::error!(%error, "recording durable actions' attempts failed");
 }

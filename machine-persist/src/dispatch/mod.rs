@@ -26,7 +26,8 @@
 //! * **Recorded.** Every ended attempt is recorded in the store: the attempt count, the last
 //!   failure as a [`SerializedCause`](crate::SerializedCause), and the outcome
 //!   ([`ActionStatus`](crate::store::ActionStatus)); [`Repository::actions`](crate::Repository::actions)
-//!   reads them.
+//!   reads them. Records are written many per transaction
+//!   ([`Outbox::record_many`](crate::store::Outbox::record_many)), off the attempts' path.
 //! * **Dead letters.** When the schedule ends, the action is dead-lettered; with
 //!   [`DurablePolicy::on_failed`] an event made from the action and its last cause is first fed
 //!   back to the actor (restored if needed), so the machine can compensate. The feedback is

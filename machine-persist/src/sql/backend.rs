@@ -432,6 +432,21 @@ impl<B: SqlBackend> Outbox for B {
             .await
     }
 
+    async fn record_many(&self, updates: &[ActionUpdate]) -> Result<Vec<bool>, StoreError> {
+        for update in updates {
+            valid(&update.key.actor_id)?;
+        }
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.deadline()
+            .run(
+                "record actions",
+                outbox::record_many(self.writer(), updates),
+            )
+            .await
+    }
+
     async fn actions(
         &self,
         actor_id: &ActorId,

@@ -6,7 +6,7 @@ use sqlx::Pool;
 
 use super::convert::{count_to_sql, version_to_sql};
 use super::decode::{self, ACTION_COLUMNS};
-use super::{execute, Dialect};
+use super::{execute, execute_in, Dialect};
 use crate::model::time;
 use crate::store::{
     ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, RowResult, StoredAction,
@@ -45,11 +45,45 @@ pub(crate) async fn claim_due<DB: Dialect>(
         .collect())
 }
 
+/// Records ended attempts in one write transaction; whether each applied.
+pub(crate) async fn record_many<DB: Dialect>(
+    pool: &Pool<DB>,
+    updates: &[ActionUpdate],
+) -> Result<Vec<bool>, StoreError> {
+    let mut tx = DB::begin_write(pool).await?;
+    let mut applied = Vec::with_capacity(updates.len());
+    for update in updates {
+        let cause = cause_text(update)?;
+        let query = record_query::<DB>(update, &cause)?;
+        applied.push(execute_in(&mut tx, query).await? > 0);
+    }
+    tx.commit().await?;
+    Ok(applied)
+}
+
+/// The cause of an update as stored (`''` for none).
+fn cause_text(update: &ActionUpdate) -> Result<String, StoreError> {
+    Ok(match &update.cause {
+        Some(cause) => serde_json::to_string(cause)?,
+        None => String::new(),
+    })
+}
+
 /// Records an ended attempt; whether it applied.
 pub(crate) async fn record<DB: Dialect>(
     pool: &Pool<DB>,
     update: &ActionUpdate,
 ) -> Result<bool, StoreError> {
+    let cause = cause_text(update)?;
+    let query = record_query::<DB>(update, &cause)?;
+    Ok(execute(query, pool).await? > 0)
+}
+
+/// The [`RECORD`] statement of `update`, its cause as stored in `cause`.
+fn record_query<'q, DB: Dialect>(
+    update: &'q ActionUpdate,
+    cause: &'q str,
+) -> Result<super::SqlQuery<'q, DB>, StoreError> {
     let now = time::now();
     let (status, claim_until) = match &update.outcome {
         ActionOutcome::Succeeded => (ActionStatus::Succeeded, now),
@@ -58,10 +92,6 @@ pub(crate) async fn record<DB: Dialect>(
             (ActionStatus::Pending, time::to_micros(*claim_until))
         }
     };
-    let cause = match &update.cause {
-        Some(cause) => serde_json::to_string(cause)?,
-        None => String::new(),
-    };
     let key = &update.key;
     let query = DB::bind_text(sqlx::query(RECORD), key.actor_id.as_str());
     let query = DB::bind_int(query, version_to_sql(&key.actor_id, key.version)?);
@@ -69,8 +99,7 @@ pub(crate) async fn record<DB: Dialect>(
     let query = DB::bind_text(query, &update.owner);
     let query = DB::bind_int(query, i64::from(update.attempts));
     let query = DB::bind_text(query, status.as_str()).bind(DB::time_param(claim_until));
-    let query = DB::bind_text(query, &cause).bind(DB::time_param(now));
-    Ok(execute(query, pool).await? > 0)
+    Ok(DB::bind_text(query, cause).bind(DB::time_param(now)))
 }
 
 /// Every action of `actor_id`, by version then name.

@@ -36,6 +36,22 @@ pub trait Outbox: Send + Sync {
         update: &ActionUpdate,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Records many ended attempts at once (in one transaction where the backend can); one
+    /// answer per update, in order, as [`record`](Outbox::record) gives. The default records
+    /// them one by one.
+    fn record_many(
+        &self,
+        updates: &[ActionUpdate],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send {
+        async move {
+            let mut applied = Vec::with_capacity(updates.len());
+            for update in updates {
+                applied.push(self.record(update).await?);
+            }
+            Ok(applied)
+        }
+    }
+
     /// Every durable action of `actor_id`, by version then name.
     fn actions(
         &self,

@@ -1510,6 +1510,24 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
     assert_eq!(after[0].attempts, 1);
     assert_eq!(after[2].status, ActionStatus::Pending);
 
+    // Many records at once: each as `record` would answer it.
+    let second = claimed
+        .iter()
+        .find(|a| a.key.to_string() == "a/2/charge")
+        .unwrap();
+    let second_holder: std::sync::Arc<str> = second.claimed_by.as_str().into();
+    let applied = store
+        .record_many(&[
+            update(&stranger, second, ActionOutcome::Succeeded, None),
+            update(&second_holder, second, ActionOutcome::Succeeded, None),
+            update(&second_holder, second, ActionOutcome::DeadLettered, None),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(applied, [false, true, false]);
+    let after = stored_actions(store.actions(&id("a")).await.unwrap());
+    assert_eq!(after[1].status, ActionStatus::Succeeded);
+
     // Deleting the actor deletes its outbox.
     assert!(store.delete_actor(&id("a")).await.unwrap());
     assert!(store.actions(&id("a")).await.unwrap().is_empty());

@@ -1,0 +1,241 @@
+//! Durable actions and idempotent commands, end to end on SQLite (and Postgres when reachable):
+//!
+//! * `throughput`: 1,000 actors, each awaiting each event; every event declaring one durable
+//!   action against the same run without actions (events/s and the ratio);
+//! * `latency`: from the commit's acknowledgement (`call` returning) to the start of the
+//!   action's first attempt, p50 and p99, in the durable run;
+//! * `commands`: `call_command` with a fresh id per call against a plain `call` (µs per call).
+//!
+//! ```text
+//! cargo bench -p machine-persist --bench durable
+//! cargo bench -p machine-persist --features postgres --bench durable
+//! ```
+//!
+//! Environment: `BENCH_SECONDS` (5), `BENCH_ACTORS` (1000), `MACHINE_TEST_POSTGRES_URL`.
+
+#[path = "support/ceiling.rs"]
+mod ceiling;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ceiling::load_average;
+use machine_core::{ActionCtx, Actions, DurableAction, EffectError, Effects, Step};
+use machine_macros::{Event, Machine};
+use machine_persist::store::Store;
+use machine_persist::{DurablePolicy, PersistConfig, PersistentSystem, SqliteStore};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize, Event)]
+enum TallyEvent {
+    Add { durable: bool },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, Machine)]
+#[machine(event = TallyEvent, env = Started, effects)]
+enum Tally {
+    #[initial]
+    #[on(Add => Counting)]
+    Counting { n: u64 },
+}
+
+impl TallyTransitions for Tally {
+    fn counting_add(
+        n: &u64,
+        _: TallyEventAdd<'_>,
+    ) -> Result<TallyCountingOnAdd, std::convert::Infallible> {
+        Ok(TallyCountingOnAdd::Counting { n: n + 1 })
+    }
+}
+
+impl Effects for Tally {
+    fn actions(step: &Step<'_, Self>, actions: &mut Actions<Self>) {
+        if let TallyEvent::Add { durable: true } = step.event {
+            actions.durable(Note);
+        }
+    }
+}
+
+/// The durable action: notes when its first attempt started.
+#[derive(Debug, Serialize, Deserialize)]
+struct Note;
+
+impl DurableAction<Tally> for Note {
+    const NAME: &'static str = "note";
+
+    async fn perform(self, ctx: ActionCtx<Tally>) -> Result<(), EffectError> {
+        let now = Instant::now();
+        ctx.env()
+            .started
+            .lock()
+            .unwrap()
+            .entry(ctx.key().to_string())
+            .or_insert(now);
+        Ok(())
+    }
+}
+
+/// When each action's first attempt started, by key.
+#[derive(Debug, Default)]
+struct Started {
+    started: Mutex<HashMap<String, Instant>>,
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `actors` actors calling for `duration`: events/s, and the acknowledgement time of each
+/// event by key.
+async fn run<S: Store>(
+    store: S,
+    actors: usize,
+    duration: Duration,
+    durable: bool,
+    commands: bool,
+) -> (f64, HashMap<String, Instant>, Arc<Started>) {
+    let system = PersistentSystem::new(store);
+    let started = Arc::new(Started::default());
+    let config = PersistConfig::<Tally>::new()
+        .snapshot_on_stop(false)
+        .durable(DurablePolicy::<Tally, Note>::new());
+    let repo = system.repository(config, Arc::clone(&started));
+    let tag = format!("{}{}", u8::from(durable), u8::from(commands));
+    let mut refs = Vec::with_capacity(actors);
+    for n in 0..actors {
+        let id = format!("t{tag}-{}-{n}", fastrand::u32(..));
+        refs.push(repo.spawn(id, Tally::Counting { n: 0 }).await.unwrap());
+    }
+    let start = Instant::now();
+    let deadline = start + duration;
+    let tasks: Vec<_> = refs
+        .into_iter()
+        .map(|actor| {
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                let mut version = 0u64;
+                while Instant::now() < deadline {
+                    let event = TallyEvent::Add { durable };
+                    let outcome = if commands {
+                        actor.call_command(format!("c{version}"), event).await
+                    } else {
+                        actor.call(event).await
+                    };
+                    let _ = outcome.unwrap();
+                    version += 1;
+                    if durable {
+                        acked.push((format!("{}/{version}/note", actor.id()), Instant::now()));
+                    }
+                }
+                (version, acked)
+            })
+        })
+        .collect();
+    let mut events = 0;
+    let mut acked = HashMap::new();
+    for task in tasks {
+        let (count, times) = task.await.unwrap();
+        events += count;
+        acked.extend(times);
+    }
+    let rate = events as f64 / start.elapsed().as_secs_f64();
+    // Let the last actions start before measuring latency.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    system.shutdown().await;
+    (rate, acked, started)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+async fn bench<S: Store, F, Fut>(name: &str, open: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    let seconds = env_number("BENCH_SECONDS", 5);
+    let actors = env_number("BENCH_ACTORS", 1000) as usize;
+    let duration = Duration::from_secs(seconds);
+    println!(
+        "\n{name}: {actors} actors, {seconds} s per run, load average {}",
+        load_average()
+    );
+    let (plain, _, _) = run(open().await, actors, duration, false, false).await;
+    let (durable, acked, started) = run(open().await, actors, duration, true, false).await;
+    let started = started.started.lock().unwrap().clone();
+    let mut latencies: Vec<Duration> = acked
+        .iter()
+        .filter_map(|(key, at)| started.get(key).map(|s| s.saturating_duration_since(*at)))
+        .collect();
+    latencies.sort();
+    let ran = latencies.len();
+    println!("| run | events/s | ratio |");
+    println!("|---|---|---|");
+    println!("| plain events | {plain:.0} | 1.00 |");
+    println!(
+        "| one durable action per event | {durable:.0} | {:.2} |",
+        durable / plain
+    );
+    println!(
+        "dispatch latency from the commit's acknowledgement to the first attempt: p50 {:?}, p99 {:?} ({ran} of {} actions started within the run + 2 s)",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        acked.len()
+    );
+    let few = actors.min(64);
+    let (calls, _, _) = run(open().await, few, duration, false, false).await;
+    let (commands, _, _) = run(open().await, few, duration, false, true).await;
+    println!(
+        "{few} actors: plain call {calls:.0}/s ({:.1} µs each per actor), call_command {commands:.0}/s ({:.1} µs), ratio {:.2}",
+        few as f64 * 1e6 / calls,
+        few as f64 * 1e6 / commands,
+        commands / calls
+    );
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        bench("SQLite", || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path = dir.path().join(format!("durable-{n}.db"));
+            async move { SqliteStore::open(&path).await.unwrap() }
+        })
+        .await;
+        #[cfg(feature = "postgres")]
+        {
+            use machine_persist::{PostgresOptions, PostgresStore};
+            let url = std::env::var("MACHINE_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let schema = format!("bench_durable_{:08x}", fastrand::u32(..));
+            let options = PostgresOptions::url(&url).unwrap().schema(&schema).unwrap();
+            match PostgresStore::with_options(options.clone()).await {
+                Ok(first) => {
+                    bench("Postgres", || {
+                        let options = options.clone();
+                        async move { PostgresStore::with_options(options).await.unwrap() }
+                    })
+                    .await;
+                    first.drop_schema().await.unwrap();
+                    first.close().await;
+                }
+                Err(error) => println!("Postgres skipped: {error}"),
+            }
+        }
+    });
+}
