@@ -22,7 +22,7 @@ use crate::error::ActionProblem;
 use crate::hooks::SnapshotChoice;
 use crate::model::new_request_id;
 use crate::store::{fingerprint, NewAction, NewCommand};
-use crate::timers::{instant_of, timeout_at};
+use crate::timers::timeout_at;
 use crate::NewEvent;
 use crate::{AppendRequest, PersistError, Persistable};
 
@@ -295,12 +295,17 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
         if matches!(reason, StopReason::Passivated) {
             self.life.passivating();
         }
-        // Out of memory, the stored timeout is the timer service's to fire.
+        // Out of memory, the stored timeout is the timer service's to fire. One due within
+        // the service's lookahead may be sooner than its next poll: hand it over. A later one
+        // is found by a poll, so the armed set stays bounded by the timers about to fire.
         if matches!(reason, StopReason::Passivated | StopReason::Requested)
             && self.shared.config.durable_timers
         {
             if let Some(due) = self.timeout_at(current.state, current.entered_at) {
-                self.shared.timers.arm(current.id.clone(), instant_of(due));
+                let timers = &self.shared.timers;
+                if due <= timers.clock.lookahead_end(self.shared.config.timer_poll) {
+                    timers.arm(current.id.clone(), timers.clock.instant_of(due));
+                }
             }
         }
         let cleanup =

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::repository::Shared;
-use crate::timers::{instant_of, Timers};
+use crate::timers::Timers;
 use crate::{PersistError, Persistable, StoreError, TimerQuery};
 
 /// Rows read per page of a poll.
@@ -62,7 +62,7 @@ async fn run<M: Persistable>(
                 return;
             };
             if Instant::now() >= next_poll {
-                poll(&shared, &mut cursor, interval * 2).await;
+                poll(&shared, &mut cursor, timers.clock.lookahead_end(interval)).await;
                 next_poll = Instant::now() + interval;
             }
             if fire_due(&shared).await {
@@ -82,8 +82,7 @@ async fn run<M: Persistable>(
 
 /// Reads the timers due within `lookahead` after the cursor and arms those of actors that are
 /// not in memory.
-async fn poll<M: Persistable>(shared: &Arc<Shared<M>>, cursor: &mut Cursor, lookahead: Duration) {
-    let until = Utc::now() + chrono::Duration::from_std(lookahead).unwrap_or_default();
+async fn poll<M: Persistable>(shared: &Arc<Shared<M>>, cursor: &mut Cursor, until: DateTime<Utc>) {
     loop {
         let mut query = TimerQuery::new(shared.config.machine_type.as_ref(), until).limit(PAGE);
         if let Some((due, id)) = cursor.as_ref() {
@@ -105,7 +104,8 @@ async fn poll<M: Persistable>(shared: &Arc<Shared<M>>, cursor: &mut Cursor, look
                     *cursor = Some((timer.due, timer.actor_id.clone()));
                     advanced = true;
                     if shared.incarnations.get(&timer.actor_id).is_none() {
-                        shared.timers.arm(timer.actor_id, instant_of(timer.due));
+                        let at = shared.timers.clock.instant_of(timer.due);
+                        shared.timers.arm(timer.actor_id, at);
                     }
                 }
                 Err(error) => report_row(shared, error),
@@ -133,8 +133,11 @@ async fn fire_due<M: Persistable>(shared: &Arc<Shared<M>>) -> bool {
     let more = due.len() == batch;
     futures::stream::iter(due)
         .for_each_concurrent(CONCURRENT_ACTIVATIONS, |id| async move {
-            if let Err(error) = shared.activate(&id).await {
-                shared.config.report(&id, &error);
+            match shared.activate(&id).await {
+                // A shutdown refuses activations; nothing went wrong with the actor.
+                Err(_) if shared.runtime.actors.is_shutting_down() => {}
+                Err(error) => shared.config.report(&id, &error),
+                Ok(_) => {}
             }
         })
         .await;

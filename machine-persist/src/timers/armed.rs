@@ -7,6 +7,8 @@ use machine_core::ActorId;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::Clock;
+
 /// At most one timer per actor, ordered by due instant (then id).
 #[derive(Debug, Default)]
 pub(crate) struct Armed {
@@ -59,11 +61,22 @@ impl Armed {
 }
 
 /// The armed set shared by a repository's actors and its timer service, with a signal for the
-/// service when a timer sooner than its sleep was armed.
-#[derive(Debug, Default)]
+/// service when a timer sooner than its sleep was armed, and the clock they share.
+#[derive(Debug)]
 pub(crate) struct Timers {
     armed: Mutex<Armed>,
     pub(crate) changed: Notify,
+    pub(crate) clock: Clock,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self {
+            armed: Mutex::default(),
+            changed: Notify::new(),
+            clock: Clock::start(),
+        }
+    }
 }
 
 impl Timers {

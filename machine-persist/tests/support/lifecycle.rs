@@ -165,6 +165,17 @@ fn open_reminders<B: Backend>(
     (system, reminders)
 }
 
+/// Waits (real time, bounded) until no reminder is in memory.
+async fn until_no_reminder_active(reminders: &Repository<Reminder>) {
+    for _ in 0..500 {
+        if reminders.active() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("{} reminders still active", reminders.active());
+}
+
 fn snooze(ms: u64) -> ReminderEvent {
     ReminderEvent::Snooze { ms }
 }
@@ -265,14 +276,10 @@ pub async fn a_passivated_actor_wakes_when_its_timeout_falls_due<B: Backend>(bac
     let config = PersistConfig::new().passivate_after(Duration::from_millis(20));
     let (system, reminders) = open_reminders(backend, config);
     let reminder = reminders.spawn("tm-wake", Reminder::new()).await.unwrap();
-    assert!(reminder.call(snooze(400)).await.unwrap().is_accepted());
-    for _ in 0..300 {
-        if reminders.active() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(reminders.active(), 0, "passivated before the timeout");
+    assert!(reminder.call(snooze(1_000)).await.unwrap().is_accepted());
+    until_no_reminder_active(&reminders).await;
+    let before = reminders.metadata("tm-wake").await.unwrap().unwrap();
+    assert_eq!(before.version, 1, "passivated before the timeout");
     until_rung(&reminders, "tm-wake", 1, Duration::from_secs(5)).await;
     let meta = reminders.metadata("tm-wake").await.unwrap().unwrap();
     assert_eq!(meta.version, 2);
@@ -288,16 +295,15 @@ pub async fn leaving_a_state_cancels_its_timer<B: Backend>(backend: &B) {
         .spawn_options(counting_reminders(&starts));
     let (system, reminders) = open_reminders(backend, config);
     let reminder = reminders.spawn("tm-cancel", Reminder::new()).await.unwrap();
-    assert!(reminder.call(snooze(300)).await.unwrap().is_accepted());
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(reminders.active(), 0, "passivated");
+    assert!(reminder.call(snooze(1_500)).await.unwrap().is_accepted());
+    until_no_reminder_active(&reminders).await;
     // Activated by the call, which leaves `Waiting` for good.
     assert!(reminders
         .call("tm-cancel", ReminderEvent::Dismiss)
         .await
         .unwrap()
         .is_accepted());
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
     assert_eq!(
         starts.load(Ordering::SeqCst),
         2,
@@ -371,7 +377,7 @@ async fn stopped_with_deposits(accounts: &Repository<Account>, id: &str, deposit
 pub async fn a_stale_state_is_discarded_and_reported<B: Backend>(backend: &B) {
     let reported = Reported::default();
     let config = PersistConfig::new()
-        .max_state_age(Duration::from_millis(150))
+        .max_state_age(Duration::from_millis(1_000))
         .on_error(reported.hook());
     let (system, accounts) = accounts_with(backend, config);
     stopped_with_deposits(&accounts, "stale-1", 2).await;
@@ -379,7 +385,7 @@ pub async fn a_stale_state_is_discarded_and_reported<B: Backend>(backend: &B) {
     // Recent enough: restored.
     let recent = accounts.restore("stale-1").await.unwrap().expect("stored");
     recent.stop().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
 
     assert!(accounts.restore("stale-1").await.unwrap().is_none());
     let reports = reported.take();
@@ -387,7 +393,7 @@ pub async fn a_stale_state_is_discarded_and_reported<B: Backend>(backend: &B) {
     assert!(matches!(
         &reports[0],
         (id, PersistError::StaleState { actor_id, age })
-            if id == "stale-1" && actor_id.as_str() == "stale-1" && *age >= Duration::from_millis(150)
+            if id == "stale-1" && actor_id.as_str() == "stale-1" && *age >= Duration::from_millis(1_000)
     ));
     assert!(
         accounts.metadata("stale-1").await.unwrap().is_none(),
@@ -682,8 +688,9 @@ pub async fn a_timer_that_cannot_activate_its_actor_is_reported<B: Backend>(back
     let (system, reminders) = open_reminders(backend, config);
     for id in ["tm-bad", "tm-good"] {
         let reminder = reminders.spawn(id, Reminder::new()).await.unwrap();
-        assert!(reminder.call(snooze(200)).await.unwrap().is_accepted());
+        assert!(reminder.call(snooze(1_000)).await.unwrap().is_accepted());
     }
+    until_no_reminder_active(&reminders).await;
     until_rung(&reminders, "tm-good", 1, Duration::from_secs(5)).await;
     let reports = reported.take();
     assert!(
