@@ -11,6 +11,7 @@
 //! |---|---|
 //! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
 //! | [`store`] | the storage traits ([`Journal`](store::Journal), [`SnapshotStore`](store::SnapshotStore), [`Catalog`](store::Catalog), [`Store`](store::Store)) and the rows they exchange, for tools and custom backends |
+//! | `cluster` (feature `cluster`) | several nodes on one Postgres database: shard leases with epochs, fenced appends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
 //! | [`fixture`] | an actor's stored history as a file a unit test replays through the test kit |
 //! | `inspect` (feature `inspector`) | the embeddable web inspector: actors, time travel, statechart, divergence check |
@@ -46,6 +47,8 @@
 #![warn(missing_docs)]
 
 mod actor;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod codec;
 mod config;
 mod erased;

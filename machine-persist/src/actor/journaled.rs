@@ -80,6 +80,7 @@ impl<M: Persistable> Journaled<M> {
             snapshot: None,
             request_id: new_request_id(),
             timeout_at,
+            fence: shared.runtime.fence(commit.id)?,
         })
     }
 

@@ -193,6 +193,7 @@ impl<M: Persistable> Repository<M> {
             snapshot: Some(genesis),
             request_id: new_request_id(),
             timeout_at: timeout_at(&initial, entered_at),
+            fence: self.shared.runtime.fence(&id)?,
         };
         self.shared.runtime.writer.append(request).await?;
         self.start(

@@ -6,10 +6,12 @@ use std::time::Duration;
 use machine_core::{ActorId, ActorSystem, Schedule};
 use tokio::time::Instant;
 
+use super::fencing::Fencing;
 use super::repository::{listing, Repository};
 use super::rewound::Rewinds;
 use super::snapshotter::Snapshotter;
 use crate::erased::ErasedStore;
+use crate::model::Fence;
 use crate::restore::Listing;
 use crate::writer::{JournalWriter, RetryPolicy, ScheduleRetry, WriterConfig};
 use crate::{CatalogQuery, PersistConfig, PersistError, Persistable, Store};
@@ -28,6 +30,18 @@ pub(crate) struct Runtime {
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
     snapshot_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     shutdown_timeout: Duration,
+    /// The leases every append is written under (`None`: unfenced).
+    fencing: Option<Arc<dyn Fencing>>,
+}
+
+impl Runtime {
+    /// The fence for an append of `id` (`None` when the system is unfenced).
+    pub(crate) fn fence(&self, id: &ActorId) -> Result<Option<Fence>, PersistError> {
+        self.fencing
+            .as_ref()
+            .map(|fencing| fencing.fence(id))
+            .transpose()
+    }
 }
 
 /// An [`ActorSystem`] whose actors journal to one [`Store`].
@@ -82,6 +96,7 @@ pub struct SystemBuilder<S, R = ScheduleRetry> {
     writer: WriterConfig,
     retry: R,
     shutdown_timeout: Duration,
+    fencing: Option<Arc<dyn Fencing>>,
 }
 
 /// The default retry policy of the journal writer: transient store errors are retried after
@@ -102,6 +117,7 @@ impl<S: Store> SystemBuilder<S> {
             writer: WriterConfig::default(),
             retry: default_retry(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            fencing: None,
         }
     }
 }
@@ -121,12 +137,20 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
             writer: self.writer,
             retry,
             shutdown_timeout: self.shutdown_timeout,
+            fencing: self.fencing,
         }
     }
 
     /// The bound of [`PersistentSystem::shutdown`] (default 30 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Writes every append under the fence `fencing` gives (a cluster node's leases).
+    #[cfg(feature = "cluster")]
+    pub(crate) fn fencing(mut self, fencing: Arc<dyn Fencing>) -> Self {
+        self.fencing = Some(fencing);
         self
     }
 
@@ -145,6 +169,7 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
                 closing: tokio::sync::watch::Sender::new(false),
                 snapshot_task: Mutex::new(Some(snapshot_task)),
                 shutdown_timeout: self.shutdown_timeout,
+                fencing: self.fencing,
             }),
         }
     }

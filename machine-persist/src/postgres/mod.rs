@@ -59,7 +59,7 @@ pub struct PostgresStore {
     pool: PgPool,
     schema: String,
     concurrent_batches: usize,
-    deadline: Deadline,
+    pub(crate) deadline: Deadline,
 }
 
 impl PostgresStore {
