@@ -7,7 +7,6 @@
 #![cfg(feature = "cluster")]
 
 mod fixture;
-#[allow(dead_code)]
 mod support;
 
 use std::time::Duration;

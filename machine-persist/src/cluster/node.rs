@@ -27,6 +27,9 @@ struct Node {
     round: tokio::sync::Mutex<()>,
 }
 
+/// The running heartbeat: its stop signal and its task.
+type Heartbeat = (watch::Sender<bool>, JoinHandle<()>);
+
 /// One node of a cluster on a shared Postgres database.
 ///
 /// Joining registers the node in the node table and starts its heartbeat: every
@@ -57,7 +60,7 @@ struct Node {
 #[derive(Clone)]
 pub struct Cluster {
     node: Arc<Node>,
-    heartbeat: Arc<Mutex<Option<(watch::Sender<bool>, JoinHandle<()>)>>>,
+    heartbeat: Arc<Mutex<Option<Heartbeat>>>,
 }
 
 impl std::fmt::Debug for Cluster {
