@@ -368,3 +368,56 @@ async fn a_dead_nodes_shards_are_taken_over_after_the_ttl() {
     survivor.leave().await.unwrap();
     support::pg::teardown(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_timers_fire_on_the_new_owner() {
+    use fixture::reminder::{Reminder, ReminderEvent};
+    let Some(store) = support::pg::open("a_dead_nodes_timers_fire_on_the_new_owner", |o| o).await
+    else {
+        return;
+    };
+    let dead_store = reopen(&store).await;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // The node dies (its runtime dropped) with the reminder's timeout pending.
+        runtime.block_on(async move {
+            let node = Cluster::join(dead_store, config("dead", 4)).await.unwrap();
+            let reminders = node.repository(PersistConfig::<Reminder>::new(), ());
+            let reminder = reminders.spawn("r", Reminder::new()).await.unwrap();
+            reminder
+                .call(ReminderEvent::Snooze { ms: 1_500 })
+                .await
+                .unwrap()
+                .into_state()
+                .unwrap();
+        })
+    })
+    .join()
+    .unwrap();
+
+    let survivor = Cluster::join(reopen(&store).await, config("survivor", 4))
+        .await
+        .unwrap();
+    let poll = Duration::from_millis(100);
+    let reminders = survivor.repository(PersistConfig::<Reminder>::new().timer_poll(poll), ());
+    // Nobody sends the reminder anything: the survivor's timer service fires it once it owns it.
+    let deadline = tokio::time::Instant::now() + TTL + Duration::from_secs(10);
+    loop {
+        let meta = reminders.metadata("r").await.unwrap().unwrap();
+        if meta.version == 2 {
+            assert_eq!(meta.state_tag, "Idle");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the timer never fired: {meta:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(survivor.owns("r"));
+    survivor.leave().await.unwrap();
+    support::pg::teardown(store).await;
+}

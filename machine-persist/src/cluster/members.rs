@@ -1,4 +1,5 @@
-//! Stopping a shard's actors when this node gives the shard up.
+//! What a node's repositories do when shards move: stop a given-up shard's actors, fire a
+//! taken-over shard's timers.
 //!
 //! A node that releases a shard (rebalancing, leaving) or loses it (a lease it could not renew)
 //! stops the actors of that shard it has in memory, so none of them keeps answering from a state
@@ -13,6 +14,9 @@ use crate::{Persistable, Repository};
 pub(crate) trait ShardMembers: Send + Sync + 'static {
     /// Stops the in-memory actors of `shard` and waits until they stopped.
     fn stop_shard<'a>(&'a self, ownership: &'a Ownership, shard: u32) -> BoxFuture<'a, ()>;
+
+    /// The node took shards over: their stored timers are now this repository's to fire.
+    fn shards_acquired(&self);
 }
 
 impl<M: Persistable> ShardMembers for Repository<M> {
@@ -30,5 +34,9 @@ impl<M: Persistable> ShardMembers for Repository<M> {
                 }
             }
         })
+    }
+
+    fn shards_acquired(&self) {
+        self.shared().timers.rescan();
     }
 }

@@ -246,6 +246,7 @@ impl Node {
         let held: HashSet<u32> = self.table.held_shards().await?;
         // Start at a place of this node's own, so joining nodes do not all race for shard 0.
         let start = super::shard_of(&self.config.node_id, self.config.shards);
+        let before = wanted;
         for offset in 0..self.config.shards {
             if wanted == 0 {
                 break;
@@ -259,19 +260,26 @@ impl Node {
                 wanted -= 1;
             }
         }
+        if wanted < before {
+            for repository in self.members() {
+                repository.shards_acquired();
+            }
+        }
         Ok(())
+    }
+
+    fn members(&self) -> Vec<Arc<dyn ShardMembers>> {
+        self.members
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Stops trusting the lease of `shard` (new appends of its actors fail at once) and stops
     /// the actors of it this node has in memory.
     async fn give_up(&self, shard: u32) {
         self.ownership.remove(shard);
-        let members: Vec<Arc<dyn ShardMembers>> = self
-            .members
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        for repository in members {
+        for repository in self.members() {
             repository.stop_shard(&self.ownership, shard).await;
         }
     }
