@@ -48,6 +48,9 @@ const RENEW: &str = "
     WHERE l.shard = h.shard AND l.epoch = h.epoch AND l.node_id = $1 AND l.expires_at > now()
     RETURNING l.shard";
 
+/// The node holding the current lease of a shard.
+const OWNER: &str = "SELECT node_id FROM shard_leases WHERE shard = $1 AND expires_at > now()";
+
 /// Lets a lease the node holds expire now.
 const RELEASE: &str = "
     UPDATE shard_leases SET expires_at = now()
@@ -179,6 +182,20 @@ impl LeaseTable {
             Ok(renewed)
         };
         Ok(self.deadline.run("renew shard leases", work).await?)
+    }
+
+    /// The node holding the current lease of `shard`, if any.
+    pub(crate) async fn owner(&self, shard: u32) -> Result<Option<String>, StoreError> {
+        let work = async {
+            let row = sqlx::query(OWNER)
+                .bind(i64::from(shard))
+                .fetch_optional(&self.pool)
+                .await?;
+            row.map(|row| row.try_get::<String, _>(0))
+                .transpose()
+                .map_err(StoreError::from)
+        };
+        self.deadline.run("find a shard's owner", work).await
     }
 
     /// Lets `lease` expire now, so another node may take it.

@@ -18,6 +18,11 @@
 //!   version conflict. A node paused or cut off past its TTL therefore never writes again, even
 //!   if it still believes it owns the shard; the `(actor_id, version)` key stays the backstop.
 //!
+//! - **Routing.** [`Cluster::routed`] serves a repository to the other nodes; its
+//!   [`ClusterRef`] handles reach an actor's owner wherever it runs, locally or over Postgres
+//!   `LISTEN`/`NOTIFY` (see the transport's notes in [`Routed`]'s module), with the same
+//!   `Outcome` and typed errors as a local call.
+//!
 //! Leases rely on the database's clock only (`now()` in every statement), never on the nodes'.
 //! The cost of fencing is one share-locked primary-key lookup of a lease row per fenced request.
 
@@ -27,9 +32,13 @@ mod lease_table;
 mod members;
 mod node;
 mod ownership;
+mod routed;
 mod shard;
+mod transport;
+mod wire;
 
 pub use config::{ClusterConfig, DEFAULT_LEASE_TTL, DEFAULT_SHARDS, MAX_SHARDS};
 pub use error::ClusterError;
 pub use node::Cluster;
+pub use routed::{ClusterRef, Routable, Routed, ANSWER_TIMEOUT};
 pub use shard::shard_of;

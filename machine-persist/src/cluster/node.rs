@@ -10,15 +10,19 @@ use tokio::time::Instant;
 use super::lease_table::LeaseTable;
 use super::members::ShardMembers;
 use super::ownership::Ownership;
+use super::routed::{Routable, Routed, Serve};
+use super::transport::Transport;
 use super::{ClusterConfig, ClusterError};
 use crate::actor::Fencing;
 use crate::{
-    PersistConfig, Persistable, PersistentSystem, PostgresStore, Repository, ShutdownReport,
+    PersistConfig, PersistError, Persistable, PersistentSystem, PostgresStore, Repository,
+    ShutdownReport,
 };
 
 /// What the node's handles and its heartbeat task share.
 struct Node {
     config: ClusterConfig,
+    transport: Transport,
     table: LeaseTable,
     ownership: Arc<Ownership>,
     system: PersistentSystem,
@@ -80,9 +84,11 @@ impl Cluster {
         let ownership = Arc::new(Ownership::new(config.shards, config.lease_ttl));
         let fencing: Arc<dyn Fencing> = Arc::clone(&ownership) as Arc<dyn Fencing>;
         let table = LeaseTable::new(&store, &config.node_id, config.lease_ttl);
+        let transport = Transport::start(&store, &config.node_id).await?;
         let system = PersistentSystem::builder(store).fencing(fencing).build();
         let node = Arc::new(Node {
             config,
+            transport,
             table,
             ownership,
             system,
@@ -123,6 +129,34 @@ impl Cluster {
         let repository = self.node.system.repository(config, env);
         self.lock_members().push(Arc::new(repository.clone()));
         repository
+    }
+
+    /// The repository of one machine type on this node, served to the other nodes: its
+    /// [`Routed::get`] handles reach an actor's owner wherever it runs. Every node serves the
+    /// same machine types.
+    pub fn routed<M: Routable>(
+        &self,
+        config: PersistConfig<M>,
+        env: impl Into<Arc<M::Env>>,
+    ) -> Routed<M> {
+        let repository = self.repository(config, env);
+        let serve = Serve {
+            repository: repository.clone(),
+            ownership: Arc::clone(&self.node.ownership),
+        };
+        self.node
+            .transport
+            .serve(repository.machine_type(), Arc::new(serve));
+        Routed::new(self.clone(), repository)
+    }
+
+    /// The node holding the current lease of `shard`, as the lease table says now.
+    pub(crate) async fn owner_of(&self, shard: u32) -> Result<Option<String>, PersistError> {
+        Ok(self.node.table.owner(shard).await?)
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.node.transport
     }
 
     /// The shard of actor `id`.

@@ -13,13 +13,17 @@
 /// assert_eq!(shard_of("anything", 1), 0);
 /// ```
 pub fn shard_of(id: &str, shards: u32) -> u32 {
+    // The remainder is below `shards`, a u32.
+    u32::try_from(fnv1a(id) % u64::from(shards.max(1))).unwrap_or(0)
+}
+
+/// The 64-bit FNV-1a hash of `text`'s bytes.
+pub(crate) fn fnv1a(text: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let hash = id.bytes().fold(OFFSET, |hash, byte| {
+    text.bytes().fold(OFFSET, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-    });
-    // The remainder is below `shards`, a u32.
-    u32::try_from(hash % u64::from(shards.max(1))).unwrap_or(0)
+    })
 }
 
 #[cfg(test)]

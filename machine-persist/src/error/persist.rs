@@ -56,6 +56,26 @@ pub enum PersistError {
         /// The shard it hashes to.
         shard: u32,
     },
+    /// The node owning the actor answered a routed call with an error that has no variant of its
+    /// own here (a store or data error on that node).
+    #[error("node `{node}` failed the call to actor `{actor_id}`: {message}")]
+    Remote {
+        /// The actor.
+        actor_id: ActorId,
+        /// The node that answered.
+        node: String,
+        /// The owner's error.
+        message: String,
+    },
+    /// A routed call got no answer in time: the owner is unreachable or died. The call may or
+    /// may not have been applied; read the actor's state before sending it again.
+    #[error("no answer from the owner of actor `{actor_id}` within {after:?}")]
+    Unreachable {
+        /// The actor.
+        actor_id: ActorId,
+        /// How long the caller waited.
+        after: std::time::Duration,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(Arc<StoreError>),
