@@ -39,7 +39,11 @@ pub struct ClusterConfig {
     pub(crate) shards: u32,
     pub(crate) lease_ttl: Duration,
     pub(crate) heartbeat: Option<Duration>,
+    pub(crate) answer_timeout: Duration,
 }
+
+/// The default of [`ClusterConfig::answer_timeout`].
+pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl ClusterConfig {
     /// A node named `node_id` (unique among the nodes of the database), with
@@ -50,7 +54,16 @@ impl ClusterConfig {
             shards: DEFAULT_SHARDS,
             lease_ttl: DEFAULT_LEASE_TTL,
             heartbeat: None,
+            answer_timeout: DEFAULT_ANSWER_TIMEOUT,
         }
+    }
+
+    /// How long a routed call waits for the owner's answer before it ends in
+    /// [`PersistError::Unreachable`](crate::PersistError::Unreachable) (default 10 s). Longer
+    /// than the slowest call the owner makes; a call to a node that died waits this long.
+    pub fn answer_timeout(mut self, timeout: Duration) -> Self {
+        self.answer_timeout = timeout;
+        self
     }
 
     /// The number of shards (1 to [`MAX_SHARDS`]; the same on every node).
@@ -95,6 +108,11 @@ impl ClusterConfig {
         if self.lease_ttl < Duration::from_millis(100) {
             return Err(ClusterError::InvalidConfig {
                 reason: "the lease TTL must be at least 100 ms",
+            });
+        }
+        if self.answer_timeout.is_zero() {
+            return Err(ClusterError::InvalidConfig {
+                reason: "the answer timeout must be positive",
             });
         }
         let heartbeat = self.heartbeat_interval();

@@ -37,8 +37,10 @@ mod shard;
 mod transport;
 mod wire;
 
-pub use config::{ClusterConfig, DEFAULT_LEASE_TTL, DEFAULT_SHARDS, MAX_SHARDS};
+pub use config::{
+    ClusterConfig, DEFAULT_ANSWER_TIMEOUT, DEFAULT_LEASE_TTL, DEFAULT_SHARDS, MAX_SHARDS,
+};
 pub use error::ClusterError;
 pub use node::Cluster;
-pub use routed::{ClusterRef, Routable, Routed, ANSWER_TIMEOUT};
+pub use routed::{ClusterRef, Routable, Routed};
 pub use shard::shard_of;

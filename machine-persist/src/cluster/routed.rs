@@ -9,7 +9,6 @@
 //! sent again behind the caller's back.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use machine_core::{Machine, Outcome};
@@ -22,9 +21,6 @@ use super::transport::Handler;
 use super::wire::{WireError, WireOutcome};
 use super::Cluster;
 use crate::{ActorId, PersistError, Persistable, Repository};
-
-/// How long a routed call waits for the owner's answer.
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a machine needs to be called across nodes: its events are cloned for retries and its
 /// error travels typed.
@@ -116,7 +112,7 @@ impl<M: Routable> ClusterRef<M> {
     pub async fn call(&self, event: M::Event) -> Result<Outcome<M, M::Error>, PersistError> {
         let cluster = &self.routed.cluster;
         let config = cluster.config();
-        let bound = config.lease_ttl + config.heartbeat_interval() * 2 + ANSWER_TIMEOUT;
+        let bound = config.lease_ttl + config.heartbeat_interval() * 2 + config.answer_timeout;
         let give_up = Instant::now() + bound;
         let pause = config.heartbeat_interval() / 4;
         loop {
@@ -172,7 +168,7 @@ impl<M: Routable> ClusterRef<M> {
                 self.routed.repository.machine_type(),
                 &self.id,
                 event,
-                ANSWER_TIMEOUT,
+                cluster.config().answer_timeout,
             )
             .await?;
         match answer {
