@@ -1,6 +1,6 @@
 //! [`Cluster`]: one node's membership, its leases and its persistent system.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
@@ -27,6 +27,9 @@ struct Node {
     ownership: Arc<Ownership>,
     system: PersistentSystem,
     members: Mutex<Vec<Arc<dyn ShardMembers>>>,
+    /// The owners of other nodes' shards as last read, and when: routed calls read the lease
+    /// table again once an entry is a heartbeat old, or when its node refused or did not answer.
+    owners: Mutex<HashMap<u32, (String, Instant)>>,
     /// One heartbeat round at a time (the task's, or one asked for by [`Cluster::rebalance`]).
     round: tokio::sync::Mutex<()>,
 }
@@ -93,6 +96,7 @@ impl Cluster {
             ownership,
             system,
             members: Mutex::default(),
+            owners: Mutex::default(),
             round: tokio::sync::Mutex::new(()),
         });
         node.round().await?;
@@ -150,9 +154,36 @@ impl Cluster {
         Routed::new(self.clone(), repository)
     }
 
-    /// The node holding the current lease of `shard`, as the lease table says now.
+    /// The node holding the current lease of `shard`: as read within the last heartbeat, or
+    /// from the lease table now.
     pub(crate) async fn owner_of(&self, shard: u32) -> Result<Option<String>, PersistError> {
-        Ok(self.node.table.owner(shard).await?)
+        let fresh = Instant::now() - self.node.config.heartbeat_interval();
+        if let Some((owner, _)) = self
+            .lock_owners()
+            .get(&shard)
+            .filter(|(_, read)| *read > fresh)
+        {
+            return Ok(Some(owner.clone()));
+        }
+        let owner = self.node.table.owner(shard).await?;
+        let mut owners = self.lock_owners();
+        match &owner {
+            Some(node) => owners.insert(shard, (node.clone(), Instant::now())),
+            None => owners.remove(&shard),
+        };
+        Ok(owner)
+    }
+
+    /// Forgets the owner read for `shard` (it refused the call or did not answer).
+    pub(crate) fn forget_owner(&self, shard: u32) {
+        self.lock_owners().remove(&shard);
+    }
+
+    fn lock_owners(&self) -> std::sync::MutexGuard<'_, HashMap<u32, (String, Instant)>> {
+        self.node
+            .owners
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn transport(&self) -> &Transport {

@@ -170,8 +170,12 @@ impl<M: Routable> ClusterRef<M> {
                 event,
                 cluster.config().answer_timeout,
             )
-            .await?;
-        match answer {
+            .await;
+        if !matches!(answer, Ok(Ok(_))) {
+            // Refused or unanswered: read the owner afresh next time.
+            cluster.forget_owner(shard);
+        }
+        match answer? {
             Ok(value) => serde_json::from_value::<WireOutcome<M, M::Error>>(value)
                 .map(Outcome::from)
                 .map_err(|error| PersistError::Remote {
