@@ -11,6 +11,7 @@
 //! |---|---|
 //! | crate root | the persistent-actor API: systems, repositories, handles, configuration, errors, the backends |
 //! | [`store`] | the storage traits ([`store::Journal`], [`store::SnapshotStore`], [`store::Catalog`], [`store::EventStream`], [`store::CheckpointStore`], [`store::Store`]) and the rows they exchange, for tools and custom backends |
+//! | `cluster` (feature `cluster`) | several nodes on one Postgres database: shard leases with epochs, fenced appends |
 //! | [`codec`] | how events and states become bytes ([`JsonCodec`](codec::JsonCodec) by default) |
 //! | [`dispatch`] | durable actions: the transactional outbox, its dispatcher and the delivery guarantee |
 //! | [`hooks`] | the on-restore and before-snapshot hooks, and the rule a replaced snapshot must follow |
@@ -50,6 +51,8 @@
 
 mod actor;
 mod cause;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod codec;
 mod config;
 pub mod dispatch;

@@ -7,8 +7,10 @@
 //!
 //! 1. a request whose actor id or machine type breaks the storage rule is refused
 //!    ([`AppendError::Invalid`]) before anything else;
-//! 2. a `create` for a known actor is refused ([`AppendError::AlreadyExists`]);
-//! 3. a request whose expected version is not the head is a conflict.
+//! 2. a fenced request is refused ([`AppendError::Fenced`]): these backends keep no shard
+//!    leases, so no fence is current;
+//! 3. a `create` for a known actor is refused ([`AppendError::AlreadyExists`]);
+//! 4. a request whose expected version is not the head is a conflict.
 //!
 //! Before all that, a request whose id is the last one the store applied to its actor is a retry
 //! of a request already stored (its answer was lost): it succeeds and writes nothing.
@@ -129,6 +131,15 @@ pub(crate) fn decide(
     for (index, request) in requests.iter().enumerate() {
         if let Err(invalid) = validate(request) {
             outcome.push(Err(invalid));
+            write.push(false);
+            continue;
+        }
+        if let Some(fence) = request.fence {
+            // The stores planned here keep no leases, so no fence is ever current.
+            outcome.push(Err(AppendError::Fenced {
+                actor_id: request.actor_id.clone(),
+                fence,
+            }));
             write.push(false);
             continue;
         }
@@ -255,6 +266,22 @@ mod tests {
             ]
         );
         assert_eq!(plan.accepted().collect::<Vec<_>>(), [0, 1, 3]);
+    }
+
+    #[test]
+    fn fenced_requests_are_refused_alone() {
+        let fence = crate::store::Fence { shard: 3, epoch: 9 };
+        let requests = [request("a", 0, 1).with_fence(fence), request("b", 0, 1)];
+        let plan = decide(&requests, |_| Found::default());
+        assert_eq!(
+            plan.outcome[0],
+            Err(AppendError::Fenced {
+                actor_id: "a".into(),
+                fence
+            })
+        );
+        assert!(plan.outcome[1].is_ok());
+        assert_eq!(plan.accepted().collect::<Vec<_>>(), [1]);
     }
 
     #[test]

@@ -46,9 +46,27 @@ pub enum CommitError {
         /// The underlying error; downcast it to the backend's error type for details.
         source: Arc<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// This copy of the actor is no longer its writer: the store refused the batch because the
+    /// writer's claim on the actor (a lease) is stale. Like a conflict, the actor stops rather
+    /// than try again; its new writer holds the history.
+    #[error("actor `{actor_id}` is no longer written by this copy: {source}")]
+    Superseded {
+        /// The actor whose batch was refused.
+        actor_id: ActorId,
+        /// Why the store refused it; downcast it to the persistence layer's error for details.
+        source: Arc<dyn std::error::Error + Send + Sync + 'static>,
+    },
 }
 
 impl CommitError {
+    /// Whether the actor stops on this error: a conflict, or a superseded writer.
+    pub fn stops_actor(&self) -> bool {
+        matches!(
+            self,
+            CommitError::Conflict(_) | CommitError::Superseded { .. }
+        )
+    }
+
     /// Whether this is a [`CommitError::Conflict`].
     pub fn is_conflict(&self) -> bool {
         matches!(self, CommitError::Conflict(_))
@@ -58,7 +76,7 @@ impl CommitError {
     pub fn conflict(&self) -> Option<&VersionConflict> {
         match self {
             CommitError::Conflict(conflict) => Some(conflict),
-            CommitError::Storage { .. } => None,
+            CommitError::Storage { .. } | CommitError::Superseded { .. } => None,
         }
     }
 }
@@ -128,7 +146,8 @@ pub enum StopReason {
     /// ([`Durability::passivate_after`](crate::Durability::passivate_after)) and left memory.
     /// It is stored only; its persistence layer activates it again on demand.
     Passivated,
-    /// Another writer moved the actor's journal; this copy stopped rather than overwrite it.
+    /// Another writer moved the actor's journal, or took over the actor (a
+    /// [`CommitError::Superseded`]); this copy stopped rather than overwrite it.
     Conflict(CommitError),
     /// The mailbox closed with no sender left. The actor keeps a handle to itself for its
     /// effects, so this only happens if the runtime is torn down around it.

@@ -130,6 +130,16 @@ impl<M: Persistable> Incarnations<M> {
         lock(&self.live).get(id).cloned()
     }
 
+    /// The incarnations in memory (running or stopping) whose ids `pick` selects.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn matching(&self, pick: impl Fn(&ActorId) -> bool) -> Vec<Incarnation<M>> {
+        lock(&self.live)
+            .iter()
+            .filter(|(id, _)| pick(id))
+            .map(|(_, incarnation)| incarnation.clone())
+            .collect()
+    }
+
     /// How many incarnations are in memory.
     pub(crate) fn len(&self) -> usize {
         lock(&self.live).len()

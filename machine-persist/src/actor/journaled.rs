@@ -99,6 +99,7 @@ impl<M: Persistable> Journaled<M> {
             commands,
             request_id: new_request_id(),
             timeout_at,
+            fence: shared.runtime.fence(commit.id)?,
         })
     }
 

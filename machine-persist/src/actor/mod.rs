@@ -7,8 +7,9 @@
 //! commit returns, `call` answers only once the events are durable, and effects run only for
 //! committed events — with no change to the machine's code.
 
-mod command;
 mod cleanup;
+mod command;
+mod fencing;
 mod filter;
 mod incarnation;
 mod journaled;
@@ -26,4 +27,6 @@ pub use system::{
     default_retry, PersistentSystem, ShutdownReport, SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 
+#[cfg(feature = "cluster")]
+pub(crate) use fencing::Fencing;
 pub(crate) use repository::{listing, Shared};

@@ -230,6 +230,7 @@ impl<M: Persistable> Repository<M> {
             commands: Vec::new(),
             request_id: new_request_id(),
             timeout_at: timeout_at(&initial, entered_at),
+            fence: self.shared.runtime.fence(&id)?,
         };
         self.shared.runtime.writer.append(request).await?;
         self.start(

@@ -6,11 +6,13 @@ use std::time::Duration;
 use machine_core::{ActorId, ActorSystem, Schedule};
 use tokio::time::Instant;
 
+use super::fencing::Fencing;
 use super::repository::{listing, Repository};
 use super::rewound::Rewinds;
 use super::snapshotter::Snapshotter;
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::erased::ErasedStore;
+use crate::model::Fence;
 use crate::restore::Listing;
 use crate::writer::{JournalWriter, RetryPolicy, ScheduleRetry, WriterConfig};
 use crate::{CatalogQuery, PersistConfig, PersistError, Persistable, Store};
@@ -30,6 +32,18 @@ pub(crate) struct Runtime {
     pub(crate) closing: tokio::sync::watch::Sender<bool>,
     snapshot_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     shutdown_timeout: Duration,
+    /// The leases every append is written under (`None`: unfenced).
+    fencing: Option<Arc<dyn Fencing>>,
+}
+
+impl Runtime {
+    /// The fence for an append of `id` (`None` when the system is unfenced).
+    pub(crate) fn fence(&self, id: &ActorId) -> Result<Option<Fence>, PersistError> {
+        self.fencing
+            .as_ref()
+            .map(|fencing| fencing.fence(id))
+            .transpose()
+    }
 }
 
 /// An [`ActorSystem`] whose actors journal to one [`Store`].
@@ -85,6 +99,7 @@ pub struct SystemBuilder<S, R = ScheduleRetry> {
     retry: R,
     shutdown_timeout: Duration,
     dispatch: DispatchConfig,
+    fencing: Option<Arc<dyn Fencing>>,
 }
 
 /// The default retry policy of the journal writer: transient store errors are retried after
@@ -106,6 +121,7 @@ impl<S: Store> SystemBuilder<S> {
             retry: default_retry(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             dispatch: DispatchConfig::default(),
+            fencing: None,
         }
     }
 }
@@ -126,6 +142,7 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
             retry,
             shutdown_timeout: self.shutdown_timeout,
             dispatch: self.dispatch,
+            fencing: self.fencing,
         }
     }
 
@@ -138,6 +155,13 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
     /// The bound of [`PersistentSystem::shutdown`] (default 30 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Writes every append under the fence `fencing` gives (a cluster node's leases).
+    #[cfg(feature = "cluster")]
+    pub(crate) fn fencing(mut self, fencing: Arc<dyn Fencing>) -> Self {
+        self.fencing = Some(fencing);
         self
     }
 
@@ -158,6 +182,7 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
                 closing: tokio::sync::watch::Sender::new(false),
                 snapshot_task: Mutex::new(Some(snapshot_task)),
                 shutdown_timeout: self.shutdown_timeout,
+                fencing: self.fencing,
             }),
         }
     }

@@ -9,6 +9,10 @@
 //! 3. sleeps until the next poll or the soonest armed timer, or until an actor that left memory
 //!    arms a sooner one, or the system shuts down.
 //!
+//! On a cluster node the service arms and fires only the timers of actors whose shard the node
+//! holds; when the node takes shards over it reads the store's timers again from the start, so
+//! the timers of a dead node's actors fire on their new owner.
+//!
 //! The first poll runs as the repository is made, so a timer that came due while the process
 //! was down fires promptly on start. The cursor only moves forward: a timer is armed once per
 //! process from the store, however many polls see it, and an actor's own commits move its row.
@@ -57,6 +61,10 @@ async fn run<M: Persistable>(
         if *closing.borrow() {
             return;
         }
+        if timers.take_rescan() {
+            cursor = None;
+            next_poll = Instant::now();
+        }
         let wake_at = {
             let Some(shared) = weak.upgrade() else {
                 return;
@@ -103,7 +111,11 @@ async fn poll<M: Persistable>(shared: &Arc<Shared<M>>, cursor: &mut Cursor, unti
                 Ok(timer) => {
                     *cursor = Some((timer.due, timer.actor_id.clone()));
                     advanced = true;
-                    if shared.incarnations.get(&timer.actor_id).is_none() {
+                    // On a cluster node, only the owner's service fires a timer; the node
+                    // that takes a shard over reads the timers again (see `Timers::rescan`).
+                    if shared.incarnations.get(&timer.actor_id).is_none()
+                        && shared.runtime.fence(&timer.actor_id).is_ok()
+                    {
                         let at = shared.timers.clock.instant_of(timer.due);
                         shared.timers.arm(timer.actor_id, at);
                     }
@@ -133,6 +145,10 @@ async fn fire_due<M: Persistable>(shared: &Arc<Shared<M>>) -> bool {
     let more = due.len() == batch;
     futures::stream::iter(due)
         .for_each_concurrent(CONCURRENT_ACTIVATIONS, |id| async move {
+            if shared.runtime.fence(&id).is_err() {
+                // The shard moved since the timer was armed: its new owner fires it.
+                return;
+            }
             match shared.activate(&id).await {
                 // A shutdown refuses activations; nothing went wrong with the actor.
                 Err(_) if shared.runtime.actors.is_shutting_down() => {}

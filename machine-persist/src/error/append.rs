@@ -6,7 +6,7 @@ use machine_core::VersionConflict;
 use thiserror::Error;
 
 use super::StoreError;
-use crate::model::InvalidId;
+use crate::model::{Fence, InvalidId};
 use crate::ActorId;
 
 /// Why one request of a batch was refused. Refusals are per request: inside a batch, the other
@@ -47,6 +47,18 @@ pub enum AppendError {
         actor_id: ActorId,
         /// The command id.
         command_id: String,
+    },
+    /// The request was written under a shard lease that is no longer current (taken over by
+    /// another node, expired, or never held), or the store keeps no leases. Nothing was written;
+    /// the writer must stop, since the actor's new owner holds its history.
+    #[error(
+        "the append of actor `{actor_id}` under {fence} was refused: the lease is not current"
+    )]
+    Fenced {
+        /// The actor written to.
+        actor_id: ActorId,
+        /// The shard and epoch the request named.
+        fence: Fence,
     },
     /// The database refused this request's data (a value it cannot store); the rest of the batch
     /// was applied without it.
@@ -90,6 +102,16 @@ impl PartialEq for AppendError {
                     problem: q,
                 },
             ) => a == b && x == y && p == q,
+            (
+                Self::Fenced {
+                    actor_id: a,
+                    fence: x,
+                },
+                Self::Fenced {
+                    actor_id: b,
+                    fence: y,
+                },
+            ) => a == b && x == y,
             (
                 Self::Refused {
                     actor_id: a,

@@ -8,7 +8,7 @@ use machine_core::{ActorError, CommitError, SpawnError, VersionConflict};
 
 use super::{ActionProblem, AppendError, StoreError};
 use crate::codec::{DecodeError, EncodeError, SharedError};
-use crate::model::InvalidId;
+use crate::model::{Fence, InvalidId};
 use crate::schema::UpcastError;
 use crate::ActorId;
 
@@ -35,6 +35,46 @@ pub enum PersistError {
         /// The database's error.
         #[source]
         source: Arc<StoreError>,
+    },
+    /// The store refused an append written under a shard lease that is no longer current: the
+    /// actor was taken over by another node. The live actor stops; its new owner has its history.
+    #[error(
+        "the append of actor `{actor_id}` under {fence} was refused: the lease is not current"
+    )]
+    Fenced {
+        /// The actor.
+        actor_id: ActorId,
+        /// The shard and epoch the append named.
+        fence: Fence,
+    },
+    /// This node holds no current lease on the actor's shard, so it may not write the actor
+    /// (nothing was sent to the store). The live actor stops; the shard's owner serves it.
+    #[error("this node does not own shard {shard} of actor `{actor_id}`")]
+    NotOwner {
+        /// The actor.
+        actor_id: ActorId,
+        /// The shard it hashes to.
+        shard: u32,
+    },
+    /// The node owning the actor answered a routed call with an error that has no variant of its
+    /// own here (a store or data error on that node).
+    #[error("node `{node}` failed the call to actor `{actor_id}`: {message}")]
+    Remote {
+        /// The actor.
+        actor_id: ActorId,
+        /// The node that answered.
+        node: String,
+        /// The owner's error.
+        message: String,
+    },
+    /// A routed call got no answer in time: the owner is unreachable or died. The call may or
+    /// may not have been applied; read the actor's state before sending it again.
+    #[error("no answer from the owner of actor `{actor_id}` within {after:?}")]
+    Unreachable {
+        /// The actor.
+        actor_id: ActorId,
+        /// How long the caller waited.
+        after: std::time::Duration,
     },
     /// The store failed.
     #[error(transparent)]
@@ -307,6 +347,7 @@ impl From<AppendError> for PersistError {
                 action,
                 problem,
             },
+            AppendError::Fenced { actor_id, fence } => Self::Fenced { actor_id, fence },
         }
     }
 }
@@ -335,23 +376,29 @@ impl From<CommitError> for PersistError {
     fn from(error: CommitError) -> Self {
         match error {
             CommitError::Conflict(conflict) => Self::Conflict(conflict),
-            CommitError::Storage { source, .. } => match source.downcast_ref::<PersistError>() {
-                Some(persist) => persist.clone(),
-                None => Self::Store(Arc::new(StoreError::Backend {
-                    transient: false,
-                    source: source.to_string().into(),
-                })),
-            },
+            CommitError::Storage { source, .. } | CommitError::Superseded { source, .. } => {
+                match source.downcast_ref::<PersistError>() {
+                    Some(persist) => persist.clone(),
+                    None => Self::Store(Arc::new(StoreError::Backend {
+                        transient: false,
+                        source: source.to_string().into(),
+                    })),
+                }
+            }
         }
     }
 }
 
 impl PersistError {
-    /// The runtime's view of a failed commit: conflicts stop the actor, everything else rolls the
-    /// batch back.
+    /// The runtime's view of a failed commit: conflicts and lost leases stop the actor,
+    /// everything else rolls the batch back.
     pub(crate) fn into_commit_error(self, actor_id: &ActorId) -> CommitError {
         match self {
             Self::Conflict(conflict) => CommitError::Conflict(conflict),
+            Self::Fenced { .. } | Self::NotOwner { .. } => CommitError::Superseded {
+                actor_id: actor_id.clone(),
+                source: Arc::new(self),
+            },
             other => CommitError::Storage {
                 actor_id: actor_id.clone(),
                 source: Arc::new(other),

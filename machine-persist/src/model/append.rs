@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{ActorId, NewAction, NewCommand, NewEvent, NewSnapshot};
+use super::{ActorId, Fence, NewAction, NewCommand, NewEvent, NewSnapshot};
 
 /// Appends `events` to an actor's journal if its head equals `expected_version`.
 ///
@@ -68,6 +68,12 @@ pub struct AppendRequest {
     /// it after a restart; every accepted request replaces it, which cancels the timeout of a
     /// state that was left.
     pub timeout_at: Option<DateTime<Utc>>,
+    /// The shard lease this request is written under (`None`: unfenced). A store that keeps
+    /// leases (Postgres) applies a fenced request only while that lease is current, in the
+    /// statement that checks `expected_version`, and refuses it otherwise with
+    /// [`AppendError::Fenced`](crate::store::AppendError::Fenced); a store that keeps none
+    /// refuses every fenced request.
+    pub fence: Option<Fence>,
 }
 
 /// A random request id: never 0, which stored rows without one hold.
@@ -102,7 +108,14 @@ impl AppendRequest {
             commands: Vec::new(),
             request_id: new_request_id(),
             timeout_at: None,
+            fence: None,
         }
+    }
+
+    /// Writes the request under `fence` (see [`fence`](Self::fence)).
+    pub fn with_fence(mut self, fence: Fence) -> Self {
+        self.fence = Some(fence);
+        self
     }
 
     /// Records when the state's soonest timeout falls due.

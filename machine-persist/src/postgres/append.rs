@@ -9,6 +9,12 @@
 //! the batch is then re-applied with one savepoint per request, so only the offending request is
 //! refused and the rest commit. Only a failure of the connection or the server fails the batch.
 //!
+//! **Fencing.** A request with a [`Fence`](crate::store::Fence) is applied only if its shard's
+//! lease row holds the same epoch and has not expired, checked in the statement that checks the
+//! expected version. The statement share-locks the lease rows it relies on, so a takeover either
+//! commits first (and the request is refused) or waits for the statement (and its restore of the
+//! actor sees the events).
+//!
 //! **Idempotency.** Every accepted request leaves its id in its actor's registry row (updated
 //! anyway, so it costs nothing). Each refused request comes back with that id; a retry of the
 //! request that was stored last (its answer lost with the connection) finds its own id there and
@@ -29,16 +35,33 @@ use crate::sql::text::metadata_text;
 use crate::{ActorId, AppendError, AppendRequest, BatchOutcome, StoreError};
 
 /// Applies one round (at most one request per actor) and returns one row per REFUSED request:
-/// its 1-based position in the round, the registry head, the highest stored version and the id
-/// of the last request applied to the actor, as of the statement's snapshot. Accepted requests return nothing, so the common case reads no rows and touches no
+/// its 1-based position in the round, the registry head, the highest stored version, the id
+/// of the last request applied to the actor, as of the statement's snapshot, and whether its
+/// fence (shard, epoch) named a lease that is not current. Accepted requests return nothing, so the common case reads no rows and touches no
 /// row twice.
 const APPEND_ROUND: &str = r#"
 WITH req AS MATERIALIZED (
     SELECT *
     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bool[], $5::text[], $6::text[],
-                $7::timestamptz[], $8::bigint[], $37::timestamptz[])
+                $7::timestamptz[], $8::bigint[], $37::timestamptz[], $38::bigint[], $39::bigint[])
         WITH ORDINALITY AS r(actor_id, expected, next, is_create, machine_type, state_tag,
-                             entered_at, request_id, timeout_at, ord)
+                             entered_at, request_id, timeout_at, shard, epoch, ord)
+),
+current_leases AS MATERIALIZED (
+    -- The current leases that fenced requests name, share-locked: a takeover of one of them
+    -- waits until this statement commits, and a takeover that committed first is seen here.
+    SELECT l.shard, l.epoch
+    FROM shard_leases l
+    WHERE l.shard IN (SELECT req.shard FROM req WHERE req.shard IS NOT NULL)
+      AND l.expires_at > now()
+    FOR SHARE
+),
+fenced AS MATERIALIZED (
+    SELECT req.ord
+    FROM req
+    WHERE req.shard IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM current_leases c
+                      WHERE c.shard = req.shard AND c.epoch = req.epoch)
 ),
 repeated AS MATERIALIZED (
     SELECT nc.actor_id, min(nc.command_id) AS command_id
@@ -57,6 +80,7 @@ inserted AS (
     FROM req
     WHERE req.expected = 0
       AND req.actor_id NOT IN (SELECT actor_id FROM repeated)
+      AND req.ord NOT IN (SELECT ord FROM fenced)
     ON CONFLICT (actor_id) DO NOTHING
     RETURNING a.actor_id
 ),
@@ -73,6 +97,7 @@ updated AS (
       AND NOT req.is_create
       AND a.head_version = req.expected
       AND a.actor_id NOT IN (SELECT actor_id FROM repeated)
+      AND req.ord NOT IN (SELECT ord FROM fenced)
     RETURNING a.actor_id
 ),
 accepted AS MATERIALIZED (
@@ -134,7 +159,8 @@ SELECT req.ord,
        (SELECT a.head_version FROM actors a WHERE a.actor_id = req.actor_id) AS head,
        (SELECT max(e.version) FROM events e WHERE e.actor_id = req.actor_id) AS max_version,
        (SELECT a.last_request FROM actors a WHERE a.actor_id = req.actor_id) AS last_request,
-       (SELECT r.command_id FROM repeated r WHERE r.actor_id = req.actor_id) AS repeated
+       (SELECT r.command_id FROM repeated r WHERE r.actor_id = req.actor_id) AS repeated,
+       req.ord IN (SELECT ord FROM fenced) AS fenced
 FROM req
 WHERE NOT EXISTS (SELECT 1 FROM accepted WHERE accepted.actor_id = req.actor_id)
 ORDER BY req.ord
@@ -271,6 +297,8 @@ struct RoundArrays<'a> {
     entered_at: Vec<DateTime<Utc>>,
     request_ids: Vec<i64>,
     timeouts: Vec<Option<DateTime<Utc>>>,
+    shards: Vec<Option<i64>>,
+    epochs: Vec<Option<i64>>,
     event_actor_ids: Vec<&'a str>,
     event_versions: Vec<i64>,
     event_machine_types: Vec<&'a str>,
@@ -316,6 +344,14 @@ impl<'a> RoundArrays<'a> {
         self.entered_at.push(time::to_micros(request.entered_at));
         self.request_ids.push(request.request_id);
         self.timeouts.push(request.timeout_at.map(time::to_micros));
+        self.shards
+            .push(request.fence.map(|fence| i64::from(fence.shard)));
+        // An epoch past i64 was never stored (epochs are positive bigints): -1 matches no lease.
+        self.epochs.push(
+            request
+                .fence
+                .map(|fence| i64::try_from(fence.epoch).unwrap_or(-1)),
+        );
         for (version, event) in (request.expected_version + 1..).zip(&request.events) {
             self.event_actor_ids.push(id);
             self.event_versions.push(version_to_sql(actor_id, version)?);
@@ -367,6 +403,24 @@ struct Refusal {
     head: Option<i64>,
     max_version: Option<i64>,
     last_request: Option<i64>,
+}
+
+/// A refused request's row: what the store held, the command id it repeats, if any, and whether
+/// its fence failed.
+struct RefusedRow {
+    found: Refusal,
+    repeated: Option<String>,
+    fenced: bool,
+}
+
+impl RefusedRow {
+    fn read(row: &sqlx::postgres::PgRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            found: Refusal::read(row, 1)?,
+            repeated: row.try_get(4)?,
+            fenced: row.try_get::<Option<bool>, _>(5)?.unwrap_or(false),
+        })
+    }
 }
 
 impl Refusal {
@@ -435,17 +489,27 @@ async fn run_round(
         .bind(&arrays.command_fingerprints)
         .bind(&arrays.command_expired_before)
         .bind(&arrays.timeouts)
+        .bind(&arrays.shards)
+        .bind(&arrays.epochs)
         .fetch_all(&mut *conn)
         .await?;
     let mut recheck = Vec::new();
     for row in &refused {
         let index = round[decode::ordinal::<sqlx::Postgres>(row, 0, round.len())?];
         let request = &requests[index];
-        let found = Refusal::read(row, 1)?;
-        let repeated: Option<String> = row.try_get(4)?;
+        let RefusedRow {
+            found,
+            repeated,
+            fenced,
+        } = RefusedRow::read(row)?;
         outcome[index] = if found.last_request == Some(request.request_id) {
             // A retry of this very request, stored by an earlier attempt.
             Ok(())
+        } else if let (true, Some(fence)) = (fenced, request.fence) {
+            Err(AppendError::Fenced {
+                actor_id: request.actor_id.clone(),
+                fence,
+            })
         } else if let Some(command_id) = repeated {
             Err(AppendError::DuplicateCommand {
                 actor_id: request.actor_id.clone(),

@@ -60,7 +60,7 @@ pub struct PostgresStore {
     pool: PgPool,
     schema: String,
     concurrent_batches: usize,
-    deadline: Deadline,
+    pub(crate) deadline: Deadline,
     commits: CommitSignal,
 }
 

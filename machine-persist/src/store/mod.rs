@@ -48,7 +48,7 @@ pub use stream::{
 pub use crate::error::{ActionProblem, AppendError, BoxError, StoreError};
 pub use crate::model::{
     check_actor_id, check_machine_type, ActorMetadata, AppendRequest, CatalogQuery, DueTimer,
-    EventMetadata, IdKind, IdProblem, InvalidId, NewEvent, NewSnapshot, StoredEvent,
+    EventMetadata, Fence, IdKind, IdProblem, InvalidId, NewEvent, NewSnapshot, StoredEvent,
     StoredSnapshot, TimerQuery, DEFAULT_TIMER_PAGE, MAX_ACTOR_ID_BYTES, MAX_MACHINE_TYPE_BYTES,
 };
 pub use crate::model::{

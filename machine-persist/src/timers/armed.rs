@@ -1,6 +1,7 @@
 //! The armed timers of one repository: the actors to activate, by the instant they fall due.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use machine_core::ActorId;
@@ -67,6 +68,9 @@ pub(crate) struct Timers {
     armed: Mutex<Armed>,
     pub(crate) changed: Notify,
     pub(crate) clock: Clock,
+    /// Set when the service must read the store's timers again from the start: the node took
+    /// over shards whose timers an earlier poll passed by, since it did not own them then.
+    rescan: AtomicBool,
 }
 
 impl Default for Timers {
@@ -75,6 +79,7 @@ impl Default for Timers {
             armed: Mutex::default(),
             changed: Notify::new(),
             clock: Clock::start(),
+            rescan: AtomicBool::new(false),
         }
     }
 }
@@ -91,6 +96,18 @@ impl Timers {
     pub(crate) fn arm(&self, id: ActorId, at: Instant) {
         self.lock().arm(id, at);
         self.changed.notify_one();
+    }
+
+    /// Asks the service to read every due timer again from the start, and wakes it.
+    #[cfg(feature = "cluster")]
+    pub(crate) fn rescan(&self) {
+        self.rescan.store(true, Ordering::Release);
+        self.changed.notify_one();
+    }
+
+    /// Whether a rescan was asked for since the last call.
+    pub(crate) fn take_rescan(&self) -> bool {
+        self.rescan.swap(false, Ordering::AcqRel)
     }
 
     /// Disarms the timer of `id`: its actor is in memory and runs its own timeouts.

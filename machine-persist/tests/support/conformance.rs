@@ -8,8 +8,8 @@ use machine_core::VersionConflict;
 use machine_persist::store::{
     ActionClaim, ActionOutcome, ActionProblem, ActionStatus, ActionUpdate, ActorId, ActorMetadata,
     AppendError, AppendRequest, Catalog, CatalogQuery, ClaimRequest, CommandLog, EventMetadata,
-    Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult, SnapshotStore,
-    StoreError, StoredAction, StoredEvent, STREAM_PAGE,
+    Fence, Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult,
+    SnapshotStore, StoreError, StoredAction, StoredEvent, STREAM_PAGE,
 };
 use machine_persist::{PersistError, SerializedCause};
 
@@ -191,6 +191,40 @@ pub async fn refusal_in_a_batch_does_not_fail_the_others<B: Backend>(backend: &B
     assert_eq!(store.head(&id("c")).await.unwrap(), 1);
     assert_eq!(store.head(&id("d")).await.unwrap(), 3);
     assert_eq!(store.read(&id("b"), 0, 10, 10).await.unwrap().len(), 1);
+}
+
+/// No lease is current in a fresh store (SQLite and memory keep none at all), so every fenced
+/// request is refused, alone and without writing, and the unfenced ones beside it commit.
+pub async fn a_fenced_append_without_a_current_lease_is_refused_alone<B: Backend>(backend: &B) {
+    let store = backend.store();
+    store.append(request("a", 0, 1).create()).await.unwrap();
+    let fence = Fence { shard: 0, epoch: 1 };
+    let outcome = store
+        .append_batch(&[
+            request("a", 1, 1).with_fence(fence),
+            request("b", 0, 1).create(),
+            request("c", 0, 1).create().with_fence(fence),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        [
+            Err(AppendError::Fenced {
+                actor_id: id("a"),
+                fence
+            }),
+            Ok(()),
+            Err(AppendError::Fenced {
+                actor_id: id("c"),
+                fence
+            }),
+        ]
+    );
+    assert_eq!(store.head(&id("a")).await.unwrap(), 1);
+    assert_eq!(store.head(&id("b")).await.unwrap(), 1);
+    assert!(store.get(&id("c")).await.unwrap().is_none());
+    assert!(store.read(&id("c"), 0, 10, 10).await.unwrap().is_empty());
 }
 
 pub async fn requests_for_one_actor_chain_within_a_batch<B: Backend>(backend: &B) {

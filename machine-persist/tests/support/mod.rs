@@ -91,6 +91,7 @@ macro_rules! all_conformance_tests {
             version_conflict_names_expected_and_actual,
             create_refuses_a_known_actor,
             refusal_in_a_batch_does_not_fail_the_others,
+            a_fenced_append_without_a_current_lease_is_refused_alone,
             requests_for_one_actor_chain_within_a_batch,
             payload_and_metadata_round_trip_exactly,
             retention_keeps_the_head,

@@ -137,7 +137,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         batch.replies.release(Some(&error));
         self.observe(RecordKind::Error { error: &error });
         match error {
-            ActorError::Commit(conflict) if conflict.is_conflict() => {
+            ActorError::Commit(conflict) if conflict.stops_actor() => {
                 Flow::Stop(StopReason::Conflict(conflict))
             }
             _ => Flow::Continue,

@@ -1,0 +1,172 @@
+//! What travels between nodes: a call for an actor, and its answer.
+//!
+//! Messages are JSON (the payload of a Postgres notification, at most
+//! [`MAX_MESSAGE_BYTES`]). An answer carries the owner's outcome with the machine's own state and
+//! error types, or the owner's error as a [`WireError`] that maps back to the same
+//! [`PersistError`] variant where one exists.
+
+use machine_core::{Outcome, VersionConflict};
+use serde::{Deserialize, Serialize};
+
+use crate::model::Fence;
+use crate::{ActorId, PersistError};
+
+/// The largest message Postgres carries in one notification.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 7_999;
+
+/// A message on a node's channel.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Message {
+    /// Apply `event` to `actor` of `machine`; answer on `reply_to` with `call`.
+    Call {
+        call: u64,
+        reply_to: String,
+        machine: String,
+        actor: String,
+        event: serde_json::Value,
+    },
+    /// The answer to call `call`.
+    Answer {
+        call: u64,
+        answer: Result<serde_json::Value, WireError>,
+    },
+}
+
+/// An outcome as it travels.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum WireOutcome<S, E> {
+    Next(S),
+    Unhandled,
+    Rejected(E),
+}
+
+impl<S, E> From<Outcome<S, E>> for WireOutcome<S, E> {
+    fn from(outcome: Outcome<S, E>) -> Self {
+        match outcome {
+            Outcome::Next(state) => Self::Next(state),
+            Outcome::Unhandled => Self::Unhandled,
+            Outcome::Rejected(error) => Self::Rejected(error),
+        }
+    }
+}
+
+impl<S, E> From<WireOutcome<S, E>> for Outcome<S, E> {
+    fn from(outcome: WireOutcome<S, E>) -> Self {
+        match outcome {
+            WireOutcome::Next(state) => Self::Next(state),
+            WireOutcome::Unhandled => Self::Unhandled,
+            WireOutcome::Rejected(error) => Self::Rejected(error),
+        }
+    }
+}
+
+/// An owner's error as it travels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum WireError {
+    NotFound,
+    Stopped,
+    NotOwner {
+        shard: u32,
+    },
+    Fenced {
+        shard: u32,
+        epoch: u64,
+    },
+    Conflict {
+        expected: u64,
+        actual: u64,
+    },
+    /// The owner does not serve this machine type.
+    UnknownMachine,
+    /// Any other error, by its message.
+    Other {
+        message: String,
+    },
+}
+
+impl WireError {
+    pub(crate) fn from_error(error: &PersistError) -> Self {
+        match error {
+            PersistError::NotFound(_) => Self::NotFound,
+            PersistError::Stopped(_) => Self::Stopped,
+            PersistError::NotOwner { shard, .. } => Self::NotOwner { shard: *shard },
+            PersistError::Fenced { fence, .. } => Self::Fenced {
+                shard: fence.shard,
+                epoch: fence.epoch,
+            },
+            PersistError::Conflict(conflict) => Self::Conflict {
+                expected: conflict.expected,
+                actual: conflict.actual,
+            },
+            other => Self::Other {
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// The error as the caller of actor `actor_id` on node `node` sees it.
+    pub(crate) fn into_error(self, actor_id: &ActorId, node: &str) -> PersistError {
+        match self {
+            Self::NotFound => PersistError::NotFound(actor_id.clone()),
+            Self::Stopped => PersistError::Stopped(actor_id.clone()),
+            Self::NotOwner { shard } => PersistError::NotOwner {
+                actor_id: actor_id.clone(),
+                shard,
+            },
+            Self::Fenced { shard, epoch } => PersistError::Fenced {
+                actor_id: actor_id.clone(),
+                fence: Fence { shard, epoch },
+            },
+            Self::Conflict { expected, actual } => PersistError::Conflict(VersionConflict {
+                actor_id: actor_id.clone(),
+                expected,
+                actual,
+            }),
+            Self::UnknownMachine => PersistError::Remote {
+                actor_id: actor_id.clone(),
+                node: node.to_owned(),
+                message: "the owner does not serve this machine type".to_owned(),
+            },
+            Self::Other { message } => PersistError::Remote {
+                actor_id: actor_id.clone(),
+                node: node.to_owned(),
+                message,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_their_variant_across_the_wire() {
+        let id = ActorId::from("a");
+        let fenced = PersistError::Fenced {
+            actor_id: id.clone(),
+            fence: Fence { shard: 2, epoch: 7 },
+        };
+        let wire = WireError::from_error(&fenced);
+        let text = serde_json::to_string(&wire).unwrap();
+        let back: WireError = serde_json::from_str(&text).unwrap();
+        assert!(matches!(
+            back.into_error(&id, "n"),
+            PersistError::Fenced {
+                fence: Fence { shard: 2, epoch: 7 },
+                ..
+            }
+        ));
+        let other = WireError::from_error(&PersistError::MissingGenesis(id.clone()));
+        assert!(
+            matches!(other.into_error(&id, "n"), PersistError::Remote { node, .. } if node == "n")
+        );
+        let outcome: WireOutcome<u32, String> = Outcome::Rejected("no".to_owned()).into();
+        let text = serde_json::to_string(&outcome).unwrap();
+        let back: WireOutcome<u32, String> = serde_json::from_str(&text).unwrap();
+        assert_eq!(Outcome::from(back), Outcome::Rejected("no".to_owned()));
+    }
+}

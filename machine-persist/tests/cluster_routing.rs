@@ -1,0 +1,175 @@
+//! Routed calls: a `ClusterRef` reaches an actor's owner from any node, with the same outcomes
+//! and typed errors as a call on the owner, and finds the new owner after a hand-off.
+//!
+//! Each test runs in a fresh schema; without a server they skip (under `CI=true` they fail).
+
+#![cfg(feature = "cluster")]
+
+mod fixture;
+mod support;
+
+use std::time::Duration;
+
+use fixture::{Account, AccountError, AccountEvent, Ledger};
+use machine_core::Outcome;
+use machine_persist::cluster::{Cluster, ClusterConfig, Routed};
+use machine_persist::{PersistConfig, PersistError, PostgresStore};
+
+const TTL: Duration = Duration::from_millis(1_200);
+const HEARTBEAT: Duration = Duration::from_millis(300);
+
+async fn node(store: &PostgresStore, id: &str) -> Cluster {
+    let reopened = support::pg::open_at(
+        "cluster_routing",
+        &machine_test_support::postgres::url(),
+        store.schema(),
+        |options| options,
+    )
+    .await
+    .expect("the server answered a moment ago");
+    let config = ClusterConfig::new(id)
+        .shards(2)
+        .lease_ttl(TTL)
+        .heartbeat(HEARTBEAT);
+    Cluster::join(reopened, config).await.unwrap()
+}
+
+/// Two nodes holding one shard each.
+async fn two_nodes(store: &PostgresStore) -> (Cluster, Cluster) {
+    let a = node(store, "a").await;
+    let b = node(store, "b").await;
+    a.rebalance().await.unwrap();
+    b.rebalance().await.unwrap();
+    assert_eq!((a.leases().len(), b.leases().len()), (1, 1));
+    (a, b)
+}
+
+/// The first `count` account ids of the shard `node` holds.
+fn owned_by(node: &Cluster, count: usize) -> Vec<String> {
+    (0..)
+        .map(|n| format!("acc-{n}"))
+        .filter(|id| node.owns(id))
+        .take(count)
+        .collect()
+}
+
+type Answer = Result<Outcome<Account, AccountError>, PersistError>;
+
+/// What a caller can compare of an answer: the outcome, or the error's variant.
+fn comparable(answer: &Answer) -> Result<&Outcome<Account, AccountError>, String> {
+    answer.as_ref().map_err(|error| {
+        let text = format!("{error:?}");
+        text.split([' ', '(', '{']).next().unwrap_or("").to_owned()
+    })
+}
+
+async fn run(routed: &Routed<Account>, id: &str) -> Vec<Answer> {
+    use AccountEvent::*;
+    let handle = routed.get(id);
+    let mut answers = Vec::new();
+    for event in [
+        Deposit { amount: 10 },
+        Withdraw { amount: 100 },
+        Withdraw { amount: 0 },
+        Freeze,
+        Deposit { amount: 5 },
+        Unfreeze,
+        Withdraw { amount: 4 },
+        Close,
+    ] {
+        answers.push(handle.call(event).await);
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_calls_give_the_outcomes_of_local_calls() {
+    let Some(store) =
+        support::pg::open("remote_calls_give_the_outcomes_of_local_calls", |o| o).await
+    else {
+        return;
+    };
+    let (a, b) = two_nodes(&store).await;
+    let on_a = a.routed(PersistConfig::<Account>::new(), Ledger::default());
+    let on_b = b.routed(PersistConfig::<Account>::new(), Ledger::default());
+    let ids = owned_by(&a, 2);
+    for id in &ids {
+        on_a.repository()
+            .spawn(id.as_str(), Account::new())
+            .await
+            .unwrap();
+    }
+    // The same calls, on the owner and from the other node.
+    let local = run(&on_a, &ids[0]).await;
+    let remote = run(&on_b, &ids[1]).await;
+    let local: Vec<_> = local.iter().map(comparable).collect();
+    let remote: Vec<_> = remote.iter().map(comparable).collect();
+    assert_eq!(local, remote);
+    assert!(matches!(
+        local[1],
+        Ok(Outcome::Rejected(AccountError::Insufficient {
+            balance: 10,
+            asked: 100
+        }))
+    ));
+    assert!(matches!(local[4], Ok(Outcome::Unhandled)));
+    // A remote call made the owner's journal move, and no copy runs on the caller.
+    assert_eq!(
+        on_a.repository()
+            .metadata(ids[1].as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        5
+    );
+    assert_eq!(on_b.repository().active(), 0);
+
+    // Errors travel typed: an actor nobody stored.
+    let missing = owned_by(&a, 3).pop().unwrap();
+    let error = on_b
+        .get(missing.as_str())
+        .call(AccountEvent::Freeze)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, PersistError::NotFound(id) if id == missing.as_str()),
+        "{error:?}"
+    );
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+    support::pg::teardown(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_find_the_new_owner_after_a_hand_off() {
+    let Some(store) = support::pg::open("calls_find_the_new_owner_after_a_hand_off", |o| o).await
+    else {
+        return;
+    };
+    let (a, b) = two_nodes(&store).await;
+    let on_a = a.routed(PersistConfig::<Account>::new(), Ledger::default());
+    let on_b = b.routed(PersistConfig::<Account>::new(), Ledger::default());
+    let id = owned_by(&a, 1).pop().unwrap();
+    on_a.repository()
+        .spawn(id.as_str(), Account::new())
+        .await
+        .unwrap();
+    let handle = on_b.get(id.as_str());
+    handle
+        .send(AccountEvent::Deposit { amount: 1 })
+        .await
+        .unwrap();
+
+    // a leaves: b takes the shard at its next heartbeat; the same handle keeps working.
+    a.leave().await.unwrap();
+    let outcome = handle
+        .call(AccountEvent::Deposit { amount: 2 })
+        .await
+        .unwrap();
+    assert_eq!(outcome.into_state().unwrap().balance(), 3);
+    assert!(b.owns(&id));
+    assert_eq!(on_b.repository().active(), 1);
+    b.leave().await.unwrap();
+    support::pg::teardown(store).await;
+}
