@@ -97,9 +97,7 @@ pub use actor::{
     SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use cause::SerializedCause;
-pub use config::{
-    ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW, DEFAULT_TIMER_POLL,
-};
+pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW, DEFAULT_TIMER_POLL};
 pub use dispatch::{DispatchConfig, DurablePolicy};
 pub use error::{Inconsistency, PersistError, ReplayCause};
 pub use hooks::SnapshotChoice;

@@ -11,10 +11,9 @@ use fixture::{Account, AccountEvent, Ledger};
 use machine_core::ActorId;
 use machine_persist::store::{
     ActionUpdate, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery,
-    CheckpointStore, ClaimRequest, CommandLog, CommitSignal, DueTimer, EventStream,
-    GlobalPosition, Journal, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError,
-    StoredAction, StoredCommand, StoredEvent, StoredSnapshot, StreamFilter, StreamPage,
-    TimerQuery,
+    CheckpointStore, ClaimRequest, CommandLog, CommitSignal, DueTimer, EventStream, GlobalPosition,
+    Journal, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError, StoredAction,
+    StoredCommand, StoredEvent, StoredSnapshot, StreamFilter, StreamPage, TimerQuery,
 };
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 

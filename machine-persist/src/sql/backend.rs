@@ -18,9 +18,8 @@ use super::stream::FilterParams;
 use super::{catalog, checkpoints, commands, execute_in, outbox, snapshots, stream, Dialect};
 use crate::model::valid;
 use crate::store::{
-    check_name, ActionUpdate, CheckpointStore, ClaimRequest, CommandLog, CommitSignal,
-    EventStream, GlobalPosition, Outbox, RowResult, StoredAction, StoredCommand, StreamFilter,
-    StreamPage,
+    check_name, ActionUpdate, CheckpointStore, ClaimRequest, CommandLog, CommitSignal, EventStream,
+    GlobalPosition, Outbox, RowResult, StoredAction, StoredCommand, StreamFilter, StreamPage,
 };
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, DueTimer, Journal,

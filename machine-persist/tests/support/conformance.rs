@@ -8,8 +8,8 @@ use machine_core::VersionConflict;
 use machine_persist::store::{
     ActionClaim, ActionOutcome, ActionProblem, ActionStatus, ActionUpdate, ActorId, ActorMetadata,
     AppendError, AppendRequest, Catalog, CatalogQuery, ClaimRequest, CommandLog, EventMetadata,
-    Fence, Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult,
-    SnapshotStore, StoreError, StoredAction, StoredEvent, STREAM_PAGE,
+    Fence, Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult, SnapshotStore,
+    StoreError, StoredAction, StoredEvent, STREAM_PAGE,
 };
 use machine_persist::{PersistError, SerializedCause};
 
