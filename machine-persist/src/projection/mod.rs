@@ -37,6 +37,10 @@
 //! wakes at once; commits of other processes are found by polling
 //! ([`ProjectionRunner::poll_interval`]).
 //!
+//! **Partitions.** A slow read model can run as K workers, each owning a hash range of actor
+//! ids ([`Partition`], [`ProjectionRunner::partition`]): per-actor order is kept, each worker
+//! has its own checkpoint.
+//!
 //! **Rebuild.** [`ProjectionRunner::rebuild`] resets the read model and the checkpoint and
 //! replays the stream from the beginning; the result is the read model a live run builds.
 //!
@@ -82,6 +86,7 @@ mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod exactly_once;
 mod handler;
+mod partition;
 mod retry;
 mod runner;
 mod status;
@@ -95,6 +100,7 @@ pub use exactly_once::TransactionalStore;
 pub use handler::Projection;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use handler::TransactionalProjection;
+pub use partition::Partition;
 pub use runner::{ProjectionRunner, DEFAULT_BATCH, DEFAULT_POLL_INTERVAL};
 pub use status::{Phase, ProjectionHandle, ProjectionStatus};
 pub use subscription::Subscription;

@@ -22,7 +22,7 @@ use machine_core::Schedule;
 use tokio::sync::watch;
 
 use super::status::{HeadProbe, Phase, ProjectionHandle, ProjectionStatus};
-use super::{AtLeastOnce, Envelope, Projection, ProjectionError, Subscription};
+use super::{AtLeastOnce, Envelope, Partition, Projection, ProjectionError, Subscription};
 use crate::store::{check_name, GlobalPosition, StreamFilter};
 use crate::{Store, StoreError};
 
@@ -83,6 +83,7 @@ pub(super) struct Settings {
     pub(super) poll_interval: Duration,
     pub(super) retry: Schedule,
     pub(super) rebuild: bool,
+    pub(super) partition: Option<Partition>,
 }
 
 /// Runs a projection over a store: configure, then [`spawn`](Self::spawn) it (at-least-once) or
@@ -126,6 +127,7 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
                 retry: Schedule::exponential(Duration::from_millis(10))
                     .intersect(Schedule::recurs(5)),
                 rebuild: false,
+                partition: None,
             },
         }
     }
@@ -166,15 +168,33 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
         self
     }
 
+    /// Makes this runner one worker of a partitioned projection: it handles only the actors
+    /// `partition` owns, and keeps its checkpoint under the name with `/i-of-K` appended (see
+    /// [`Partition`]). Run one runner per partition, each with its own read-model handler.
+    pub fn partition(mut self, partition: Partition) -> Self {
+        self.settings.partition = Some(partition);
+        self
+    }
+
+    /// The runner with the name its checkpoint is kept under.
+    pub(super) fn named(mut self) -> Self {
+        if let Some(partition) = self.settings.partition.take() {
+            self.name = format!("{}/{partition}", self.name);
+            self.settings.partition = Some(partition);
+        }
+        self
+    }
+
     /// Runs `projection` at least once, live, until stopped or failed.
     pub fn spawn<P: Projection<Event = E>>(self, projection: P) -> ProjectionHandle {
+        let this = self.named();
         let delivery = AtLeastOnce::new(
-            self.store.clone(),
-            self.name.clone(),
+            this.store.clone(),
+            this.name.clone(),
             projection,
-            &self.settings,
+            &this.settings,
         );
-        self.spawn_with(delivery, true)
+        this.spawn_with(delivery, true)
     }
 
     /// Runs `projection` at least once until it has caught up with the stream, saves its
@@ -183,13 +203,14 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
         self,
         projection: P,
     ) -> Result<ProjectionStatus, ProjectionError> {
+        let this = self.named();
         let delivery = AtLeastOnce::new(
-            self.store.clone(),
-            self.name.clone(),
+            this.store.clone(),
+            this.name.clone(),
             projection,
-            &self.settings,
+            &this.settings,
         );
-        self.run_once(delivery).await
+        this.run_once(delivery).await
     }
 
     pub(super) async fn run_once<D: Delivery<E> + 'static>(
@@ -425,6 +446,11 @@ impl<S: Store, E: Send + Sync + 'static> Loop<S, E> {
                 .map_err(crate::PersistError::from)
                 .and_then(|stored| self.subscription.decode(entry.at, stored));
             match decoded {
+                Ok(Some(event))
+                    if self
+                        .settings
+                        .partition
+                        .is_some_and(|partition| !partition.owns(&event.actor_id)) => {}
                 Ok(Some(event)) => events.push(event),
                 Ok(None) => {}
                 Err(source) => {
