@@ -28,6 +28,7 @@ mod json_rows;
 mod merge;
 mod options;
 mod reads;
+mod stream;
 mod values;
 
 use std::path::Path;
