@@ -15,9 +15,9 @@
 //!
 //! * *at-least-once* ([`Projection`], [`ProjectionRunner::spawn`]): the checkpoint is saved
 //!   after the events it covers were handled, every N events or T time
-//!   ([`ProjectionRunner::checkpoint_every`]) and whenever the projection catches up or stops.
-//!   A crash redelivers exactly the events after the last saved checkpoint, never fewer. Make
-//!   the handler idempotent.
+//!   ([`ProjectionRunner::checkpoint_every`]), when the stream has been quiet for a poll
+//!   interval, and when the projection stops. A crash redelivers exactly the events after the
+//!   last saved checkpoint, never fewer. Make the handler idempotent.
 //! * *exactly-once* ([`TransactionalProjection`], `ProjectionRunner::spawn_exactly_once`; a
 //!   read model in the store's SQL database): each page is one transaction in which the handler
 //!   writes the read model and the checkpoint is saved. They commit together or not at all, so a

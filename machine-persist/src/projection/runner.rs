@@ -5,10 +5,11 @@
 //!
 //! The loop reads a page after its position, decodes it, hands it to the delivery, and moves
 //! to the page's `through`. A full page means more is waiting: read again at once. A page that is
-//! not full means the projection caught up: it saves its checkpoint and waits for the store's
-//! commit signal (commits in this process) or the poll interval (commits of other processes),
-//! whichever comes first. The wake-up future is armed before each read, so a commit that lands
-//! between the read and the wait still wakes it.
+//! not full means the projection caught up: it waits for the store's commit signal (commits in
+//! this process) or the poll interval (commits of other processes), whichever comes first, and
+//! saves its checkpoint when a poll interval passed without a commit (under a steady stream of
+//! commits, the delivery mode's own schedule saves it). The wake-up future is armed before each
+//! read, so a commit that lands between the read and the wait still wakes it.
 //!
 //! Transient store errors (a lost connection, a deadline) never end a projection: it waits a
 //! poll interval, reloads its checkpoint (an interrupted commit may or may not have saved it),
@@ -139,8 +140,8 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
     }
 
     /// At-least-once: saves the checkpoint once `events` were handled or `interval` passed since
-    /// the last save, whichever is first, and whenever the projection catches up or stops. A
-    /// crash redelivers at most what came after the last save.
+    /// the last save, whichever is first, when the stream has been quiet for a poll interval, and
+    /// when the projection stops. A crash redelivers at most what came after the last save.
     pub fn checkpoint_every(mut self, events: u64, interval: Duration) -> Self {
         self.settings.checkpoint_events = events.max(1);
         self.settings.checkpoint_interval = interval;
@@ -392,21 +393,35 @@ impl<S: Store, E: Send + Sync + 'static> Loop<S, E> {
             if full {
                 continue;
             }
-            match delivery.flush().await {
-                Ok(saved) => self.saved(saved),
-                Err(Failure::Transient(error)) => {
-                    self.transient("save the checkpoint", &error).await;
-                    continue;
-                }
-                Err(Failure::Fatal(error)) => return Err(error),
-            }
             if !follow {
-                return Ok(());
+                return match delivery.flush().await {
+                    Ok(saved) => {
+                        self.saved(saved);
+                        Ok(())
+                    }
+                    Err(Failure::Transient(error)) => Err(self.store_error(error)),
+                    Err(Failure::Fatal(error)) => Err(error),
+                };
             }
-            tokio::select! {
-                () = &mut woken => {}
-                () = tokio::time::sleep(self.settings.poll_interval) => {}
-                changed = stop.changed(), if stoppable => stoppable = changed.is_ok(),
+            // Caught up. Under a steady stream of commits the checkpoint is saved as the mode
+            // says (every N events or T); once the stream has been quiet for a poll interval,
+            // everything delivered is saved.
+            let quiet = tokio::select! {
+                () = &mut woken => false,
+                () = tokio::time::sleep(self.settings.poll_interval) => true,
+                changed = stop.changed(), if stoppable => {
+                    stoppable = changed.is_ok();
+                    false
+                }
+            };
+            if quiet {
+                match delivery.flush().await {
+                    Ok(saved) => self.saved(saved),
+                    Err(Failure::Transient(error)) => {
+                        self.transient("save the checkpoint", &error).await;
+                    }
+                    Err(Failure::Fatal(error)) => return Err(error),
+                }
             }
         }
         match delivery.flush().await {
