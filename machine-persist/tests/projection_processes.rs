@@ -32,7 +32,7 @@ const PREFIX: &str = "MACHINE_PROJECTION_PREFIX";
 const LOG: &str = "MACHINE_PROJECTION_LOG";
 const ACTORS: usize = 8;
 const EVENTS_PER_ROUND: usize = 20;
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 /// How long the killed reader's handlers pause per event.
 const PAUSE: Duration = Duration::from_millis(1);
 /// Rounds of history the killed reader projects.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use fixture::{Account, AccountEvent, Ledger};
 use machine_core::Schedule;
 use machine_persist::projection::{
-    Envelope, Phase, Projection, ProjectionError, ProjectionRunner, Subscription,
+    Envelope, Partition, Phase, Projection, ProjectionError, ProjectionRunner, Subscription,
 };
 use machine_persist::store::{CheckpointStore, GlobalPosition, Journal, Store};
 use machine_persist::{MemoryStore, PersistConfig, PersistentRef, PersistentSystem, Repository};
@@ -281,6 +281,43 @@ async fn a_subscription_reads_only_its_machine_types() {
         Err(ProjectionError::NothingSubscribed { .. })
     ));
     assert!(store.read(&"acc-0".into(), 1, 2, 10).await.unwrap().len() == 2);
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn partitioned_workers_split_the_actors_and_keep_each_actors_order() {
+    let store = MemoryStore::new();
+    let system = PersistentSystem::new(store.clone());
+    let repository = system.repository(PersistConfig::<Account>::new(), Ledger::default());
+    let _spawned = deposit(&repository, 12, 3).await;
+    let workers: Vec<Recorder> = (0..3).map(|_| Recorder::default()).collect();
+    for (index, worker) in workers.iter().enumerate() {
+        let status = ProjectionRunner::new(store.clone(), "parts", accounts())
+            .partition(Partition::new(index, 3).unwrap())
+            .catch_up(worker.clone())
+            .await
+            .unwrap();
+        assert_eq!(status.name, format!("parts/{index}-of-3"));
+        assert!(store.load_checkpoint(&status.name).await.unwrap().is_some());
+    }
+    let mut owners: HashMap<String, usize> = HashMap::new();
+    for (index, worker) in workers.iter().enumerate() {
+        let by_actor = versions_by_actor(&worker.seen);
+        assert!(
+            !by_actor.is_empty(),
+            "worker {index} owns some of 12 actors"
+        );
+        for (actor, versions) in by_actor {
+            assert_eq!(
+                versions,
+                [1, 2, 3],
+                "{actor}: all its events, in order, in one worker"
+            );
+            assert_eq!(owners.insert(actor, index), None, "one owner per actor");
+        }
+    }
+    assert_eq!(owners.len(), 12);
+    assert_eq!(store.load_checkpoint("parts").await.unwrap(), None);
     system.shutdown().await;
 }
 

@@ -245,8 +245,9 @@ where
     where
         P: TransactionalProjection<S::Db, Event = E>,
     {
-        let delivery = self.exactly_once(projection);
-        self.spawn_with(delivery, true)
+        let this = self.named();
+        let delivery = this.exactly_once(projection);
+        this.spawn_with(delivery, true)
     }
 
     /// Runs `projection` exactly once until it has caught up with the stream, and returns its
@@ -258,8 +259,9 @@ where
     where
         P: TransactionalProjection<S::Db, Event = E>,
     {
-        let delivery = self.exactly_once(projection);
-        self.run_once(delivery).await
+        let this = self.named();
+        let delivery = this.exactly_once(projection);
+        this.run_once(delivery).await
     }
 
     fn exactly_once<P>(&self, projection: P) -> ExactlyOnce<S, P> {

@@ -15,9 +15,9 @@
 //!
 //! * *at-least-once* ([`Projection`], [`ProjectionRunner::spawn`]): the checkpoint is saved
 //!   after the events it covers were handled, every N events or T time
-//!   ([`ProjectionRunner::checkpoint_every`]) and whenever the projection catches up or stops.
-//!   A crash redelivers exactly the events after the last saved checkpoint, never fewer. Make
-//!   the handler idempotent.
+//!   ([`ProjectionRunner::checkpoint_every`]), when the stream has been quiet for a poll
+//!   interval, and when the projection stops. A crash redelivers exactly the events after the
+//!   last saved checkpoint, never fewer. Make the handler idempotent.
 //! * *exactly-once* ([`TransactionalProjection`], `ProjectionRunner::spawn_exactly_once`; a
 //!   read model in the store's SQL database): each page is one transaction in which the handler
 //!   writes the read model and the checkpoint is saved. They commit together or not at all, so a
@@ -36,6 +36,10 @@
 //! **Live.** In the same process, the store signals every commit and a caught-up projection
 //! wakes at once; commits of other processes are found by polling
 //! ([`ProjectionRunner::poll_interval`]).
+//!
+//! **Partitions.** A slow read model can run as K workers, each owning a hash range of actor
+//! ids ([`Partition`], [`ProjectionRunner::partition`]): per-actor order is kept, each worker
+//! has its own checkpoint.
 //!
 //! **Rebuild.** [`ProjectionRunner::rebuild`] resets the read model and the checkpoint and
 //! replays the stream from the beginning; the result is the read model a live run builds.
@@ -82,6 +86,7 @@ mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod exactly_once;
 mod handler;
+mod partition;
 mod retry;
 mod runner;
 mod status;
@@ -95,6 +100,7 @@ pub use exactly_once::TransactionalStore;
 pub use handler::Projection;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use handler::TransactionalProjection;
+pub use partition::Partition;
 pub use runner::{ProjectionRunner, DEFAULT_BATCH, DEFAULT_POLL_INTERVAL};
 pub use status::{Phase, ProjectionHandle, ProjectionStatus};
 pub use subscription::Subscription;

@@ -5,10 +5,11 @@
 //!
 //! The loop reads a page after its position, decodes it, hands it to the delivery, and moves
 //! to the page's `through`. A full page means more is waiting: read again at once. A page that is
-//! not full means the projection caught up: it saves its checkpoint and waits for the store's
-//! commit signal (commits in this process) or the poll interval (commits of other processes),
-//! whichever comes first. The wake-up future is armed before each read, so a commit that lands
-//! between the read and the wait still wakes it.
+//! not full means the projection caught up: it waits for the store's commit signal (commits in
+//! this process) or the poll interval (commits of other processes), whichever comes first, and
+//! saves its checkpoint when a poll interval passed without a commit (under a steady stream of
+//! commits, the delivery mode's own schedule saves it). The wake-up future is armed before each
+//! read, so a commit that lands between the read and the wait still wakes it.
 //!
 //! Transient store errors (a lost connection, a deadline) never end a projection: it waits a
 //! poll interval, reloads its checkpoint (an interrupted commit may or may not have saved it),
@@ -22,7 +23,7 @@ use machine_core::Schedule;
 use tokio::sync::watch;
 
 use super::status::{HeadProbe, Phase, ProjectionHandle, ProjectionStatus};
-use super::{AtLeastOnce, Envelope, Projection, ProjectionError, Subscription};
+use super::{AtLeastOnce, Envelope, Partition, Projection, ProjectionError, Subscription};
 use crate::store::{check_name, GlobalPosition, StreamFilter};
 use crate::{Store, StoreError};
 
@@ -83,6 +84,7 @@ pub(super) struct Settings {
     pub(super) poll_interval: Duration,
     pub(super) retry: Schedule,
     pub(super) rebuild: bool,
+    pub(super) partition: Option<Partition>,
 }
 
 /// Runs a projection over a store: configure, then [`spawn`](Self::spawn) it (at-least-once) or
@@ -126,6 +128,7 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
                 retry: Schedule::exponential(Duration::from_millis(10))
                     .intersect(Schedule::recurs(5)),
                 rebuild: false,
+                partition: None,
             },
         }
     }
@@ -137,8 +140,8 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
     }
 
     /// At-least-once: saves the checkpoint once `events` were handled or `interval` passed since
-    /// the last save, whichever is first, and whenever the projection catches up or stops. A
-    /// crash redelivers at most what came after the last save.
+    /// the last save, whichever is first, when the stream has been quiet for a poll interval, and
+    /// when the projection stops. A crash redelivers at most what came after the last save.
     pub fn checkpoint_every(mut self, events: u64, interval: Duration) -> Self {
         self.settings.checkpoint_events = events.max(1);
         self.settings.checkpoint_interval = interval;
@@ -166,15 +169,33 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
         self
     }
 
+    /// Makes this runner one worker of a partitioned projection: it handles only the actors
+    /// `partition` owns, and keeps its checkpoint under the name with `/i-of-K` appended (see
+    /// [`Partition`]). Run one runner per partition, each with its own read-model handler.
+    pub fn partition(mut self, partition: Partition) -> Self {
+        self.settings.partition = Some(partition);
+        self
+    }
+
+    /// The runner with the name its checkpoint is kept under.
+    pub(super) fn named(mut self) -> Self {
+        if let Some(partition) = self.settings.partition.take() {
+            self.name = format!("{}/{partition}", self.name);
+            self.settings.partition = Some(partition);
+        }
+        self
+    }
+
     /// Runs `projection` at least once, live, until stopped or failed.
     pub fn spawn<P: Projection<Event = E>>(self, projection: P) -> ProjectionHandle {
+        let this = self.named();
         let delivery = AtLeastOnce::new(
-            self.store.clone(),
-            self.name.clone(),
+            this.store.clone(),
+            this.name.clone(),
             projection,
-            &self.settings,
+            &this.settings,
         );
-        self.spawn_with(delivery, true)
+        this.spawn_with(delivery, true)
     }
 
     /// Runs `projection` at least once until it has caught up with the stream, saves its
@@ -183,13 +204,14 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
         self,
         projection: P,
     ) -> Result<ProjectionStatus, ProjectionError> {
+        let this = self.named();
         let delivery = AtLeastOnce::new(
-            self.store.clone(),
-            self.name.clone(),
+            this.store.clone(),
+            this.name.clone(),
             projection,
-            &self.settings,
+            &this.settings,
         );
-        self.run_once(delivery).await
+        this.run_once(delivery).await
     }
 
     pub(super) async fn run_once<D: Delivery<E> + 'static>(
@@ -371,21 +393,35 @@ impl<S: Store, E: Send + Sync + 'static> Loop<S, E> {
             if full {
                 continue;
             }
-            match delivery.flush().await {
-                Ok(saved) => self.saved(saved),
-                Err(Failure::Transient(error)) => {
-                    self.transient("save the checkpoint", &error).await;
-                    continue;
-                }
-                Err(Failure::Fatal(error)) => return Err(error),
-            }
             if !follow {
-                return Ok(());
+                return match delivery.flush().await {
+                    Ok(saved) => {
+                        self.saved(saved);
+                        Ok(())
+                    }
+                    Err(Failure::Transient(error)) => Err(self.store_error(error)),
+                    Err(Failure::Fatal(error)) => Err(error),
+                };
             }
-            tokio::select! {
-                () = &mut woken => {}
-                () = tokio::time::sleep(self.settings.poll_interval) => {}
-                changed = stop.changed(), if stoppable => stoppable = changed.is_ok(),
+            // Caught up. Under a steady stream of commits the checkpoint is saved as the mode
+            // says (every N events or T); once the stream has been quiet for a poll interval,
+            // everything delivered is saved.
+            let quiet = tokio::select! {
+                () = &mut woken => false,
+                () = tokio::time::sleep(self.settings.poll_interval) => true,
+                changed = stop.changed(), if stoppable => {
+                    stoppable = changed.is_ok();
+                    false
+                }
+            };
+            if quiet {
+                match delivery.flush().await {
+                    Ok(saved) => self.saved(saved),
+                    Err(Failure::Transient(error)) => {
+                        self.transient("save the checkpoint", &error).await;
+                    }
+                    Err(Failure::Fatal(error)) => return Err(error),
+                }
             }
         }
         match delivery.flush().await {
@@ -425,6 +461,11 @@ impl<S: Store, E: Send + Sync + 'static> Loop<S, E> {
                 .map_err(crate::PersistError::from)
                 .and_then(|stored| self.subscription.decode(entry.at, stored));
             match decoded {
+                Ok(Some(event))
+                    if self
+                        .settings
+                        .partition
+                        .is_some_and(|partition| !partition.owns(&event.actor_id)) => {}
                 Ok(Some(event)) => events.push(event),
                 Ok(None) => {}
                 Err(source) => {

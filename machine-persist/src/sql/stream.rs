@@ -11,7 +11,7 @@
 //! Statements bind: `$1`, `$2` the reader's position (commit group, position); `$3`, `$4` the
 //! horizon; `$5` the limit; then the machine-type list and the tag list, when filtered.
 
-use super::backend::SqlBackend;
+use super::backend::{SqlBackend, StreamBounds};
 use super::convert::count_to_sql;
 use super::decode::{self, EVENT_COLUMN_COUNT};
 use super::{Dialect, SqlDatabase};
@@ -108,19 +108,17 @@ pub(crate) async fn read_all<B: SqlBackend>(
         });
     }
     let params = FilterParams::of(filter);
-    let sql = B::stream_page_sql(params);
-    let rows = B::Db::fetch_all(
-        bind_page::<B::Db>(&sql, after, horizon, count_to_sql(max), filter)?,
-        backend.reader(),
-    )
-    .await?;
-    let mut entries = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let at = position::<B::Db>(row, COMMIT_COLUMN, POSITION_COLUMN)?;
-        let event = decode::actor_id::<B::Db>(row, 0)
-            .and_then(|actor_id: ActorId| decode::event::<B::Db>(row, &actor_id, 1));
-        entries.push(StreamEntry { at, event });
-    }
+    let bounds = StreamBounds {
+        after,
+        through: horizon,
+        max,
+        filter,
+        params,
+    };
+    let entries = match backend.stream_page_fast(bounds).await? {
+        Some(entries) => entries,
+        None => rows(backend, bounds).await?,
+    };
     let through = match entries.last() {
         Some(last) if entries.len() == max => last.at,
         _ => horizon,
@@ -128,15 +126,38 @@ pub(crate) async fn read_all<B: SqlBackend>(
     Ok(StreamPage { entries, through })
 }
 
-fn bind_page<'q, DB: Dialect>(
+/// The page read row by row, each decoded on its own.
+async fn rows<B: SqlBackend>(
+    backend: &B,
+    bounds: StreamBounds<'_>,
+) -> Result<Vec<StreamEntry>, StoreError> {
+    let sql = B::stream_page_sql(bounds.params);
+    let rows = B::Db::fetch_all(bind_page::<B::Db>(&sql, bounds)?, backend.reader()).await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let at = position::<B::Db>(row, COMMIT_COLUMN, POSITION_COLUMN)?;
+        let event = decode::actor_id::<B::Db>(row, 0)
+            .and_then(|actor_id: ActorId| decode::event::<B::Db>(row, &actor_id, 1));
+        entries.push(StreamEntry { at, event });
+    }
+    Ok(entries)
+}
+
+/// Binds a page's parameters to `sql` (see the module docs for their order).
+pub(crate) fn bind_page<'q, DB: Dialect>(
     sql: &'q str,
-    after: GlobalPosition,
-    horizon: GlobalPosition,
-    limit: i64,
-    filter: &'q StreamFilter,
+    bounds: StreamBounds<'q>,
 ) -> Result<super::SqlQuery<'q, DB>, StoreError> {
+    let StreamBounds {
+        after,
+        through,
+        max,
+        filter,
+        ..
+    } = bounds;
     let (after_commit, after_position) = after.to_parts();
-    let (horizon_commit, horizon_position) = horizon.to_parts();
+    let (horizon_commit, horizon_position) = through.to_parts();
+    let limit = count_to_sql(max);
     let mut query = sqlx::query(sql);
     for value in [
         after_commit,

@@ -5,11 +5,11 @@ use sqlx::{Pool, Sqlite};
 
 use super::reads::RECENT_OF_ACTOR;
 use super::SqliteStore;
-use crate::sql::backend::{Page, SqlBackend};
+use crate::sql::backend::{Page, SqlBackend, StreamBounds};
 use crate::sql::deadline::Deadline;
 use crate::sql::decode::EVENT_COLUMNS;
 use crate::sql::stream::FilterParams;
-use crate::store::{CommitSignal, RowResult};
+use crate::store::{CommitSignal, RowResult, StreamEntry};
 use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent, StoredSnapshot};
 
 impl SqlBackend for SqliteStore {
@@ -60,6 +60,14 @@ impl SqlBackend for SqliteStore {
 
     fn stream_head_sql() -> &'static str {
         "SELECT 0, last_position FROM journal_state"
+    }
+
+    /// One packed value per page (see `sqlite::stream`).
+    async fn stream_page_fast(
+        &self,
+        page: StreamBounds<'_>,
+    ) -> Result<Option<Vec<StreamEntry>>, StoreError> {
+        self.stream_page_packed(page).await
     }
 
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {

@@ -28,6 +28,7 @@ mod merge;
 mod options;
 mod packed_rows;
 mod reads;
+mod stream;
 mod values;
 
 use std::path::Path;

@@ -57,20 +57,35 @@ const SNAPSHOT_FIELDS: &[Field] = &[
     Field::Text("created_at"),
 ];
 
+/// What is packed before each row's own columns.
+#[derive(Clone, Copy)]
+pub(super) enum Lead {
+    /// Nothing: the rows are one actor's.
+    Nothing,
+    /// The integer column `ord`: which of the asked-for actors the row is of.
+    Ord,
+    /// The text column `actor_id`.
+    ActorId,
+}
+
 /// `SELECT count(*), <the packed rows>` over the rows of `rows`, each packed from its event
-/// columns, preceded by the integer column `ord` if `with_ord`.
-pub(super) fn packed_events(rows: &str, with_ord: bool) -> String {
-    aggregate(EVENT_FIELDS, rows, with_ord)
+/// columns after its `lead`.
+pub(super) fn packed_events(rows: &str, lead: Lead) -> String {
+    aggregate(EVENT_FIELDS, rows, lead)
 }
 
 /// As [`packed_events`], for rows of snapshot columns.
-pub(super) fn packed_snapshots(rows: &str, with_ord: bool) -> String {
-    aggregate(SNAPSHOT_FIELDS, rows, with_ord)
+pub(super) fn packed_snapshots(rows: &str, lead: Lead) -> String {
+    aggregate(SNAPSHOT_FIELDS, rows, lead)
 }
 
-fn aggregate(fields: &[Field], rows: &str, with_ord: bool) -> String {
-    let ord = with_ord.then_some(Field::Int("ord"));
-    let fields: Vec<Field> = ord.into_iter().chain(fields.iter().copied()).collect();
+fn aggregate(fields: &[Field], rows: &str, lead: Lead) -> String {
+    let lead = match lead {
+        Lead::Nothing => None,
+        Lead::Ord => Some(Field::Int("ord")),
+        Lead::ActorId => Some(Field::Text("actor_id")),
+    };
+    let fields: Vec<Field> = lead.into_iter().chain(fields.iter().copied()).collect();
     let checks: Vec<String> = fields
         .iter()
         .map(|field| match field {
@@ -118,9 +133,14 @@ impl<'a> Packed<'a> {
         self.rest.is_empty()
     }
 
-    /// The `ord` column packed before a row.
+    /// The `ord` column packed before a row ([`Lead::Ord`]).
     pub(super) fn ord(&mut self) -> Option<usize> {
         usize::try_from(self.int()?).ok()
+    }
+
+    /// The `actor_id` column packed before a row ([`Lead::ActorId`]).
+    pub(super) fn actor_id(&mut self) -> Option<ActorId> {
+        self.text().map(ActorId::from)
     }
 
     /// The next row, an event of `actor_id`.

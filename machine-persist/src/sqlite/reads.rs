@@ -13,7 +13,7 @@
 
 use sqlx::Sqlite;
 
-use super::packed_rows::{packed_events, packed_snapshots, Packed};
+use super::packed_rows::{packed_events, packed_snapshots, Lead, Packed};
 use super::SqliteStore;
 use crate::sql::backend::Page;
 use crate::sql::convert::{bound_to_sql, count_to_sql};
@@ -111,7 +111,7 @@ impl SqliteStore {
         pairs: &str,
     ) -> Option<Vec<RowResult<Vec<StoredEvent>>>> {
         let (count, packed): (i64, Option<Vec<u8>>) =
-            sqlx::query_as(&packed_events(&select_tails(), true))
+            sqlx::query_as(&packed_events(&select_tails(), Lead::Ord))
                 .bind(pairs)
                 .fetch_one(&self.reader)
                 .await
@@ -174,7 +174,7 @@ impl SqliteStore {
         actor_ids: &[ActorId],
         ids: &str,
     ) -> Option<Vec<RowResult<Option<StoredSnapshot>>>> {
-        let sql = packed_snapshots(&<Sqlite as Dialect>::latest_snapshots_sql(), true);
+        let sql = packed_snapshots(&<Sqlite as Dialect>::latest_snapshots_sql(), Lead::Ord);
         let (count, packed): (i64, Option<Vec<u8>>) = sqlx::query_as(&sql)
             .bind(ids)
             .fetch_one(&self.reader)
@@ -193,7 +193,7 @@ impl SqliteStore {
             max,
         }: Page<'_>,
     ) -> Result<Option<Vec<StoredEvent>>, StoreError> {
-        let sql = packed_events(&select_page_in_level_order(EVENT_COLUMNS), false);
+        let sql = packed_events(&select_page_in_level_order(EVENT_COLUMNS), Lead::Nothing);
         let (count, packed): (i64, Option<Vec<u8>>) = sqlx::query_as(&sql)
             .bind(actor_id.as_str())
             .bind(bound_to_sql(from))

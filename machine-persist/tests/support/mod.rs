@@ -134,6 +134,7 @@ macro_rules! corrupt_conformance_tests {
             restore_all_fails_only_the_damaged_actors,
             damaged_heads_and_missing_events_stop_a_restore,
             history_yields_the_entries_before_a_bad_row,
+            a_damaged_row_is_an_error_in_its_place_in_the_stream,
         );
     };
 }

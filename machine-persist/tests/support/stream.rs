@@ -10,7 +10,7 @@ use machine_persist::store::{
 };
 
 use super::conformance::request;
-use super::Backend;
+use super::{Backend, Corruptible, Damage};
 
 /// The `expected` events after `after` passing `filter`, read `page` at a time, and proof that
 /// there is no other: the read that finds the last one, or the one after it, is not full.
@@ -405,4 +405,38 @@ pub async fn retention_keeps_what_a_projection_has_not_passed<B: Backend>(backen
     // The stream shows what is left, from where each projection stands.
     let rest = read_everything(store, all[1].0, 100, &StreamFilter::all(), 1).await;
     assert_eq!(rest[0].1.version, 6);
+}
+
+/// A damaged row is its own typed error at its place in the stream: the rows around it read
+/// normally, and nothing is skipped.
+#[allow(dead_code)] // the in-memory backend cannot be damaged
+pub async fn a_damaged_row_is_an_error_in_its_place_in_the_stream<B: Corruptible>(backend: &B) {
+    let store = backend.store();
+    store.append(request("a", 0, 3).create()).await.unwrap();
+    read_everything(store, GlobalPosition::START, 10, &StreamFilter::all(), 3).await;
+    backend
+        .damage(Damage::EventTime {
+            actor: "a",
+            version: 2,
+        })
+        .await;
+    let page = store
+        .read_all(GlobalPosition::START, 10, &StreamFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(page.entries.len(), 3);
+    assert_eq!(page.entries[0].event.as_ref().unwrap().version, 1);
+    match &page.entries[1].event {
+        Err(StoreError::Corrupt {
+            actor_id,
+            version,
+            column,
+            ..
+        }) => assert_eq!(
+            (actor_id.as_str(), *version, *column),
+            ("a", Some(2), "recorded_at")
+        ),
+        other => panic!("expected the damaged row as corrupt, got {other:?}"),
+    }
+    assert_eq!(page.entries[2].event.as_ref().unwrap().version, 3);
 }
