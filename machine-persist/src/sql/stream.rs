@@ -36,7 +36,7 @@ pub struct FilterParams {
 }
 
 impl FilterParams {
-    fn of(filter: &StreamFilter) -> Self {
+    pub(crate) fn of(filter: &StreamFilter) -> Self {
         let machine_types = (!filter.machine_types().is_empty()).then_some(6);
         let next = if machine_types.is_some() { 7 } else { 6 };
         Self {
