@@ -7,7 +7,8 @@
 use futures::future::BoxFuture;
 
 use crate::store::{
-    ActionUpdate, ClaimRequest, CommandLog, Outbox, RowResult, StoredAction, StoredCommand,
+    ActionUpdate, ClaimRequest, CommandLog, EventStream, GlobalPosition, Outbox, RowResult,
+    StoredAction, StoredCommand, StreamFilter, StreamPage,
 };
 use crate::{
     ActorId, ActorMetadata, Catalog, CatalogQuery, DueTimer, Journal, NewSnapshot, SnapshotStore,
@@ -56,6 +57,15 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     ) -> Call<'a, Vec<RowResult<Option<ActorMetadata>>>>;
 
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>>;
+
+    fn read_all<'a>(
+        &'a self,
+        after: GlobalPosition,
+        max: usize,
+        filter: &'a StreamFilter,
+    ) -> Call<'a, StreamPage>;
+
+    fn stream_head(&self) -> Call<'_, GlobalPosition>;
 
     fn claim_due<'a>(&'a self, request: &'a ClaimRequest)
         -> Call<'a, Vec<RowResult<StoredAction>>>;
@@ -133,6 +143,19 @@ impl<S: Store> ErasedStore for S {
 
     fn list<'a>(&'a self, query: &'a CatalogQuery) -> Call<'a, Vec<RowResult<ActorMetadata>>> {
         Box::pin(Catalog::list(self, query))
+    }
+
+    fn read_all<'a>(
+        &'a self,
+        after: GlobalPosition,
+        max: usize,
+        filter: &'a StreamFilter,
+    ) -> Call<'a, StreamPage> {
+        Box::pin(EventStream::read_all(self, after, max, filter))
+    }
+
+    fn stream_head(&self) -> Call<'_, GlobalPosition> {
+        Box::pin(EventStream::stream_head(self))
     }
 
     fn claim_due<'a>(

@@ -1,9 +1,8 @@
 //! Live updates: new events as server-sent events.
 //!
-//! Each subscriber follows the journal of the machine types it watches with a
+//! Each subscriber follows the global event stream of the machine types it watches with a
 //! [`JournalTail`] (one per type, polled every `poll_interval`), and receives a `change` event
-//! per new journal entry, filtered to one actor when it asked for one. That polling is the seam
-//! to replace by a read of the store's global event stream once it exists.
+//! per new journal entry, filtered to one actor when it asked for one.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,8 +15,8 @@ use serde::Serialize;
 
 use super::target::Target;
 use super::Shared;
+use crate::store::StreamFilter;
 use crate::tail::JournalTail;
-use crate::CatalogQuery;
 
 /// What a `change` event carries.
 #[derive(Serialize)]
@@ -41,8 +40,8 @@ pub(crate) fn stream(
         let mut tails: Vec<JournalTail> = targets
             .iter()
             .map(|target| {
-                let query = CatalogQuery::new().machine_type(target.machine_type());
-                JournalTail::erased(target.store(), query)
+                let filter = StreamFilter::all().machine_type(target.machine_type());
+                JournalTail::erased(target.store(), filter)
             })
             .collect();
         yield Ok(Event::default().event("ready").data("{}"));

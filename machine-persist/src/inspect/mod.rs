@@ -47,10 +47,9 @@
 //!
 //! # Live updates
 //!
-//! The page subscribes to `api/live` (server-sent events). Until the store offers one global,
-//! position-ordered event stream, the server finds new events with a
-//! [`JournalTail`](crate::tail::JournalTail), which polls the registry every
-//! [`poll_interval`](Inspector::poll_interval); only that type changes when the stream exists.
+//! The page subscribes to `api/live` (server-sent events). The server finds new events with a
+//! [`JournalTail`](crate::tail::JournalTail), which reads the store's global event stream every
+//! [`poll_interval`](Inspector::poll_interval).
 
 mod api;
 mod assets;

@@ -9,6 +9,7 @@ use machine::persist::fixture::Fixture;
 use machine::persist::serde_json::{self, json, Value};
 use machine::persist::store::{
     ActorId, ActorMetadata, CatalogQuery, Store, StoreError, StoredEvent, StoredSnapshot,
+    StreamFilter,
 };
 use machine::persist::tail::JournalTail;
 use machine::persist::PersistError;
@@ -80,11 +81,11 @@ async fn execute<S: Store>(store: &S, cli: &Cli) -> Result<(), CliError> {
             interval_ms,
             count,
         } => {
-            let mut query = CatalogQuery::new();
+            let mut filter = StreamFilter::all();
             if let Some(machine_type) = machine_type {
-                query = query.machine_type(machine_type);
+                filter = filter.machine_type(machine_type.clone());
             }
-            let mut tail = JournalTail::new(store.clone(), query);
+            let mut tail = JournalTail::new(store.clone(), filter);
             if *from_start {
                 tail = tail.from_start();
             }
