@@ -22,10 +22,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ceiling::{cpu_time, load_average, ratio};
 use fixture::{Account, AccountEvent, Ledger};
+use machine_persist::chrono::{DateTime, Utc};
 #[cfg(feature = "msgpack")]
 use machine_persist::codec::MessagePackCodec;
 use machine_persist::codec::{Codec, JsonCodec};
-use machine_persist::store::{AppendRequest, Journal, NewEvent, NewSnapshot, Store};
+use machine_persist::store::{AppendRequest, NewEvent, NewSnapshot, Store};
 use machine_persist::{ActorFilter, PersistConfig, PersistentSystem, SqliteStore};
 
 fn deposit() -> AccountEvent {
@@ -147,67 +148,18 @@ fn request(id: &str, events: usize) -> AppendRequest {
         .with_events((0..events).map(|_| event()).collect())
 }
 
-/// Writes one actor `long` with `events` events (genesis snapshot only).
-async fn write_long<S: Store>(store: &S, events: usize) {
-    let mut written = 0;
-    store.append(request("long", 0)).await.unwrap();
-    while written < events {
-        let chunk = 10_000.min(events - written);
-        let append = AppendRequest::new(
-            "long",
-            "Account",
-            written as u64,
-            "Open",
-            SystemTime::now().into(),
-        )
-        .with_events((0..chunk).map(|_| event()).collect());
-        store.append(append).await.unwrap();
-        written += chunk;
-    }
-}
-
-/// Restores actor `long`: events/s folded.
-async fn restore_long<S: Store>(store: S, events: usize) -> f64 {
-    let system = PersistentSystem::new(store);
-    let repo = system.repository(
-        PersistConfig::<Account>::new().snapshot_on_stop(false),
-        Ledger::default(),
-    );
-    let start = Instant::now();
-    let account = repo.restore("long").await.unwrap().unwrap();
-    let elapsed = start.elapsed();
-    assert_eq!(account.version().await.unwrap(), events as u64);
-    let _ = system.shutdown().await;
-    events as f64 / elapsed.as_secs_f64()
-}
-
-/// One actor's history of `events` deposits written with `codec` and restored with it: payload
-/// bytes per event, and events/s folded.
-async fn codec_run<C: Codec + Clone>(
-    dir: &tempfile::TempDir,
-    codec: C,
-    events: usize,
-) -> (usize, f64) {
+/// Writes one actor `long` with `events` deposits and a genesis snapshot, encoded by `codec`,
+/// straight through the journal.
+async fn write_long<S: Store>(store: &S, events: usize, codec: &impl Codec) {
     let name = codec.name();
-    let store = fresh_sqlite(dir, &format!("codec-{name}.db")).await;
     let payload = codec.encode(&deposit()).unwrap();
-    let genesis = NewSnapshot::new(
-        0,
-        "Open",
-        1,
-        name,
-        codec.encode(&Account::new()).unwrap(),
-        SystemTime::now().into(),
-    );
-    let now = SystemTime::now().into();
-    store
-        .append(
-            AppendRequest::new("long", "Account", 0, "Open", now)
-                .create()
-                .with_snapshot(genesis),
-        )
-        .await
-        .unwrap();
+    let now: DateTime<Utc> = SystemTime::now().into();
+    let state = codec.encode(&Account::new()).unwrap();
+    let genesis = NewSnapshot::new(0, "Open", 1, name, state, now);
+    let create = AppendRequest::new("long", "Account", 0, "Open", now)
+        .create()
+        .with_snapshot(genesis);
+    store.append(create).await.unwrap();
     let mut written = 0;
     while written < events {
         let chunk = 10_000.min(events - written);
@@ -220,7 +172,10 @@ async fn codec_run<C: Codec + Clone>(
         store.append(append).await.unwrap();
         written += chunk;
     }
-    store.merge().await.unwrap();
+}
+
+/// Restores actor `long` with `codec`: events/s folded.
+async fn restore_long<S: Store>(store: S, events: usize, codec: impl Codec) -> f64 {
     let system = PersistentSystem::new(store);
     let repo = system.repository(
         PersistConfig::<Account>::new()
@@ -233,7 +188,17 @@ async fn codec_run<C: Codec + Clone>(
     let elapsed = start.elapsed();
     assert_eq!(account.version().await.unwrap(), events as u64);
     let _ = system.shutdown().await;
-    (payload.len(), events as f64 / elapsed.as_secs_f64())
+    events as f64 / elapsed.as_secs_f64()
+}
+
+/// One actor's history of `events` deposits written with `codec` and restored with it: payload
+/// bytes per event, and events/s folded.
+async fn codec_run<C: Codec>(dir: &tempfile::TempDir, codec: C, events: usize) -> (usize, f64) {
+    let store = fresh_sqlite(dir, &format!("codec-{}.db", codec.name())).await;
+    write_long(&store, events, &codec).await;
+    store.merge().await.unwrap();
+    let bytes = codec.encode(&deposit()).unwrap().len();
+    (bytes, restore_long(store, events, codec).await)
 }
 
 /// Writes `actors` actors of a genesis snapshot + 10 events each.
@@ -344,10 +309,10 @@ fn main() {
             let events = env_number("BENCH_FOLD_EVENTS", 1_000_000) as usize;
             header("SQLite: restore of one actor's history (events/s; ceiling: the same rows read through SQLite's C API, not decoded)");
             let store = fresh_sqlite(&dir, "long.db").await;
-            write_long(&store, events).await;
+            write_long(&store, events, &JsonCodec).await;
             store.merge().await.unwrap();
             let raw = ceiling::sqlite::read(&dir.path().join("long.db"), "long");
-            let rate = restore_long(store, events).await;
+            let rate = restore_long(store, events, JsonCodec).await;
             line(&format!("restore fold, {events} events"), rate, raw.per_second());
         }
         if selected("restore_all") {
