@@ -17,7 +17,9 @@ use std::fmt;
 
 use crate::ActorId;
 
-/// Worker `index` of `of` (see the [module docs](self)).
+/// Worker `index` of `of`: the actors whose id hashes into the `index`-th of `of` equal ranges, so
+/// all of an actor's events go to one worker, in version order. Each worker keeps its own
+/// checkpoint and reads the whole stream; changing `of` moves actors, so rebuild then.
 ///
 /// ```
 /// use machine_persist::projection::Partition;
