@@ -19,6 +19,14 @@ const TTL: Duration = Duration::from_millis(1_200);
 const HEARTBEAT: Duration = Duration::from_millis(300);
 
 async fn node(store: &PostgresStore, id: &str) -> Cluster {
+    node_with(store, id, |config| config).await
+}
+
+async fn node_with(
+    store: &PostgresStore,
+    id: &str,
+    configure: impl FnOnce(ClusterConfig) -> ClusterConfig,
+) -> Cluster {
     let reopened = support::pg::open_at(
         "cluster_routing",
         &machine_test_support::postgres::url(),
@@ -31,7 +39,7 @@ async fn node(store: &PostgresStore, id: &str) -> Cluster {
         .shards(2)
         .lease_ttl(TTL)
         .heartbeat(HEARTBEAT);
-    Cluster::join(reopened, config).await.unwrap()
+    Cluster::join(reopened, configure(config)).await.unwrap()
 }
 
 /// Two nodes holding one shard each.
@@ -170,6 +178,56 @@ async fn calls_find_the_new_owner_after_a_hand_off() {
     assert_eq!(outcome.into_state().unwrap().balance(), 3);
     assert!(b.owns(&id));
     assert_eq!(on_b.repository().active(), 1);
+    b.leave().await.unwrap();
+    support::pg::teardown(store).await;
+}
+
+/// A caller that never waits long enough for an answer sends its call again and again until the
+/// failover bound; the owner applies it once, since every attempt carries the call's command id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_sent_again_after_lost_answers_is_applied_once() {
+    let Some(store) = support::pg::open(
+        "a_call_sent_again_after_lost_answers_is_applied_once",
+        |o| o,
+    )
+    .await
+    else {
+        return;
+    };
+    let a = node(&store, "a").await;
+    // Answers take longer than 1 ms over LISTEN/NOTIFY: b hears nearly none of them in time.
+    let b = node_with(&store, "b", |config| {
+        config.answer_timeout(Duration::from_millis(1))
+    })
+    .await;
+    a.rebalance().await.unwrap();
+    b.rebalance().await.unwrap();
+    let on_a = a.routed(PersistConfig::<Account>::new(), Ledger::default());
+    let on_b = b.routed(PersistConfig::<Account>::new(), Ledger::default());
+    let id = owned_by(&a, 1).pop().unwrap();
+    on_a.repository()
+        .spawn(id.as_str(), Account::new())
+        .await
+        .unwrap();
+    match on_b
+        .get(id.as_str())
+        .call(AccountEvent::Deposit { amount: 7 })
+        .await
+    {
+        Ok(outcome) => assert_eq!(outcome.into_state().unwrap().balance(), 7),
+        Err(PersistError::Unreachable { .. }) => {}
+        Err(other) => panic!("expected the outcome or Unreachable, got {other:?}"),
+    }
+    // Let the owner serve whatever attempts are still queued, then look at its journal.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stored = on_a
+        .repository()
+        .metadata(id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version, 1, "the deposit was applied once");
+    a.leave().await.unwrap();
     b.leave().await.unwrap();
     support::pg::teardown(store).await;
 }

@@ -321,6 +321,18 @@ impl<M: Persistable> Repository<M> {
         self.found(id).await?.call(event).await
     }
 
+    /// Sends `event` to actor `id` as command `command_id` and waits for its outcome, activating
+    /// the actor if it is stored but not running; see [`PersistentRef::call_command`]: a repeat
+    /// of the id within the window is answered with the first outcome, not applied again.
+    pub async fn call_command(
+        &self,
+        id: impl Into<ActorId>,
+        command_id: impl Into<String>,
+        event: M::Event,
+    ) -> Result<Outcome<M, M::Error>, PersistError> {
+        self.found(id).await?.call_command(command_id, event).await
+    }
+
     /// Runs one cleanup sweep now: deletes the stored actors of this machine type, not in
     /// memory, whose last activity is older than
     /// [`max_state_age`](PersistConfig::max_state_age) (nothing without it); returns how many

@@ -4,9 +4,13 @@
 //! the local repository when this node holds the actor's shard, otherwise through the transport
 //! to the node whose lease is current. A call that finds no owner (a shard between two nodes)
 //! or an owner that just lost the shard is tried again until the failover bound (lease TTL plus
-//! two heartbeats plus the answer timeout); such a call was not applied. A call that got no
-//! answer in time ends in [`PersistError::Unreachable`]: it may have been applied, so it is not
-//! sent again behind the caller's back.
+//! two heartbeats plus the answer timeout); such a call was not applied. Every call carries a
+//! command id of its own ([`PersistentRef::call_command`](crate::PersistentRef::call_command)),
+//! kept across its attempts, so a call whose answer was lost (the owner died after the commit,
+//! the notification was dropped) is sent again within the same bound and applied once: the
+//! owner that finds the id recorded answers with the first outcome. Only a call that got no
+//! answer within the whole bound ends in [`PersistError::Unreachable`]; it may have been
+//! applied once, never twice.
 
 use std::sync::Arc;
 
@@ -115,10 +119,15 @@ impl<M: Routable> ClusterRef<M> {
         let bound = config.lease_ttl + config.heartbeat_interval() * 2 + config.answer_timeout;
         let give_up = Instant::now() + bound;
         let pause = config.heartbeat_interval() / 4;
+        // One id for every attempt of this call: a repeat is answered, not applied again.
+        let command = format!("routed-{:032x}", fastrand::u128(..));
         loop {
-            let result = self.try_call(&event).await;
+            let result = self.try_call(&command, &event).await;
             match result {
-                Err(error) if moving(&error) && Instant::now() < give_up => {
+                Err(error)
+                    if (moving(&error) || matches!(error, PersistError::Unreachable { .. }))
+                        && Instant::now() < give_up =>
+                {
                     tokio::time::sleep(pause).await;
                 }
                 Err(PersistError::Unreachable { .. }) if Instant::now() >= give_up => {
@@ -138,13 +147,17 @@ impl<M: Routable> ClusterRef<M> {
     }
 
     /// One attempt: local if this node holds the shard, else to the current owner.
-    async fn try_call(&self, event: &M::Event) -> Result<Outcome<M, M::Error>, PersistError> {
+    async fn try_call(
+        &self,
+        command: &str,
+        event: &M::Event,
+    ) -> Result<Outcome<M, M::Error>, PersistError> {
         let cluster = &self.routed.cluster;
         if cluster.owns(self.id.as_str()) {
             return self
                 .routed
                 .repository
-                .call(self.id.clone(), event.clone())
+                .call_command(self.id.clone(), command, event.clone())
                 .await;
         }
         let shard = cluster.shard_of(self.id.as_str());
@@ -167,6 +180,7 @@ impl<M: Routable> ClusterRef<M> {
                 &owner,
                 self.routed.repository.machine_type(),
                 &self.id,
+                command,
                 event,
                 cluster.config().answer_timeout,
             )
@@ -198,6 +212,7 @@ impl<M: Routable> Handler for Serve<M> {
     fn handle(
         &self,
         actor: ActorId,
+        command: String,
         event: serde_json::Value,
     ) -> BoxFuture<'static, Result<serde_json::Value, WireError>> {
         let repository = self.repository.clone();
@@ -213,7 +228,7 @@ impl<M: Routable> Handler for Serve<M> {
                     message: format!("an unreadable event: {error}"),
                 })?;
             let outcome = repository
-                .call(actor, event)
+                .call_command(actor, command, event)
                 .await
                 .map_err(|error| WireError::from_error(&error))?;
             serde_json::to_value(WireOutcome::from(outcome)).map_err(|error| WireError::Other {

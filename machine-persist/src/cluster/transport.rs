@@ -48,10 +48,12 @@ pub(crate) fn channel_of(schema: &str, node_id: &str) -> String {
 
 /// Serves the calls for one machine type on the owner.
 pub(crate) trait Handler: Send + Sync + 'static {
-    /// Applies `event` (JSON) to `actor`; the answer is the outcome as JSON.
+    /// Applies `event` (JSON) to `actor` as command `command`; the answer is the outcome as
+    /// JSON.
     fn handle(
         &self,
         actor: ActorId,
+        command: String,
         event: serde_json::Value,
     ) -> BoxFuture<'static, Result<serde_json::Value, WireError>>;
 }
@@ -148,6 +150,7 @@ impl Transport {
         owner: &str,
         machine: &str,
         actor: &ActorId,
+        command: &str,
         event: serde_json::Value,
         timeout: Duration,
     ) -> Result<Answer, PersistError> {
@@ -157,6 +160,7 @@ impl Transport {
             reply_to: self.shared.channel.clone(),
             machine: machine.to_owned(),
             actor: actor.as_str().to_owned(),
+            command: command.to_owned(),
             event,
         };
         let (tx, rx) = oneshot::channel();
@@ -205,13 +209,14 @@ impl Shared {
                 reply_to,
                 machine,
                 actor,
+                command,
                 event,
             } => {
                 let handler = lock(&self.handlers).get(&machine).cloned();
                 let shared = Arc::clone(self);
                 tokio::spawn(async move {
                     let answer = match handler {
-                        Some(handler) => handler.handle(ActorId::from(actor), event).await,
+                        Some(handler) => handler.handle(ActorId::from(actor), command, event).await,
                         None => Err(WireError::UnknownMachine),
                     };
                     let message = Message::Answer { call, answer };

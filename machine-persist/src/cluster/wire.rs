@@ -18,12 +18,14 @@ pub(crate) const MAX_MESSAGE_BYTES: usize = 7_999;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Message {
-    /// Apply `event` to `actor` of `machine`; answer on `reply_to` with `call`.
+    /// Apply `event` to `actor` of `machine` as command `command` (applied at most once per
+    /// id, so a caller may send it again); answer on `reply_to` with `call`.
     Call {
         call: u64,
         reply_to: String,
         machine: String,
         actor: String,
+        command: String,
         event: serde_json::Value,
     },
     /// The answer to call `call`.
