@@ -235,6 +235,22 @@ impl<'a> Packed<'a> {
 mod tests {
     use super::*;
 
+    /// The packed fields restate the row API's column lists; they must not drift apart.
+    #[test]
+    fn the_packed_fields_are_the_row_columns_in_order() {
+        let names = |fields: &[Field]| {
+            fields
+                .iter()
+                .map(|field| match field {
+                    Field::Int(column) | Field::Text(column) | Field::Payload(column) => *column,
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        assert_eq!(names(EVENT_FIELDS), crate::sql::decode::EVENT_COLUMNS);
+        assert_eq!(names(SNAPSHOT_FIELDS), crate::sql::decode::SNAPSHOT_COLUMNS);
+    }
+
     #[test]
     fn a_payload_flag_other_than_t_or_b_is_refused() {
         assert_eq!(Packed::new(b"t2:ab").payload().unwrap(), b"ab");
