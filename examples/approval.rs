@@ -18,8 +18,8 @@ use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use machine::core::effect::{Actions, Effects, Scope};
 use machine::core::Step;
+use machine::core::{Actions, Effects, Scope};
 use machine::persist::PersistError;
 use machine::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -22,10 +22,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use machine::core::effect::{ActionCtx, Actions, DurableAction, Effects};
+use machine::core::{ActionCtx, Actions, DurableAction, Effects};
 use machine::core::{EffectError, Step};
+use machine::persist::dispatch::{DispatchConfig, DurablePolicy};
 use machine::persist::store::{ActionStatus, Outbox};
-use machine::persist::{DispatchConfig, DurablePolicy, Repository, SerializedCause};
+use machine::persist::{Repository, SerializedCause};
 use machine::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use machine::core::effect::{Actions, Effects, Scope};
 use machine::core::Step;
+use machine::core::{Actions, Effects, Scope};
 use machine::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use machine_core::inspect::{EffectKind, OwnedRecordKind};
 use machine_core::testkit::Harness;
+use machine_core::{EffectKind, OwnedRecordKind};
 use machine_core::{Recorder, SpawnOptions};
 use support::order::{Env, Order, OrderEvent, OrderTag, PAYMENT_WINDOW};
 

@@ -6,7 +6,7 @@ mod support;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use machine_core::inspect::OwnedRecordKind;
+use machine_core::OwnedRecordKind;
 use machine_core::{
     ActorError, ActorSystem, Commit, CommitError, Current, Durability, Outcome, Recorder,
     SpawnOptions, Start, StopReason,

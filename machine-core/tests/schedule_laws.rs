@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use machine_core::schedule::{Decision, Schedule};
+use machine_core::{Decision, Schedule};
 use proptest::prelude::*;
 
 /// One step: milliseconds since the previous step (so `now` never goes backwards) and the input.

@@ -7,7 +7,7 @@ use machine_core::Machine;
 use std::time::Duration;
 
 use futures::StreamExt;
-use machine_core::inspect::OwnedRecordKind;
+use machine_core::OwnedRecordKind;
 use machine_core::{ActorError, ActorSystem, Recorder, SpawnOptions};
 use support::order::{Env, Order, OrderEvent, OrderTag};
 

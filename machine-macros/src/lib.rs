@@ -349,8 +349,8 @@
 //! | function | returns |
 //! |---|---|
 //! | `Order::initial_tag()` | the `#[initial]` state's tag (a `const fn`) |
-//! | `Order::transition_table()` | `&'static [machine_core::model::TransitionInfo<OrderTag, OrderEventTag>]`: every rule's source, event and targets, in declaration order |
-//! | `Order::timeout_table()` | `&'static [machine_core::model::TimeoutInfo<OrderTag, OrderEventTag>]`: every timeout's state, duration and event |
+//! | `Order::transition_table()` | `&'static [machine_core::TransitionInfo<OrderTag, OrderEventTag>]`: every rule's source, event and targets, in declaration order |
+//! | `Order::timeout_table()` | `&'static [machine_core::TimeoutInfo<OrderTag, OrderEventTag>]`: every timeout's state, duration and event |
 //! | `Order::mermaid()` | the `stateDiagram-v2` shown above: `[*] --> Initial`, one `From --> To : Event` line per declared target, `From --> To : after 72h` per timeout, `Final --> [*]`; nodes and labels use the Rust variant names |
 //!
 //! `OrderTag` implements `machine_core::StateTag` (`is_initial`, `is_final`).

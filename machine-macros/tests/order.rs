@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use machine_core::model::{TimeoutInfo, TransitionInfo};
 use machine_core::testkit::Harness;
 use machine_core::{Actions, Event, Machine, Outcome, Scope, StateTag, Step, Tag};
+use machine_core::{TimeoutInfo, TransitionInfo};
 use support::order::*;
 
 fn paid(amount: u64) -> Order {

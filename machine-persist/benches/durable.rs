@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use ceiling::load_average;
 use machine_core::{ActionCtx, Actions, DurableAction, EffectError, Effects, Step};
 use machine_macros::{Event, Machine};
+use machine_persist::dispatch::DurablePolicy;
 use machine_persist::store::Store;
-use machine_persist::{DurablePolicy, PersistConfig, PersistentSystem, SqliteStore};
+use machine_persist::{PersistConfig, PersistentSystem, SqliteStore};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize, Event)]

@@ -98,9 +98,7 @@ pub use actor::{
 };
 pub use cause::SerializedCause;
 pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW, DEFAULT_TIMER_POLL};
-pub use dispatch::{DispatchConfig, DurablePolicy};
 pub use error::{Inconsistency, PersistError, ReplayCause};
-pub use hooks::SnapshotChoice;
 pub use memory::MemoryStore;
 pub use persistable::Persistable;
 #[cfg(feature = "postgres")]

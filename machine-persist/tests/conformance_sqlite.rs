@@ -116,7 +116,7 @@ async fn wrongly_typed_columns_are_typed_errors() {
     use support::Backend;
     let backend = Sqlite::open().await.unwrap();
     let store = backend.store();
-    let a = machine_persist::store::ActorId::from("a");
+    let a = machine_core::ActorId::from("a");
     let request = machine_persist::store::AppendRequest::new("a", "M", 0, "S", chrono::Utc::now())
         .create()
         .push_event(machine_persist::store::NewEvent::new("E", 1, "json", "{}"));

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use machine_core::ActorId;
 use machine_core::VersionConflict;
 use machine_persist::store::{
-    ActorId, AppendRequest, BatchOutcome, Journal, NewEvent, StoreError, StoredEvent,
+    AppendRequest, BatchOutcome, Journal, NewEvent, StoreError, StoredEvent,
 };
 use machine_persist::writer::RetryPolicy;
 use machine_persist::writer::{JournalWriter, WriterConfig};

@@ -8,11 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use machine_core::{Outcome, Schedule};
-use machine_persist::dispatch::DispatchConfig;
+use machine_persist::dispatch::{DispatchConfig, DurablePolicy};
 use machine_persist::store::{ActionProblem, ActionStatus, StoredAction};
-use machine_persist::{
-    DurablePolicy, MemoryStore, PersistConfig, PersistError, PersistentSystem, Repository,
-};
+use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem, Repository};
 use shop::{ChargeCard, Gateway, Order, OrderEvent};
 
 /// Waits (on the paused clock) until `done` holds, for at most `limit` of simulated time.

@@ -18,10 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use machine_core::Schedule;
+use machine_persist::dispatch::{DispatchConfig, DurablePolicy};
 use machine_persist::store::ActionStatus;
-use machine_persist::{
-    ActorFilter, DispatchConfig, DurablePolicy, PersistentSystem, Repository, SqliteStore,
-};
+use machine_persist::{ActorFilter, PersistentSystem, Repository, SqliteStore};
 use shop::{Gateway, Order, OrderEvent};
 use tokio::io::{AsyncBufReadExt, BufReader};
 

@@ -15,12 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use machine_persist::dispatch::{DispatchConfig, DurablePolicy};
 use machine_persist::store::{
     ActionClaim, ActionStatus, AppendRequest, NewAction, NewEvent, Store,
 };
-use machine_persist::{
-    DispatchConfig, DurablePolicy, PersistentSystem, SqliteOptions, SqliteStore,
-};
+use machine_persist::{PersistentSystem, SqliteOptions, SqliteStore};
 use shop::Gateway;
 
 const ACTIONS: usize = 60;

@@ -7,8 +7,9 @@ mod fixture;
 use std::sync::Arc;
 
 use fixture::{Account, AccountEvent, Ledger};
+use machine_core::ActorId;
 use machine_persist::fixture::{Fixture, FixtureError, FORMAT};
-use machine_persist::store::{ActorId, Journal};
+use machine_persist::store::Journal;
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem, Retention};
 
 async fn history(store: &MemoryStore, config: PersistConfig<Account>) -> Account {

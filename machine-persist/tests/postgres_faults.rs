@@ -119,7 +119,7 @@ async fn a_commit_whose_answer_is_lost_is_reported_as_stored() {
         return;
     };
     let check = direct(test, &schema).await;
-    let id = machine_persist::store::ActorId::from("lost-answer");
+    let id = machine_core::ActorId::from("lost-answer");
 
     // Without retries the caller cannot know: it gets a transient error, yet the event is
     // stored.

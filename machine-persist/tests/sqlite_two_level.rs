@@ -7,9 +7,10 @@ use std::path::Path;
 
 use chrono::Utc;
 use futures::TryStreamExt;
+use machine_core::ActorId;
 use machine_core::VersionConflict;
 use machine_persist::store::{
-    ActorId, AppendError, AppendRequest, Catalog, Journal, NewEvent, StoreError, StoredEvent,
+    AppendError, AppendRequest, Catalog, Journal, NewEvent, StoreError, StoredEvent,
 };
 use machine_persist::{PersistError, SqliteOptions, SqliteStore};
 

@@ -52,7 +52,7 @@ impl<M: Machine> Actions<M> {
     /// [`run`](Self::run).
     ///
     /// ```
-    /// # use machine_core::effect::{ActionCtx, DurableAction};
+    /// # use machine_core::{ActionCtx, DurableAction};
     /// # use machine_core::{Actions, EffectError, Machine};
     /// #[derive(Debug)]
     /// struct MailReceipt { order: String }

@@ -30,7 +30,7 @@ use crate::model::{ActorId, Machine};
 /// it with the machine's codec, so it is usually `Serialize + Deserialize` as well.
 ///
 /// ```
-/// # use machine_core::effect::{ActionCtx, DurableAction};
+/// # use machine_core::{ActionCtx, DurableAction};
 /// # use machine_core::{EffectError, Machine};
 /// # struct Shop; impl Shop { async fn charge(&self, _: &str, _: u64, _: &str) -> Result<(), EffectError> { Ok(()) } }
 /// #[derive(Debug)]
@@ -65,7 +65,7 @@ pub trait DurableAction<M: Machine>: Any + Send + Sync + fmt::Debug {
 /// restart, in every process. Its text form (`Display`) is `actor/version/name`.
 ///
 /// ```
-/// use machine_core::effect::IdempotencyKey;
+/// use machine_core::IdempotencyKey;
 /// let key = IdempotencyKey::new("order-7".into(), 3, "charge card");
 /// assert_eq!(key.to_string(), "order-7/3/charge card");
 /// ```

@@ -12,7 +12,7 @@ use crate::model::{Machine, Tag, TimeoutInfo, TransitionInfo};
 /// The declared shape of a machine: its transitions, its timeouts and its Mermaid diagram.
 ///
 /// ```
-/// use machine_core::model::Diagram;
+/// use machine_core::Diagram;
 /// use machine_core::Tag;
 ///
 /// /// One line per declared rule, for any derived machine.

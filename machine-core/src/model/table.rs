@@ -10,7 +10,7 @@ use std::time::Duration;
 /// One declared transition: in state `from`, event `event` may lead to any of `targets`.
 ///
 /// ```
-/// use machine_core::model::TransitionInfo;
+/// use machine_core::TransitionInfo;
 /// let pay: TransitionInfo<&str, &str> = TransitionInfo {
 ///     from: "Pending",
 ///     event: "Pay",

@@ -11,7 +11,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// // Snapshot after 100 events, or 5 s after the last commit, whichever comes first.
     /// let policy = Schedule::every_events(100).union(Schedule::spaced(Duration::from_secs(5)));
@@ -29,7 +29,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let ms = Duration::from_millis(1);
     /// let retry = Schedule::exponential(10 * ms).intersect(Schedule::recurs(2));
@@ -51,7 +51,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let start = Instant::now();
     /// let mut driver = Schedule::forever().up_to(Duration::from_secs(1)).driver(start);
@@ -75,7 +75,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::Schedule;
+    /// use machine_core::Schedule;
     ///
     /// let now = Instant::now();
     /// let mut driver = Schedule::spaced(Duration::from_millis(100)).jittered().driver(now);
@@ -92,7 +92,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let s = Schedule::recurs(1).and_then(Schedule::spaced(Duration::from_secs(1)));
     /// let now = Instant::now();

@@ -9,7 +9,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let now = Instant::now();
     /// let mut driver = Schedule::forever().driver(now);
@@ -23,7 +23,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let now = Instant::now();
     /// let mut driver = Schedule::once().driver(now);
@@ -39,7 +39,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let now = Instant::now();
     /// let mut driver = Schedule::recurs(2).driver(now);
@@ -58,7 +58,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let now = Instant::now();
     /// let mut driver = Schedule::spaced(Duration::from_secs(5)).driver(now);
@@ -79,7 +79,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let start = Instant::now();
     /// let mut driver = Schedule::fixed(Duration::from_secs(10)).driver(start);
@@ -101,7 +101,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let now = Instant::now();
     /// let mut driver = Schedule::every_events(3).driver(now);
@@ -120,7 +120,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let now = Instant::now();
     /// let mut driver = Schedule::exponential(Duration::from_millis(10)).driver(now);
@@ -141,7 +141,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let now = Instant::now();
     /// let mut driver =

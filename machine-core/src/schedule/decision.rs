@@ -14,7 +14,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use machine_core::schedule::Decision;
+/// use machine_core::Decision;
 ///
 /// let d = Decision::Continue(Duration::from_millis(20));
 /// assert_eq!(d.delay(), Some(Duration::from_millis(20)));
@@ -40,7 +40,7 @@ impl Decision {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use machine_core::schedule::Decision;
+    /// use machine_core::Decision;
     ///
     /// assert_eq!(Decision::Continue(Duration::ZERO).delay(), Some(Duration::ZERO));
     /// assert_eq!(Decision::Done.delay(), None);
@@ -55,7 +55,7 @@ impl Decision {
     /// True for [`Decision::Done`].
     ///
     /// ```
-    /// use machine_core::schedule::Decision;
+    /// use machine_core::Decision;
     ///
     /// assert!(Decision::Done.is_done());
     /// assert!(!Decision::Skip.is_done());

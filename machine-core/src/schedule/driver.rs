@@ -17,7 +17,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::{Decision, Schedule};
+    /// use machine_core::{Decision, Schedule};
     ///
     /// let start = Instant::now();
     /// let mut driver = Schedule::recurs(1).driver(start);
@@ -32,7 +32,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use machine_core::schedule::Schedule;
+    /// use machine_core::Schedule;
     ///
     /// let retry = Schedule::exponential(Duration::from_millis(10)).jittered();
     /// let now = Instant::now();
@@ -56,7 +56,7 @@ impl Schedule {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use machine_core::schedule::{Decision, Schedule};
+/// use machine_core::{Decision, Schedule};
 ///
 /// let start = Instant::now();
 /// let mut driver = Schedule::spaced(Duration::from_secs(1)).up_to(Duration::from_secs(3)).driver(start);

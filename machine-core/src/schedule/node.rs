@@ -8,11 +8,11 @@ use std::time::Duration;
 /// A `Schedule` holds no state; it is cheap to clone (a reference-counted tree) and is
 /// `Send + Sync`. Build one from the constructors (e.g. [`Schedule::recurs`]) and the
 /// combinators (e.g. [`Schedule::union`]), then call [`Schedule::driver`] to step it. See the
-/// [module documentation](super) for the semantics and the laws.
+/// [crate documentation](crate#schedules) for the semantics and the laws.
 ///
 /// ```
 /// use std::time::Duration;
-/// use machine_core::schedule::Schedule;
+/// use machine_core::Schedule;
 ///
 /// let policy = Schedule::spaced(Duration::from_secs(5)).union(Schedule::every_events(100));
 /// assert_eq!(policy.to_string(), "spaced(5s).union(every_events(100))");
@@ -37,7 +37,7 @@ impl Schedule {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use machine_core::schedule::Schedule;
+    /// use machine_core::Schedule;
     ///
     /// assert!(!Schedule::every_events(100).is_time_based());
     /// assert!(Schedule::every_events(100)

@@ -20,8 +20,8 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
         event_tag,
         ..
     } = model;
-    let transition_info = quote!(#krate::model::TransitionInfo<#tag, #event_tag>);
-    let timeout_info = quote!(#krate::model::TimeoutInfo<#tag, #event_tag>);
+    let transition_info = quote!(#krate::TransitionInfo<#tag, #event_tag>);
+    let timeout_info = quote!(#krate::TimeoutInfo<#tag, #event_tag>);
     let initial_tag = model.initial.map(|index| {
         let initial = &model.states[index].ident;
         let doc = format!(
@@ -43,7 +43,7 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
             .iter()
             .map(|(index, _)| &model.states[*index].ident);
         quote! {
-            #krate::model::TransitionInfo {
+            #krate::TransitionInfo {
                 from: #tag::#from,
                 event: #event,
                 targets: &[#(#tag::#targets),*],
@@ -61,7 +61,7 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
                 .find(|transition| unraw(&transition.event) == wanted)?;
             let event = event_tag_of(model, transition);
             Some(quote! {
-                #krate::model::TimeoutInfo {
+                #krate::TimeoutInfo {
                     state: #tag::#name,
                     after: #after,
                     event: #event,
@@ -107,7 +107,7 @@ pub(crate) fn expand(model: &MachineModel) -> TokenStream {
 
         // The same answers through a trait, for tools generic over the machine. Inherent
         // functions win name resolution, so these delegate rather than recurse.
-        impl #krate::model::Diagram for #ident {
+        impl #krate::Diagram for #ident {
             type EventTag = #event_tag;
 
             fn transition_table() -> &'static [#transition_info] {

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 
-use machine_core::model::Diagram;
+use machine_core::Diagram;
 use machine_core::{StateTag, Tag};
 
 use super::escape::xml;

@@ -14,7 +14,7 @@
 //! * live updates: new events appear without a reload (server-sent events).
 //!
 //! ```no_run
-//! # async fn run<M: machine_persist::Persistable + machine_core::model::Diagram>(
+//! # async fn run<M: machine_persist::Persistable + machine_core::Diagram>(
 //! #     orders: machine_persist::Repository<M>,
 //! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! use machine_persist::inspect::Inspector;
@@ -64,7 +64,7 @@ mod target;
 use std::sync::Arc;
 use std::time::Duration;
 
-use machine_core::model::Diagram;
+use machine_core::Diagram;
 
 use crate::{Persistable, Repository};
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use machine_core::model::Diagram;
+use machine_core::Diagram;
 use machine_core::{ActorId, StateTag, Tag};
 use serde::Serialize;
 use serde_json::Value;

@@ -55,8 +55,6 @@ pub use crate::model::{
     fingerprint, ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction,
     NewCommand, StoredAction, StoredCommand, MAX_ACTION_NAME_BYTES, MAX_COMMAND_ID_BYTES,
 };
-/// The id of an actor, as every row is keyed.
-pub use machine_core::ActorId;
 
 /// A complete backend: journal, snapshots, catalog, global stream, checkpoints, outbox and
 /// command log, cheap to clone and shareable.

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use machine_core::{ActionCtx, Actions, DurableAction, EffectError, Effects, Step};
 use machine_macros::{Event, Machine};
-use machine_persist::{DurablePolicy, PersistConfig, SerializedCause};
+use machine_persist::dispatch::DurablePolicy;
+use machine_persist::{PersistConfig, SerializedCause};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Event)]

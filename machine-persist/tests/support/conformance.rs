@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::TryStreamExt;
+use machine_core::ActorId;
 use machine_core::VersionConflict;
 use machine_persist::store::{
-    ActionClaim, ActionOutcome, ActionProblem, ActionStatus, ActionUpdate, ActorId, ActorMetadata,
+    ActionClaim, ActionOutcome, ActionProblem, ActionStatus, ActionUpdate, ActorMetadata,
     AppendError, AppendRequest, Catalog, CatalogQuery, ClaimRequest, CommandLog, EventMetadata,
     Fence, Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult, SnapshotStore,
     StoreError, StoredAction, StoredEvent, STREAM_PAGE,

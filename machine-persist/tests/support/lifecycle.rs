@@ -537,8 +537,8 @@ pub async fn the_on_restore_hook_transforms_and_refuses<B: Backend>(backend: &B)
 /// The before-snapshot hook skips or replaces automatic snapshots; a replacement that changes
 /// what the handlers see breaks the rule, and the divergence check finds it.
 pub async fn the_before_snapshot_hook_skips_and_replaces<B: Backend>(backend: &B) {
+    use machine_persist::hooks::SnapshotChoice;
     use machine_persist::store::SnapshotStore;
-    use machine_persist::SnapshotChoice;
     let store = backend.store();
     let every = machine_core::Schedule::every_events(1);
 

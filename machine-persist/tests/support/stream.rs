@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use machine_core::ActorId;
 use machine_persist::store::{
-    ActorId, AppendRequest, CheckpointStore, EventStream, GlobalPosition, Journal, StoreError,
-    StoredEvent, StreamFilter, StreamPage,
+    AppendRequest, CheckpointStore, EventStream, GlobalPosition, Journal, StoreError, StoredEvent,
+    StreamFilter, StreamPage,
 };
 
 use super::conformance::request;

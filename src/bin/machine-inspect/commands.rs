@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use machine::core::ActorId;
 use machine::persist::chrono::{DateTime, SecondsFormat, Utc};
 use machine::persist::codec::payload_to_json;
 use machine::persist::fixture::Fixture;
 use machine::persist::serde_json::{self, json, Value};
 use machine::persist::store::{
-    ActorId, ActorMetadata, CatalogQuery, Store, StoreError, StoredEvent, StoredSnapshot,
-    StreamFilter,
+    ActorMetadata, CatalogQuery, Store, StoreError, StoredEvent, StoredSnapshot, StreamFilter,
 };
 use machine::persist::tail::JournalTail;
 use machine::persist::PersistError;
