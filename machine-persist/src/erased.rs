@@ -7,8 +7,8 @@
 use futures::future::BoxFuture;
 
 use crate::store::{
-    ActionUpdate, ClaimRequest, CommandLog, EventStream, GlobalPosition, Outbox, RowResult,
-    StoredAction, StoredCommand, StreamFilter, StreamPage,
+    ActionUpdate, ClaimRequest, CommandLog, CommitSignal, EventStream, GlobalPosition, Outbox,
+    RowResult, StoredAction, StoredCommand, StreamFilter, StreamPage,
 };
 use crate::{
     ActorId, ActorMetadata, Catalog, CatalogQuery, DueTimer, Journal, NewSnapshot, SnapshotStore,
@@ -66,6 +66,8 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
     ) -> Call<'a, StreamPage>;
 
     fn stream_head(&self) -> Call<'_, GlobalPosition>;
+
+    fn commit_signal(&self) -> &CommitSignal;
 
     fn claim_due<'a>(&'a self, request: &'a ClaimRequest)
         -> Call<'a, Vec<RowResult<StoredAction>>>;
@@ -156,6 +158,10 @@ impl<S: Store> ErasedStore for S {
 
     fn stream_head(&self) -> Call<'_, GlobalPosition> {
         Box::pin(EventStream::stream_head(self))
+    }
+
+    fn commit_signal(&self) -> &CommitSignal {
+        EventStream::commit_signal(self)
     }
 
     fn claim_due<'a>(

@@ -6,13 +6,17 @@
 //! indexed read however many actors there are, and no event is skipped or repeated (the stream's
 //! own guarantee, also under concurrent writers).
 //!
-//! The `machine-inspect tail` command and the web inspector's live view both follow the journal
-//! through this type.
+//! [`follow`](JournalTail::follow) waits for new events on the store's
+//! [`CommitSignal`](crate::store::CommitSignal) (this process's commits, and on Postgres other
+//! processes' too), with a bound as the fallback; [`poll`](JournalTail::poll) reads without
+//! waiting. The `machine-inspect tail` command and the web inspector's live view both follow the
+//! journal through this type.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::erased::ErasedStore;
-use crate::store::{GlobalPosition, StreamFilter};
+use crate::store::{CommitSignal, GlobalPosition, StreamFilter};
 use crate::{PersistError, Store, StoredEvent};
 
 /// Events read per round trip.
@@ -27,10 +31,9 @@ const PAGE: usize = 1024;
 ///
 /// let mut tail = JournalTail::new(store, StreamFilter::all().machine_type("Order"));
 /// loop {
-///     for event in tail.poll().await? {
+///     for event in tail.follow(std::time::Duration::from_millis(500)).await? {
 ///         println!("{} v{} {}", event.actor_id, event.version, event.tag);
 ///     }
-///     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 /// }
 /// # }
 /// ```
@@ -73,6 +76,33 @@ impl JournalTail {
     pub fn from_start(mut self) -> Self {
         self.from_start = true;
         self
+    }
+
+    /// The store's commit signal, listening for other processes' commits where the store can.
+    /// To follow several tails at once, arm each one's
+    /// [`notified`](CommitSignal::notified) before polling them.
+    pub fn commit_signal(&self) -> &CommitSignal {
+        let signal = self.store.commit_signal();
+        signal.listen();
+        signal
+    }
+
+    /// The events committed since the last poll; if there are none, waits for the store to
+    /// signal a commit, for at most `within` (the fallback for commits the store does not
+    /// signal), and reads once more. The result may be empty.
+    pub async fn follow(&mut self, within: Duration) -> Result<Vec<StoredEvent>, PersistError> {
+        let store = Arc::clone(&self.store);
+        let signal = store.commit_signal();
+        signal.listen();
+        let woken = signal.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let found = self.poll().await?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let _ = tokio::time::timeout(within, woken).await;
+        self.poll().await
     }
 
     /// The events committed since the last poll, in the stream's order. A stored event that

@@ -1,8 +1,9 @@
 //! Live updates: new events as server-sent events.
 //!
 //! Each subscriber follows the global event stream of the machine types it watches with a
-//! [`JournalTail`] (one per type, polled every `poll_interval`), and receives a `change` event
-//! per new journal entry, filtered to one actor when it asked for one.
+//! [`JournalTail`] (one per type), and receives a `change` event per new journal entry, filtered
+//! to one actor when it asked for one. The tails read when a store signals a commit (this
+//! process's, and on Postgres other processes' too) or `poll_interval` passed.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use serde::Serialize;
 
 use super::target::Target;
 use super::Shared;
-use crate::store::StreamFilter;
+use crate::store::{CommitSignal, StreamFilter};
 use crate::tail::JournalTail;
 
 /// What a `change` event carries.
@@ -44,8 +45,15 @@ pub(crate) fn stream(
                 JournalTail::erased(target.store(), filter)
             })
             .collect();
+        let signals: Vec<CommitSignal> =
+            tails.iter().map(|tail| tail.commit_signal().clone()).collect();
         yield Ok(Event::default().event("ready").data("{}"));
         loop {
+            // Armed before the reads, so a commit during them is not missed.
+            let mut woken: Vec<_> = signals.iter().map(|signal| Box::pin(signal.notified())).collect();
+            for wake in &mut woken {
+                wake.as_mut().enable();
+            }
             for tail in &mut tails {
                 match tail.poll().await {
                     Ok(found) => {
@@ -72,6 +80,13 @@ pub(crate) fn stream(
                 }
             }
             tokio::select! {
+                // `select_all` of no futures would panic; with no target, only the poll ends the wait.
+                () = async {
+                    if woken.is_empty() {
+                        std::future::pending::<()>().await;
+                    }
+                    futures::future::select_all(woken).await;
+                } => {}
                 () = tokio::time::sleep(interval) => {}
                 _ = closing.wait_for(|closing| *closing) => break,
             }

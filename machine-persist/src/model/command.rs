@@ -41,10 +41,14 @@ pub struct StoredCommand {
 /// assert_ne!(fingerprint("Pay", br#"{"cents":5}"#), fingerprint("Pay", br#"{"cents":6}"#));
 /// ```
 pub fn fingerprint(tag: &str, payload: &[u8]) -> String {
+    format!("{tag}:{:016x}", fnv1a(payload))
+}
+
+/// The 64-bit FNV-1a hash of `bytes`: the same in every process and release.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let hash = payload.iter().fold(OFFSET, |hash, byte| {
+    bytes.iter().fold(OFFSET, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
-    });
-    format!("{tag}:{hash:016x}")
+    })
 }

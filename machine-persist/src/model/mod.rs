@@ -25,6 +25,7 @@ pub use actor_id::{
 pub(crate) use append::new_request_id;
 pub use append::AppendRequest;
 pub use catalog::{ActorMetadata, CatalogQuery};
+pub(crate) use command::fnv1a;
 pub use command::{fingerprint, NewCommand, StoredCommand, MAX_COMMAND_ID_BYTES};
 pub use event::{EventMetadata, NewEvent, StoredEvent};
 pub use fence::Fence;

@@ -24,6 +24,7 @@
 mod append;
 mod backend;
 mod dialect;
+mod notify;
 mod options;
 mod reads;
 
@@ -36,6 +37,7 @@ pub use options::{PostgresOptions, MAX_SCHEMA_LEN};
 use crate::sql::deadline::Deadline;
 use crate::store::CommitSignal;
 use crate::StoreError;
+use notify::{PgCommitWire, WirePools};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -62,6 +64,8 @@ pub struct PostgresStore {
     concurrent_batches: usize,
     pub(crate) deadline: Deadline,
     commits: CommitSignal,
+    channel: String,
+    wire: WirePools,
 }
 
 /// Creates the schema of `options` if it is missing, or, if it may not create it, checks that it
@@ -111,18 +115,36 @@ impl PostgresStore {
             .connect_with(options.pool_connect_options())
             .await?;
         MIGRATOR.run(&pool).await?;
+        let channel = notify::channel_of(&options.schema);
+        let wire = WirePools::new(&options.pool_connect_options(), &channel, options.deadline);
+        let commits = CommitSignal::wired(|signal| {
+            PgCommitWire::new(channel.clone(), wire.clone(), options.deadline, signal)
+        });
         Ok(Self {
             pool,
             schema: options.schema,
             concurrent_batches: options.concurrent_batches,
             deadline: options.deadline,
-            commits: CommitSignal::default(),
+            commits,
+            channel,
+            wire,
         })
     }
 
     /// The schema holding this store's tables.
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    /// The notification channel this store announces its commits on, and its readers listen
+    /// on: `machine_commits_` and the schema (shortened with a hash when the whole would not
+    /// fit an identifier). The listening connection reports the channel as its
+    /// `application_name`, the sending one the channel and `_send`.
+    ///
+    /// A notification is a hint to read now, sent after commits (not in their transaction), at
+    /// most one per 10 ms per store; see [`CommitSignal`].
+    pub fn commit_channel(&self) -> &str {
+        &self.channel
     }
 
     /// The connection pool (for tools and tests that need raw SQL; its search path is the
@@ -145,8 +167,11 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Closes the pool, waiting for connections in use to be returned.
+    /// Closes the pool, waiting for connections in use to be returned, and stops announcing and
+    /// hearing commits.
     pub async fn close(&self) {
+        self.commits.close();
+        self.wire.close().await;
         self.pool.close().await;
     }
 }

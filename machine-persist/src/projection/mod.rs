@@ -33,9 +33,20 @@
 //! event silently. Transient store errors never stop a projection: it waits, reloads its
 //! checkpoint and carries on. Other projections, and the actors writing, are not affected.
 //!
-//! **Live.** In the same process, the store signals every commit and a caught-up projection
-//! wakes at once; commits of other processes are found by polling
-//! ([`ProjectionRunner::poll_interval`]).
+//! **Live.** A caught-up projection waits for the store's
+//! [`CommitSignal`](crate::store::CommitSignal) or its poll interval
+//! ([`ProjectionRunner::poll_interval`]), whichever comes first. Every store signals the commits
+//! of its own process. A Postgres store also carries the commits of other processes: it sends a
+//! `NOTIFY` on its schema's channel
+//! (`PostgresStore::commit_channel`) after commits
+//! (never inside the append's transaction, at most one per 10 ms), and a following projection
+//! `LISTEN`s on it over a connection of its own, reconnecting with a backoff when it is lost.
+//! SQLite projections in other processes find commits by polling.
+//!
+//! A wake-up is only a hint to read now. What a projection reads is decided by the stream's
+//! order and horizon, so a lost notification (a listener reconnecting, a failed send) delays it
+//! by at most a poll interval and never makes it skip an event: keep the poll interval as the
+//! bound on latency when a wake-up is lost.
 //!
 //! **Partitions.** A slow read model can run as K workers, each owning a hash range of actor
 //! ids ([`Partition`], [`ProjectionRunner::partition`]): per-actor order is kept, each worker

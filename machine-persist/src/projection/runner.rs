@@ -5,11 +5,20 @@
 //!
 //! The loop reads a page after its position, decodes it, hands it to the delivery, and moves
 //! to the page's `through`. A full page means more is waiting: read again at once. A page that is
-//! not full means the projection caught up: it waits for the store's commit signal (commits in
-//! this process) or the poll interval (commits of other processes), whichever comes first, and
-//! saves its checkpoint when a poll interval passed without a commit (under a steady stream of
-//! commits, the delivery mode's own schedule saves it). The wake-up future is armed before each
-//! read, so a commit that lands between the read and the wait still wakes it.
+//! not full means the projection caught up: it waits for the store's commit signal or the poll
+//! interval, whichever comes first, and saves its checkpoint when a poll interval passed without
+//! a commit (under a steady stream of commits, the delivery mode's own schedule saves it). The
+//! wake-up future is armed before each read, so a commit that lands between the read and the
+//! wait still wakes it.
+//!
+//! The commit signal wakes the projection on this process's commits, and, on Postgres, on other
+//! processes' too (the runner asks the store to [`listen`](crate::store::CommitSignal::listen)).
+//! Either way it is a hint: the poll interval stays the fallback for a wake-up that was lost.
+//! A signal can arrive before the stream's horizon passed the commit it announces (an older
+//! transaction still open): when the store says so
+//! ([`CommitSignal::hinted`](crate::store::CommitSignal::hinted)), the runner reads again after
+//! a short, doubling pause (from 5 ms, at most the poll interval) instead of waiting for the next
+//! signal.
 //!
 //! Transient store errors (a lost connection, a deadline) never end a projection: it waits a
 //! poll interval, reloads its checkpoint (an interrupted commit may or may not have saved it),
@@ -31,6 +40,8 @@ use crate::{Store, StoreError};
 pub const DEFAULT_BATCH: usize = 512;
 /// The default poll interval (for commits of other processes).
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// The first pause before reading again when a page ended below a signalled commit.
+const FIRST_REREAD: Duration = Duration::from_millis(5);
 
 /// Why a delivery failed.
 pub(super) enum Failure {
@@ -148,8 +159,9 @@ impl<S: Store, E: Send + Sync + 'static> ProjectionRunner<S, E> {
         self
     }
 
-    /// How often a caught-up projection looks for commits the store did not signal (those of
-    /// other processes).
+    /// How often a caught-up projection looks for commits the store did not signal: those of
+    /// other processes on SQLite, and any whose wake-up was lost (a Postgres listener
+    /// reconnecting).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.settings.poll_interval = interval;
         self
@@ -353,6 +365,11 @@ impl<S: Store, E: Send + Sync + 'static> Loop<S, E> {
         }
         let mut at = self.checkpoint(&stop).await?;
         let signal = self.store.commit_signal().clone();
+        if follow {
+            signal.listen();
+        }
+        // The pause before reading again while a page ends below a signalled commit.
+        let mut reread: Option<Duration> = None;
         // A dropped handle closes the stop channel: the projection then runs on, unstoppable.
         let mut stoppable = true;
         loop {
@@ -406,9 +423,15 @@ impl<S: Store, E: Send + Sync + 'static> Loop<S, E> {
             // Caught up. Under a steady stream of commits the checkpoint is saved as the mode
             // says (every N events or T); once the stream has been quiet for a poll interval,
             // everything delivered is saved.
+            let behind = through < signal.hinted();
+            reread = behind.then(|| {
+                reread
+                    .map_or(FIRST_REREAD, |pause| pause * 2)
+                    .min(self.settings.poll_interval)
+            });
             let quiet = tokio::select! {
                 () = &mut woken => false,
-                () = tokio::time::sleep(self.settings.poll_interval) => true,
+                () = tokio::time::sleep(reread.unwrap_or(self.settings.poll_interval)) => !behind,
                 changed = stop.changed(), if stoppable => {
                     stoppable = changed.is_ok();
                     false

@@ -44,6 +44,8 @@ pub use snapshots::SnapshotStore;
 pub use stream::{
     BadPosition, CommitSignal, EventStream, GlobalPosition, StreamEntry, StreamFilter, StreamPage,
 };
+#[cfg(feature = "postgres")]
+pub(crate) use stream::{CommitWire, SignalRef};
 
 pub use crate::error::{ActionProblem, AppendError, BoxError, StoreError};
 pub use crate::model::{

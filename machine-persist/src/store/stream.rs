@@ -32,7 +32,7 @@
 use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use thiserror::Error;
 use tokio::sync::futures::Notified;
@@ -188,22 +188,129 @@ pub struct StreamPage {
     pub through: GlobalPosition,
 }
 
-/// A wake-up the store gives on every commit that appended events, so a reader in the same
-/// process follows new events without polling. Other processes' commits are not signalled:
-/// readers poll for those.
+/// A wake-up the store gives on every commit that appended events, so a reader follows new
+/// events without waiting for its next poll.
+///
+/// Commits of this process always wake it. Commits of other processes wake it where the store
+/// carries them, once a reader asked it to [`listen`](Self::listen): Postgres does, with
+/// `LISTEN`/`NOTIFY` (see `PostgresStore::commit_channel`);
+/// the memory store has no other processes, and SQLite readers poll for them.
+///
+/// A wake-up is a hint, never data: it says "read now", and the stream's order and horizon say
+/// what there is to read. A lost or late wake-up delays a reader until its next poll; it never
+/// makes it skip an event.
 #[derive(Clone, Debug, Default)]
-pub struct CommitSignal(Arc<Notify>);
+pub struct CommitSignal(Arc<SignalState>);
+
+#[derive(Debug, Default)]
+struct SignalState {
+    waiters: Notify,
+    /// How far a reader must have read to have seen every commit signalled so far, where the
+    /// store knows.
+    hinted: Mutex<GlobalPosition>,
+    /// The carrier between processes, if the store has one.
+    wire: Option<Box<dyn CommitWire>>,
+}
+
+/// A store's carrier of commit wake-ups between processes (Postgres `NOTIFY`).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) trait CommitWire: Send + Sync + fmt::Debug {
+    /// Tells the other processes that this one committed. Never waits.
+    fn announce(&self);
+
+    /// Starts hearing the other processes' commits, if not yet started. Never waits.
+    fn listen(&self);
+
+    /// Stops sending and hearing.
+    fn close(&self);
+}
+
+/// The end of a [`CommitSignal`] its wire wakes, without keeping it alive.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) struct SignalRef(Weak<SignalState>);
+
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+impl SignalRef {
+    /// Wakes the signal's readers and records that the commits signalled are read once a
+    /// reader's page covered `hinted`. `false` once the signal is gone.
+    pub(crate) fn wake(&self, hinted: Option<GlobalPosition>) -> bool {
+        match self.0.upgrade() {
+            Some(state) => {
+                state.wake(hinted);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl SignalState {
+    fn wake(&self, hinted: Option<GlobalPosition>) {
+        if let Some(hinted) = hinted {
+            let mut at = self
+                .hinted
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            *at = (*at).max(hinted);
+        }
+        self.waiters.notify_waiters();
+    }
+}
 
 impl CommitSignal {
-    /// Wakes every reader waiting right now.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    /// A signal whose commits also reach other processes through the wire `connect` makes.
+    pub(crate) fn wired<W: CommitWire + 'static>(connect: impl FnOnce(SignalRef) -> W) -> Self {
+        Self(Arc::new_cyclic(|state| SignalState {
+            wire: Some(Box::new(connect(SignalRef(state.clone())))),
+            ..SignalState::default()
+        }))
+    }
+
+    /// Wakes every reader waiting right now, and tells other processes, where the store can.
     pub(crate) fn notify(&self) {
-        self.0.notify_waiters();
+        self.0.waiters.notify_waiters();
+        if let Some(wire) = &self.0.wire {
+            wire.announce();
+        }
+    }
+
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    /// Stops carrying wake-ups between processes (the store is closing).
+    pub(crate) fn close(&self) {
+        if let Some(wire) = &self.0.wire {
+            wire.close();
+        }
     }
 
     /// A future that completes at the next commit. To miss none, create it (and
     /// [`enable`](Notified::enable) it) before reading, then await it if the read found nothing.
     pub fn notified(&self) -> Notified<'_> {
-        self.0.notified()
+        self.0.waiters.notified()
+    }
+
+    /// Also wakes on the commits of other processes, where the store carries them; a no-op
+    /// where it does not. Idempotent and immediate: the store connects in the background, keeps
+    /// listening (reconnecting when the connection is lost) until it is closed or dropped, and
+    /// wakes its readers after each (re)connection, since what was sent meanwhile is lost.
+    pub fn listen(&self) {
+        if let Some(wire) = &self.0.wire {
+            wire.listen();
+        }
+    }
+
+    /// How far a reader must have read to have seen every commit signalled so far, where the
+    /// store knows ([`GlobalPosition::START`] where it does not). A page whose
+    /// [`through`](StreamPage::through) is below it was read before the stream's horizon passed
+    /// a signalled commit (on Postgres, while an older transaction was still open): read again
+    /// shortly rather than waiting for the next wake-up.
+    pub fn hinted(&self) -> GlobalPosition {
+        *self
+            .0
+            .hinted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -221,7 +328,7 @@ pub trait EventStream: Send + Sync {
     /// The stream's head: every committed event a reader can see now is at or before it.
     fn stream_head(&self) -> impl Future<Output = Result<GlobalPosition, StoreError>> + Send;
 
-    /// The wake-up this store gives on each commit in this process.
+    /// The wake-up this store gives on each commit (see [`CommitSignal`]).
     fn commit_signal(&self) -> &CommitSignal;
 }
 

@@ -52,7 +52,8 @@ pub enum Command {
         /// Print the events already stored first.
         #[arg(long)]
         from_start: bool,
-        /// How often to look for new events, in milliseconds.
+        /// How often to look for new events the store did not signal, in milliseconds (on
+        /// Postgres new commits wake the tail at once).
         #[arg(long, default_value_t = 500)]
         interval_ms: u64,
         /// Stop after this many events.

@@ -335,7 +335,7 @@ async fn follow(
 ) -> Result<(), CliError> {
     let mut printed = 0;
     loop {
-        for event in tail.poll().await? {
+        for event in tail.follow(interval).await? {
             if json {
                 println!("{}", serde_json::to_string(&event_json(&event))?);
             } else {
@@ -353,7 +353,6 @@ async fn follow(
                 return Ok(());
             }
         }
-        tokio::time::sleep(interval).await;
     }
 }
 
