@@ -62,6 +62,7 @@ pub mod fixture;
 pub mod hooks;
 #[cfg(feature = "inspector")]
 pub mod inspect;
+mod key;
 mod memory;
 mod model;
 mod persistable;
@@ -101,6 +102,7 @@ pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW, DE
 pub use dispatch::{DispatchConfig, DurablePolicy};
 pub use error::{Inconsistency, PersistError, ReplayCause};
 pub use hooks::SnapshotChoice;
+pub use key::PersistenceKey;
 pub use memory::MemoryStore;
 pub use persistable::Persistable;
 #[cfg(feature = "postgres")]
