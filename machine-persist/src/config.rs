@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::codec::{Codec, JsonCodec, SharedCodec};
 use crate::dispatch::{DurablePolicy, Handlers, Registered};
 use crate::hooks::{RestoreHook, SnapshotChoice, SnapshotHook};
+use crate::key::PersistenceKey;
 use crate::schema::Upcasters;
 use crate::{ActorFilter, ActorMetadata, EventMetadata, PersistError, Persistable};
 
@@ -81,6 +82,7 @@ pub struct PersistConfig<M: Persistable> {
     pub(crate) on_restore: Option<RestoreHook<M>>,
     pub(crate) before_snapshot: Option<SnapshotHook<M>>,
     pub(crate) restore_on_start: Option<ActorFilter<M>>,
+    pub(crate) key: PersistenceKey,
 }
 
 impl<M: Persistable> Clone for PersistConfig<M> {
@@ -111,6 +113,7 @@ impl<M: Persistable> Clone for PersistConfig<M> {
             on_restore: self.on_restore.clone(),
             before_snapshot: self.before_snapshot.clone(),
             restore_on_start: self.restore_on_start.clone(),
+            key: self.key.clone(),
         }
     }
 }
@@ -137,6 +140,7 @@ impl<M: Persistable> fmt::Debug for PersistConfig<M> {
             .field("on_restore", &self.on_restore.is_some())
             .field("before_snapshot", &self.before_snapshot.is_some())
             .field("restore_on_start", &self.restore_on_start)
+            .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }
@@ -169,6 +173,7 @@ impl<M: Persistable> Default for PersistConfig<M> {
             on_restore: None,
             before_snapshot: None,
             restore_on_start: None,
+            key: PersistenceKey::identity(),
         }
     }
 }
@@ -405,10 +410,72 @@ impl<M: Persistable> PersistConfig<M> {
         self
     }
 
-    pub(crate) fn report(&self, actor_id: &ActorId, error: &PersistError) {
-        tracing::warn!(machine = %self.machine_type, actor = %actor_id, %error, "persistence error");
+    /// The persistence key: how actor ids map to the keys their events, snapshots, registry
+    /// row, timer, durable actions and command ids are stored under. Default: the id itself
+    /// ([`PersistenceKey::identity`]).
+    ///
+    /// Every store operation of the repository goes through it, and so do its listings
+    /// ([`list`](crate::Repository::list), [`restore_all`](crate::Repository::restore_all),
+    /// [`sweep`](crate::Repository::sweep), the timer service): rows under keys that are not
+    /// this mapping's (another namespace of the same machine type in the same store) are
+    /// skipped, and the others are listed under the application's ids. A key that breaks the
+    /// id rule is refused with [`PersistError::InvalidId`], like an id that does.
+    ///
+    /// Namespaces: two applications sharing one store, each with its own prefix, do not see
+    /// each other's actors, even with the same ids.
+    ///
+    /// ```
+    /// use machine_persist::{PersistConfig, PersistenceKey};
+    /// # fn f<M: machine_persist::Persistable>() -> PersistConfig<M> {
+    /// PersistConfig::<M>::new().persistence_key(PersistenceKey::prefix("tenant-a/"))
+    /// # }
+    /// ```
+    ///
+    /// Renames: an actor renamed in the application keeps its data when its new id maps to its
+    /// old key (see [`PersistenceKey::custom`]). Change a mapping only together with the data
+    /// it maps to: rows under keys the new mapping does not produce are no longer listed.
+    ///
+    /// Inside the process the runtime knows a running actor by its key (the actor system's
+    /// registry, observer records, tracing, the ids errors carry, and the idempotency keys of
+    /// durable actions), so two namespaces can run the same ids in one system (with durable
+    /// actions or on a cluster, one system per namespace of a machine type: both register per
+    /// machine type). The repository takes and returns the application's ids
+    /// ([`PersistentRef::id`](crate::PersistentRef::id), listings, metadata, restore reports,
+    /// and the ids given to [`initial_state`](Self::initial_state),
+    /// [`on_restore`](Self::on_restore) and [`on_error`](Self::on_error)).
+    /// [`PersistentSystem::list_persisted`](crate::PersistentSystem::list_persisted) reads the
+    /// store's rows as they are, keys included, and so does the global event stream
+    /// ([projections](crate::projection), [`tail`](crate::tail)). On a cluster, an actor's
+    /// shard is the hash of its key, so every node must use the same mapping.
+    pub fn persistence_key(mut self, key: PersistenceKey) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// Reports `error` about the actor stored under `key` to tracing and `on_error`, under the
+    /// application's id.
+    pub(crate) fn report(&self, key: &ActorId, error: &PersistError) {
+        self.report_as(&self.key.id_of(key), error);
+    }
+
+    /// Reports `error` about actor `id` (the application's id) to tracing and `on_error`.
+    pub(crate) fn report_as(&self, id: &ActorId, error: &PersistError) {
+        tracing::warn!(machine = %self.machine_type, actor = %id, %error, "persistence error");
         if let Some(hook) = &self.on_error {
-            hook(actor_id, error);
+            hook(id, error);
         }
+    }
+
+    /// The `on_error` hook as the snapshot writer calls it: with a key, told the application's
+    /// id.
+    pub(crate) fn snapshot_error_hook(&self) -> Option<ErrorHook> {
+        let hook = self.on_error.clone()?;
+        if self.key.is_identity() {
+            return Some(hook);
+        }
+        let key = self.key.clone();
+        Some(Arc::new(move |stored: &ActorId, error: &PersistError| {
+            hook(&key.id_of(stored), error);
+        }))
     }
 }

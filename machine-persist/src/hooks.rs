@@ -40,20 +40,30 @@ pub type RestoreHook<M> = Arc<
 pub type SnapshotHook<M> = Arc<dyn Fn(&M, u64) -> SnapshotChoice<M> + Send + Sync>;
 
 impl<M: Persistable> PersistConfig<M> {
-    /// Passes a restored state through the on-restore hook.
+    /// Passes a restored state through the on-restore hook, which sees its registry row under
+    /// the application's id.
     pub(crate) fn admit_restored(
         &self,
         actor_id: &ActorId,
         state: M,
         meta: &ActorMetadata,
     ) -> Result<M, PersistError> {
-        match &self.on_restore {
-            None => Ok(state),
-            Some(hook) => hook(state, meta).map_err(|source| PersistError::RestoreRejected {
-                actor_id: actor_id.clone(),
-                source: SharedError::from(source),
-            }),
-        }
+        let Some(hook) = &self.on_restore else {
+            return Ok(state);
+        };
+        let admitted = if self.key.is_identity() {
+            hook(state, meta)
+        } else {
+            let meta = ActorMetadata {
+                actor_id: self.key.id_of(&meta.actor_id),
+                ..meta.clone()
+            };
+            hook(state, &meta)
+        };
+        admitted.map_err(|source| PersistError::RestoreRejected {
+            actor_id: actor_id.clone(),
+            source: SharedError::from(source),
+        })
     }
 
     /// What the before-snapshot hook makes of a snapshot of `state` at `version`.

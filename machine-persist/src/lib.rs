@@ -62,6 +62,7 @@ pub mod fixture;
 pub mod hooks;
 #[cfg(feature = "inspector")]
 pub mod inspect;
+mod key;
 mod memory;
 mod model;
 mod persistable;
@@ -99,6 +100,7 @@ pub use actor::{
 pub use cause::SerializedCause;
 pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW, DEFAULT_TIMER_POLL};
 pub use error::{Inconsistency, PersistError, ReplayCause};
+pub use key::PersistenceKey;
 pub use memory::MemoryStore;
 pub use persistable::Persistable;
 #[cfg(feature = "postgres")]

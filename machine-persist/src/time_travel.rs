@@ -33,14 +33,16 @@ pub struct HistoryEntry<M: Persistable> {
     pub metadata: EventMetadata,
 }
 
-/// The entries of `versions`, in order. An event that cannot be read or replayed ends the stream
-/// with its error, after every entry before it.
+/// The entries of `versions` of the actor stored under `key`, in order. An event that cannot be
+/// read or replayed ends the stream with its error, after every entry before it; a key that
+/// could not be made is the stream's only item.
 pub(crate) fn history<M: Persistable>(
     shared: Arc<Shared<M>>,
-    actor_id: ActorId,
+    key: Result<ActorId, PersistError>,
     versions: RangeInclusive<u64>,
 ) -> impl Stream<Item = Result<HistoryEntry<M>, PersistError>> + Send + 'static {
     async_stream::try_stream! {
+        let actor_id = key?;
         let (first, last) = (*versions.start().max(&1), *versions.end());
         if first <= last {
             let loader = shared.loader();

@@ -36,3 +36,4 @@ impl support::Backend for Memory {
 
 all_conformance_tests!(Memory);
 lifecycle_conformance_tests!(Memory);
+key_conformance_tests!(Memory);

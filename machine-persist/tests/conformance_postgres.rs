@@ -102,6 +102,7 @@ impl support::Corruptible for Postgres {
 
 all_conformance_tests!(Postgres);
 lifecycle_conformance_tests!(Postgres);
+key_conformance_tests!(Postgres);
 corrupt_conformance_tests!(Postgres);
 
 /// A row written around the registry (raw SQL, as a foreign writer would) is never overwritten:

@@ -108,6 +108,7 @@ fn both_levels(set: &str) -> Vec<String> {
 
 all_conformance_tests!(Sqlite);
 lifecycle_conformance_tests!(Sqlite);
+key_conformance_tests!(Sqlite);
 corrupt_conformance_tests!(Sqlite);
 
 /// Values SQLite's dynamic typing lets through are reported, not panicked on.

@@ -15,7 +15,7 @@ use machine_core::{ActorId, Decision};
 use tokio::sync::watch;
 
 use super::repository::{Repository, Shared};
-use crate::{ActorFilter, CatalogQuery, PersistError, Persistable};
+use crate::{ActorFilter, CatalogQuery, Persistable};
 
 /// Registry rows read per page of a sweep.
 const PAGE: usize = 500;
@@ -79,27 +79,19 @@ pub(crate) async fn sweep<M: Persistable>(shared: &Shared<M>) -> usize {
             .machine_type(shared.config.machine_type.as_ref())
             .updated_before(before)
             .limit(PAGE);
-        if let Some(after) = &after {
-            query = query.after(after.clone());
-        }
-        let rows = match shared.runtime.store.list(&query).await {
-            Ok(rows) => rows,
+        query.after = after.take();
+        // Only this repository's keys: another namespace's actors are not its to delete.
+        let keyed = match shared.list_keys(&query).await {
+            Ok(keyed) => keyed,
             Err(error) => {
                 tracing::warn!(machine = %shared.config.machine_type, %error, "cleanup failed");
                 return deleted;
             }
         };
-        let full = rows.len() == PAGE;
-        for row in rows {
-            let meta = match row {
-                Ok(meta) => meta,
-                Err(error) => {
-                    let id = error.actor_id().cloned().unwrap_or_else(|| "".into());
-                    shared.config.report(&id, &PersistError::from(error));
-                    continue;
-                }
-            };
-            after = Some(meta.actor_id.clone());
+        for (key, error) in &keyed.unreadable {
+            shared.config.report(key, error);
+        }
+        for meta in keyed.rows {
             if shared.incarnations.get(&meta.actor_id).is_some() {
                 continue;
             }
@@ -109,9 +101,10 @@ pub(crate) async fn sweep<M: Persistable>(shared: &Shared<M>) -> usize {
                 Err(error) => shared.config.report(&meta.actor_id, &error.into()),
             }
         }
-        if !full || after.is_none() {
+        if !keyed.more {
             return deleted;
         }
+        after = keyed.last;
     }
 }
 
@@ -125,7 +118,7 @@ pub(crate) fn spawn_restore_on_start<M: Persistable>(
         match repository.restore_all(filter).await {
             Ok(report) => {
                 for (id, error) in &report.failed {
-                    repository.shared().config.report(id, error);
+                    repository.shared().config.report_as(id, error);
                 }
             }
             Err(error) => {

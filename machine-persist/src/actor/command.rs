@@ -92,7 +92,7 @@ impl<M: Persistable> PersistentRef<M> {
         check(&command_id)?;
         self.refuse_if_rewound()?;
         let print = self.fingerprint(&event)?;
-        let key = (self.id().clone(), command_id);
+        let key = (self.key.clone(), command_id);
         let flight = self.shared.commands.join(&key);
         let result = {
             let _turn = flight.lock().await;
@@ -167,7 +167,7 @@ impl<M: Persistable> PersistentRef<M> {
         let Some(stored) = shared
             .runtime
             .store
-            .find_command(self.id(), command_id)
+            .find_command(&self.key, command_id)
             .await?
         else {
             return Ok(None);
@@ -177,12 +177,12 @@ impl<M: Persistable> PersistentRef<M> {
         }
         if stored.fingerprint != print {
             return Err(PersistError::CommandConflict {
-                actor_id: self.id().clone(),
+                actor_id: self.key.clone(),
                 command_id: command_id.to_owned(),
                 version: stored.version,
             });
         }
-        let folded = shared.loader().state_at(self.id(), stored.version).await?;
+        let folded = shared.loader().state_at(&self.key, stored.version).await?;
         Ok(Some(Outcome::Next(folded.state)))
     }
 }

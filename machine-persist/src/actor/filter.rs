@@ -82,7 +82,9 @@ impl<M: Machine> ActorFilter<M> {
         self
     }
 
-    /// Only actors whose id sorts strictly after `actor_id` (keyset pagination).
+    /// Only actors whose id sorts strictly after `actor_id` (keyset pagination). With a
+    /// [persistence key](crate::PersistConfig::persistence_key), rows come in the order of
+    /// their keys, and this starts after the key of `actor_id`.
     pub fn after(mut self, actor_id: impl Into<ActorId>) -> Self {
         self.query = self.query.after(actor_id);
         self

@@ -26,7 +26,8 @@ use crate::timers::timeout_at;
 use crate::NewEvent;
 use crate::{AppendRequest, PersistError, Persistable};
 
-/// Per-actor persistence state, living inside the actor's task.
+/// Per-actor persistence state, living inside the actor's task. The runtime knows the actor by
+/// its storage key, so every id here (the commit's, the current state's) is that key.
 pub(crate) struct Journaled<M: Persistable> {
     shared: Arc<Shared<M>>,
     id: ActorId,
@@ -231,7 +232,7 @@ impl<M: Persistable> Journaled<M> {
             actor_id: id.clone(),
             snapshot,
             retention: self.shared.config.retention,
-            on_error: self.shared.config.on_error.clone(),
+            on_error: self.shared.snapshot_errors.clone(),
         }))
     }
 }

@@ -21,7 +21,10 @@ use crate::{PersistError, Persistable};
 /// actor is rewound ([`replay_to`](Self::replay_to)) both refuse new events with
 /// [`PersistError::Rewound`] until [`resume`](Self::resume).
 pub struct PersistentRef<M: Persistable> {
+    /// The id the application knows the actor by.
     pub(super) id: ActorId,
+    /// The key it is stored under, and known by in the runtime.
+    pub(super) key: ActorId,
     /// The incarnation this handle talks to, shared by its clones; replaced when the actor
     /// passivated and a message activates it again.
     pub(super) current: Arc<Mutex<Incarnation<M>>>,
@@ -32,6 +35,7 @@ impl<M: Persistable> Clone for PersistentRef<M> {
     fn clone(&self) -> Self {
         Self {
             id: self.id.clone(),
+            key: self.key.clone(),
             current: Arc::clone(&self.current),
             shared: Arc::clone(&self.shared),
         }
@@ -43,14 +47,17 @@ impl<M: Persistable> std::fmt::Debug for PersistentRef<M> {
         f.debug_struct("PersistentRef")
             .field("machine_type", &self.shared.config.machine_type)
             .field("id", &self.id)
+            .field("key", &self.key)
             .finish()
     }
 }
 
 impl<M: Persistable> PersistentRef<M> {
     pub(crate) fn new(incarnation: Incarnation<M>, shared: Arc<Shared<M>>) -> Self {
+        let key = incarnation.actor.id().clone();
         Self {
-            id: incarnation.actor.id().clone(),
+            id: shared.id_of(&key),
+            key,
             current: Arc::new(Mutex::new(incarnation)),
             shared,
         }
@@ -78,7 +85,7 @@ impl<M: Persistable> PersistentRef<M> {
                     if !incarnation.life.passivated().await {
                         return Err(PersistError::Stopped(id));
                     }
-                    let Some(next) = self.shared.activate(&self.id).await? else {
+                    let Some(next) = self.shared.activate(&self.key).await? else {
                         // Deleted while it was passivated.
                         return Err(PersistError::Stopped(id));
                     };
@@ -92,9 +99,16 @@ impl<M: Persistable> PersistentRef<M> {
         }
     }
 
-    /// The actor's id.
+    /// The actor's id, as the application knows it.
     pub fn id(&self) -> &ActorId {
         &self.id
+    }
+
+    /// The key the actor is stored under, and known by in the runtime (its
+    /// [`id`](Self::id) unless [`PersistConfig::persistence_key`](crate::PersistConfig::persistence_key)
+    /// maps it).
+    pub fn key(&self) -> &ActorId {
+        &self.key
     }
 
     /// Whether the actor has stopped for good. A passivated actor has not: the next message
@@ -105,9 +119,9 @@ impl<M: Persistable> PersistentRef<M> {
     }
 
     pub(super) fn refuse_if_rewound(&self) -> Result<(), PersistError> {
-        match self.shared.runtime.rewinds.get(self.id()) {
+        match self.shared.runtime.rewinds.get(&self.key) {
             Some((at, head)) => Err(PersistError::Rewound {
-                actor_id: self.id().clone(),
+                actor_id: self.key.clone(),
                 at,
                 head,
             }),
@@ -231,13 +245,13 @@ impl<M: Persistable> PersistentRef<M> {
         let status = self.status().await?;
         if status.is_rewound() {
             return Err(PersistError::Rewound {
-                actor_id: self.id().clone(),
+                actor_id: self.key.clone(),
                 at: status.version,
                 head: status.head,
             });
         }
         let job = Job {
-            actor_id: self.id().clone(),
+            actor_id: self.key.clone(),
             snapshot: self.shared.payloads.snapshot(
                 &status.state,
                 status.version,
@@ -255,7 +269,7 @@ impl<M: Persistable> PersistentRef<M> {
         Ok(self
             .shared
             .loader()
-            .state_at(self.id(), version)
+            .state_at(&self.key, version)
             .await?
             .state)
     }
@@ -267,16 +281,16 @@ impl<M: Persistable> PersistentRef<M> {
         let head = self.status().await?.head;
         if version > head {
             return Err(PersistError::VersionOutOfRange {
-                actor_id: self.id().clone(),
+                actor_id: self.key.clone(),
                 requested: version,
                 head,
             });
         }
         let state = self.state_at(version).await?;
-        self.shared.runtime.rewinds.mark(self.id(), version, head);
+        self.shared.runtime.rewinds.mark(&self.key, version, head);
         let actor = self.incarnation().actor;
         if let Err(error) = actor.rewind(state.clone(), version).await {
-            self.shared.runtime.rewinds.clear(self.id());
+            self.shared.runtime.rewinds.clear(&self.key);
             return Err(error.into());
         }
         Ok(state)
@@ -285,7 +299,7 @@ impl<M: Persistable> PersistentRef<M> {
     /// Returns a rewound actor to its head and lets events in again.
     pub async fn resume(&self) -> Result<(), PersistError> {
         let resumed = self.incarnation().actor.resume().await;
-        self.shared.runtime.rewinds.clear(self.id());
+        self.shared.runtime.rewinds.clear(&self.key);
         Ok(resumed?)
     }
 
@@ -295,6 +309,6 @@ impl<M: Persistable> PersistentRef<M> {
         &self,
         versions: RangeInclusive<u64>,
     ) -> impl Stream<Item = Result<HistoryEntry<M>, PersistError>> + Send + 'static {
-        history(Arc::clone(&self.shared), self.id().clone(), versions)
+        history(Arc::clone(&self.shared), Ok(self.key.clone()), versions)
     }
 }

@@ -17,13 +17,15 @@ use super::system::Runtime;
 use super::PersistentRef;
 use super::{cleanup, timer_service};
 use crate::dispatch::MachineActions;
-use crate::model::{check_actor_id, new_request_id};
+use crate::model::new_request_id;
 use crate::restore::{Folded, Listing, Loader};
 use crate::schema::Payloads;
 use crate::store::{RowResult, StoredAction};
 use crate::time_travel::{history, HistoryEntry};
 use crate::timers::{timeout_at, Timers};
-use crate::{ActorMetadata, AppendRequest, PersistConfig, PersistError, Persistable};
+use crate::{
+    ActorMetadata, AppendRequest, CatalogQuery, ErrorHook, PersistConfig, PersistError, Persistable,
+};
 
 /// What the actors of one machine type share.
 pub(crate) struct Shared<M: Persistable> {
@@ -35,6 +37,28 @@ pub(crate) struct Shared<M: Persistable> {
     pub(crate) commands: Flights,
     pub(crate) incarnations: Incarnations<M>,
     pub(crate) timers: Arc<Timers>,
+    /// The `on_error` hook as the snapshot writer calls it (with keys).
+    pub(crate) snapshot_errors: Option<ErrorHook>,
+}
+
+/// Registry rows of one repository's keys, read page by page through its persistence key.
+#[derive(Default)]
+pub(crate) struct KeyedRows {
+    /// The readable rows, under their keys, in key order.
+    pub(crate) rows: Vec<ActorMetadata>,
+    /// The unreadable rows, under their keys.
+    pub(crate) unreadable: Vec<(ActorId, PersistError)>,
+    /// The last key read, this repository's or not: where the next read starts.
+    pub(crate) last: Option<ActorId>,
+    /// Whether the store may hold more matching rows after `last`.
+    pub(crate) more: bool,
+}
+
+impl KeyedRows {
+    /// How many of this repository's rows were read.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len() + self.unreadable.len()
+    }
 }
 
 impl<M: Persistable> Shared<M> {
@@ -86,6 +110,79 @@ impl<M: Persistable> Shared<M> {
         Ok(incarnation)
     }
 
+    /// The key actor `id` is stored under, both checked against the storage rule.
+    pub(crate) fn key_of(&self, id: &ActorId) -> Result<ActorId, PersistError> {
+        Ok(self.config.key.to_key(id)?)
+    }
+
+    /// The id the application knows the actor stored under `key` by.
+    pub(crate) fn id_of(&self, key: &ActorId) -> ActorId {
+        self.config.key.id_of(key)
+    }
+
+    /// A registry row as the application sees it: under the actor's id.
+    pub(crate) fn row_of(&self, mut meta: ActorMetadata) -> ActorMetadata {
+        meta.actor_id = self.id_of(&meta.actor_id);
+        meta
+    }
+
+    /// The registry rows matching `query` (its `after` a key) whose keys are this repository's,
+    /// at most `query.limit` of them: rows of other namespaces are skipped, and reading goes on
+    /// past them until the limit is reached or the store has no more. A prefix namespace reads
+    /// only its own range of keys.
+    pub(crate) async fn list_keys(&self, query: &CatalogQuery) -> Result<KeyedRows, PersistError> {
+        let mapping = &self.config.key;
+        let prefix = mapping.prefix_range();
+        let mut page = query.clone();
+        if let Some(prefix) = prefix {
+            // No key of the namespace sorts at or before its prefix.
+            if page
+                .after
+                .as_ref()
+                .is_none_or(|after| after.as_str() < prefix)
+            {
+                page.after = Some(ActorId::from(prefix));
+            }
+        }
+        let mut keyed = KeyedRows::default();
+        loop {
+            page.limit = query.limit.map(|limit| limit - keyed.len());
+            let rows = self.runtime.store.list(&page).await?;
+            let full = page.limit.is_some_and(|limit| rows.len() == limit);
+            let mut beyond = false;
+            for row in rows {
+                let key = match &row {
+                    Ok(meta) => Some(meta.actor_id.clone()),
+                    Err(error) => error.actor_id().cloned(),
+                };
+                if let Some(key) = &key {
+                    if prefix.is_some_and(|prefix| !key.as_str().starts_with(prefix)) {
+                        beyond = true;
+                        break;
+                    }
+                    keyed.last = Some(key.clone());
+                }
+                let ours = key
+                    .as_ref()
+                    .is_none_or(|key| mapping.from_key(key).is_some());
+                match row {
+                    Ok(meta) if ours => keyed.rows.push(meta),
+                    Err(error) if ours => keyed
+                        .unreadable
+                        .push((key.unwrap_or_else(|| ActorId::from("")), error.into())),
+                    _ => {}
+                }
+            }
+            // Without a key read there is no place to go on from.
+            keyed.more = full && !beyond && keyed.last.is_some();
+            let enough = query.limit.is_some_and(|limit| keyed.len() >= limit);
+            if !keyed.more || enough {
+                return Ok(keyed);
+            }
+            page.after = keyed.last.clone();
+        }
+    }
+
     /// Restores and folds with this machine type's settings.
     pub(crate) fn loader(&self) -> Loader<'_, M> {
         Loader {
@@ -99,8 +196,8 @@ impl<M: Persistable> Shared<M> {
 /// The persistent actors of one machine type in one [`PersistentSystem`](crate::PersistentSystem).
 ///
 /// Cheap to clone. Every method taking an id takes anything that converts into an
-/// [`ActorId`], and checks it against the storage rule first
-/// ([`check_actor_id`](crate::store::check_actor_id)).
+/// [`ActorId`], maps it to its storage key ([`PersistConfig::persistence_key`]), and checks
+/// both against the storage rule first ([`check_actor_id`](crate::store::check_actor_id)).
 pub struct Repository<M: Persistable> {
     shared: Arc<Shared<M>>,
 }
@@ -121,13 +218,6 @@ impl<M: Persistable> std::fmt::Debug for Repository<M> {
     }
 }
 
-/// An id, checked against the storage rule.
-fn checked(id: impl Into<ActorId>) -> Result<ActorId, PersistError> {
-    let id = id.into();
-    check_actor_id(id.as_str())?;
-    Ok(id)
-}
-
 /// The chunk a bulk read returned for one actor, as the restore's error if it failed.
 fn row<T>(row: RowResult<T>) -> Result<T, PersistError> {
     row.map_err(PersistError::from)
@@ -136,6 +226,7 @@ fn row<T>(row: RowResult<T>) -> Result<T, PersistError> {
 impl<M: Persistable> Repository<M> {
     pub(crate) fn new(runtime: Arc<Runtime>, config: PersistConfig<M>, env: Arc<M::Env>) -> Self {
         let payloads = Payloads::of(&config);
+        let snapshot_errors = config.snapshot_error_hook();
         let repository = Self {
             shared: Arc::new(Shared {
                 runtime,
@@ -145,6 +236,7 @@ impl<M: Persistable> Repository<M> {
                 commands: Flights::default(),
                 incarnations: Incarnations::default(),
                 timers: Arc::default(),
+                snapshot_errors,
             }),
         };
         let shared = &repository.shared;
@@ -154,6 +246,7 @@ impl<M: Persistable> Repository<M> {
                 codec: Arc::clone(&shared.config.codec),
                 env: Arc::clone(&shared.env),
                 shared: Arc::downgrade(shared),
+                key: shared.config.key.clone(),
             };
             shared
                 .runtime
@@ -185,8 +278,13 @@ impl<M: Persistable> Repository<M> {
         &self,
         id: impl Into<ActorId>,
     ) -> Result<Vec<RowResult<StoredAction>>, PersistError> {
-        let id = checked(id)?;
-        Ok(self.shared.runtime.store.actions(&id).await?)
+        let key = self.key_of(id)?;
+        Ok(self.shared.runtime.store.actions(&key).await?)
+    }
+
+    /// The storage key of actor `id`.
+    pub(crate) fn key_of(&self, id: impl Into<ActorId>) -> Result<ActorId, PersistError> {
+        self.shared.key_of(&id.into())
     }
 
     /// What the actors of this repository share, for the crate's tools (verify, the inspector).
@@ -208,17 +306,17 @@ impl<M: Persistable> Repository<M> {
         id: impl Into<ActorId>,
         initial: M,
     ) -> Result<PersistentRef<M>, PersistError> {
-        let id = checked(id)?;
-        self.ensure_not_running(&id)?;
+        let key = self.key_of(id)?;
+        self.ensure_not_running(&key)?;
         if self.shared.config.restore_on_spawn {
-            if let Some(restored) = self.restore(id.clone()).await? {
+            if let Some(restored) = self.restore_key(key.clone()).await? {
                 return Ok(restored);
             }
         }
         let entered_at = SystemTime::now();
         let genesis = self.shared.payloads.snapshot(&initial, 0, entered_at)?;
         let request = AppendRequest {
-            actor_id: id.clone(),
+            actor_id: key.clone(),
             machine_type: Arc::clone(&self.shared.config.machine_type),
             expected_version: 0,
             events: Vec::new(),
@@ -230,11 +328,11 @@ impl<M: Persistable> Repository<M> {
             commands: Vec::new(),
             request_id: new_request_id(),
             timeout_at: timeout_at(&initial, entered_at),
-            fence: self.shared.runtime.fence(&id)?,
+            fence: self.shared.runtime.fence(&key)?,
         };
         self.shared.runtime.writer.append(request).await?;
         self.start(
-            id,
+            key,
             Folded {
                 state: initial,
                 version: 0,
@@ -252,20 +350,42 @@ impl<M: Persistable> Repository<M> {
         &self,
         id: impl Into<ActorId>,
     ) -> Result<Option<PersistentRef<M>>, PersistError> {
-        let id = checked(id)?;
-        self.ensure_not_running(&id)?;
-        match self.shared.loader().restore(&id).await? {
-            Some(folded) => self.start(id, folded).map(Some),
+        self.restore_key(self.key_of(id)?).await
+    }
+
+    /// [`restore`](Self::restore) of the actor stored under `key`.
+    pub(crate) async fn restore_key(
+        &self,
+        key: ActorId,
+    ) -> Result<Option<PersistentRef<M>>, PersistError> {
+        self.ensure_not_running(&key)?;
+        match self.shared.loader().restore(&key).await? {
+            Some(folded) => self.start(key, folded).map(Some),
             None => Ok(None),
         }
     }
 
-    /// The registry rows of this machine type matching `filter`; a row that cannot be read is
-    /// listed among the unreadable ones, never hiding the others.
+    /// The registry rows of this machine type matching `filter`, under the application's ids;
+    /// a row that cannot be read is listed among the unreadable ones, never hiding the others.
+    /// Rows stored under keys that are not this repository's
+    /// ([`PersistConfig::persistence_key`]) are not listed. Rows come in the order of their
+    /// keys, so [`Listing::last_id`] is the cursor of the next page with any mapping.
     pub async fn list(&self, filter: ActorFilter<M>) -> Result<Listing, PersistError> {
-        let query = filter.into_query(&self.shared.config.machine_type);
-        let listed = self.shared.runtime.store.list(&query).await?;
-        Ok(listing(listed))
+        let mut query = filter.into_query(&self.shared.config.machine_type);
+        query.after = query.after.map(|after| self.key_of(after)).transpose()?;
+        let keyed = self.shared.list_keys(&query).await?;
+        Ok(Listing {
+            actors: keyed
+                .rows
+                .into_iter()
+                .map(|meta| self.shared.row_of(meta))
+                .collect(),
+            unreadable: keyed
+                .unreadable
+                .into_iter()
+                .map(|(key, error)| (self.shared.id_of(&key), error))
+                .collect(),
+        })
     }
 
     /// The registry row of actor `id`, if it is stored.
@@ -273,18 +393,23 @@ impl<M: Persistable> Repository<M> {
         &self,
         id: impl Into<ActorId>,
     ) -> Result<Option<ActorMetadata>, PersistError> {
-        let id = checked(id)?;
-        Ok(self.shared.runtime.store.get(&id).await?)
+        let key = self.key_of(id)?;
+        let meta = self.shared.runtime.store.get(&key).await?;
+        Ok(meta.map(|meta| self.shared.row_of(meta)))
     }
 
     /// The running actor `id`, if any (a passivated one is not running: see
     /// [`activate`](Self::activate)).
     pub fn get(&self, id: impl Into<ActorId>) -> Option<PersistentRef<M>> {
-        let id = id.into();
+        self.running(&self.key_of(id).ok()?)
+    }
+
+    /// The running actor stored under `key`, if any.
+    pub(crate) fn running(&self, key: &ActorId) -> Option<PersistentRef<M>> {
         let incarnation = self
             .shared
             .incarnations
-            .get(&id)
+            .get(key)
             .filter(|incarnation| !incarnation.actor.is_stopped())?;
         Some(PersistentRef::new(incarnation, Arc::clone(&self.shared)))
     }
@@ -296,10 +421,10 @@ impl<M: Persistable> Repository<M> {
         &self,
         id: impl Into<ActorId>,
     ) -> Result<Option<PersistentRef<M>>, PersistError> {
-        let id = checked(id)?;
+        let key = self.key_of(id)?;
         Ok(self
             .shared
-            .activate(&id)
+            .activate(&key)
             .await?
             .map(|incarnation| PersistentRef::new(incarnation, Arc::clone(&self.shared))))
     }
@@ -347,8 +472,8 @@ impl<M: Persistable> Repository<M> {
     }
 
     async fn found(&self, id: impl Into<ActorId>) -> Result<PersistentRef<M>, PersistError> {
-        let id = checked(id)?;
-        match self.shared.activate(&id).await? {
+        let id = id.into();
+        match self.shared.activate(&self.key_of(id.clone())?).await? {
             Some(incarnation) => Ok(PersistentRef::new(incarnation, Arc::clone(&self.shared))),
             None => Err(PersistError::NotFound(id)),
         }
@@ -357,8 +482,8 @@ impl<M: Persistable> Repository<M> {
     /// The state of actor `id` after its first `version` events, computed from storage without
     /// touching a running actor.
     pub async fn state_at(&self, id: impl Into<ActorId>, version: u64) -> Result<M, PersistError> {
-        let id = checked(id)?;
-        Ok(self.shared.loader().state_at(&id, version).await?.state)
+        let key = self.key_of(id)?;
+        Ok(self.shared.loader().state_at(&key, version).await?.state)
     }
 
     /// The journaled history of actor `id` over `versions`: each event with the state after it,
@@ -369,18 +494,18 @@ impl<M: Persistable> Repository<M> {
         id: impl Into<ActorId>,
         versions: RangeInclusive<u64>,
     ) -> impl Stream<Item = Result<HistoryEntry<M>, PersistError>> + Send + 'static {
-        history(Arc::clone(&self.shared), id.into(), versions)
+        history(Arc::clone(&self.shared), self.key_of(id), versions)
     }
 
-    fn ensure_not_running(&self, id: &ActorId) -> Result<(), PersistError> {
-        if self.shared.runtime.actors.contains(id.as_str()) {
-            return Err(SpawnError::Duplicate(id.clone()).into());
+    fn ensure_not_running(&self, key: &ActorId) -> Result<(), PersistError> {
+        if self.shared.runtime.actors.contains(key.as_str()) {
+            return Err(SpawnError::Duplicate(key.clone()).into());
         }
         Ok(())
     }
 
-    fn start(&self, id: ActorId, folded: Folded<M>) -> Result<PersistentRef<M>, PersistError> {
-        let incarnation = self.shared.start(id, folded)?;
+    fn start(&self, key: ActorId, folded: Folded<M>) -> Result<PersistentRef<M>, PersistError> {
+        let incarnation = self.shared.start(key, folded)?;
         Ok(PersistentRef::new(incarnation, Arc::clone(&self.shared)))
     }
 }

@@ -191,8 +191,8 @@ impl<S: Store, R: RetryPolicy> SystemBuilder<S, R> {
 /// What [`PersistentSystem::shutdown`] could not finish within its bound.
 #[derive(Clone, Debug, Default)]
 pub struct ShutdownReport {
-    /// The actors whose final snapshot was not written (their events are journaled: they restore
-    /// from an older snapshot and the journal).
+    /// The actors whose final snapshot was not written, by storage key (their events are
+    /// journaled: they restore from an older snapshot and the journal).
     pub unsaved_snapshots: Vec<ActorId>,
     /// Appends still queued or committing when the bound ran out; their callers were told the
     /// writer shut down.
@@ -231,7 +231,11 @@ impl PersistentSystem {
     }
 
     /// The registry rows of every stored actor matching `query`, whatever its machine type; a
-    /// row that cannot be read is listed among the unreadable ones.
+    /// row that cannot be read is listed among the unreadable ones. This is the store's view:
+    /// rows are listed under their storage keys, whatever namespace they belong to (a
+    /// repository's [`list`](Repository::list) reads its own keys through its
+    /// [persistence key](PersistConfig::persistence_key) and names them by the application's
+    /// ids).
     pub async fn list_persisted(&self, query: CatalogQuery) -> Result<Listing, PersistError> {
         Ok(listing(self.runtime.store.list(&query).await?))
     }

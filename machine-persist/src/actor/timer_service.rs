@@ -111,9 +111,11 @@ async fn poll<M: Persistable>(shared: &Arc<Shared<M>>, cursor: &mut Cursor, unti
                 Ok(timer) => {
                     *cursor = Some((timer.due, timer.actor_id.clone()));
                     advanced = true;
-                    // On a cluster node, only the owner's service fires a timer; the node
-                    // that takes a shard over reads the timers again (see `Timers::rescan`).
-                    if shared.incarnations.get(&timer.actor_id).is_none()
+                    // Another namespace's timer is its own repository's to fire. On a cluster
+                    // node, only the owner's service fires a timer; the node that takes a
+                    // shard over reads the timers again (see `Timers::rescan`).
+                    if shared.config.key.from_key(&timer.actor_id).is_some()
+                        && shared.incarnations.get(&timer.actor_id).is_none()
                         && shared.runtime.fence(&timer.actor_id).is_ok()
                     {
                         let at = shared.timers.clock.instant_of(timer.due);

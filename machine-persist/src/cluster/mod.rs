@@ -4,7 +4,12 @@
 //! The optimistic lock alone keeps them correct, but two nodes could both run the same actor and
 //! the loser would only learn it at its next write. This module gives every actor one owner:
 //!
-//! - **Shards.** An actor id hashes to one of a fixed number of shards ([`shard_of`]).
+//! - **Shards.** An actor's storage key hashes to one of a fixed number of shards
+//!   ([`shard_of`]); the key is its id unless the repository maps it
+//!   ([`PersistConfig::persistence_key`](crate::PersistConfig::persistence_key)). The shard
+//!   follows the key because the lease guards stored rows: an actor renamed in the application
+//!   (its new id mapped to its old key) stays on its shard, and every node must use the same
+//!   mapping.
 //! - **Leases.** Each shard is held by one node through a row of the `shard_leases` table (node
 //!   id, shard, epoch, expiry), acquired and renewed by the node's heartbeat and taken over by
 //!   another node once it expired (its holder died or stalled). Every acquisition bumps the

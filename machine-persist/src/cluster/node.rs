@@ -190,12 +190,13 @@ impl Cluster {
         &self.node.transport
     }
 
-    /// The shard of actor `id`.
+    /// The shard of the actor stored under key `id` (its id, unless its repository maps it:
+    /// see [`PersistentRef::key`](crate::PersistentRef::key)).
     pub fn shard_of(&self, id: &str) -> u32 {
         self.node.ownership.shard(id)
     }
 
-    /// Whether this node holds a current lease on the shard of `id`.
+    /// Whether this node holds a current lease on the shard of the actor stored under key `id`.
     pub fn owns(&self, id: &str) -> bool {
         self.node
             .ownership

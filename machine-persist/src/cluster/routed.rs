@@ -153,14 +153,16 @@ impl<M: Routable> ClusterRef<M> {
         event: &M::Event,
     ) -> Result<Outcome<M, M::Error>, PersistError> {
         let cluster = &self.routed.cluster;
-        if cluster.owns(self.id.as_str()) {
+        // The shard follows the storage key, the identity the lease guards.
+        let key = self.routed.repository.key_of(self.id.clone())?;
+        if cluster.owns(key.as_str()) {
             return self
                 .routed
                 .repository
                 .call_command(self.id.clone(), command, event.clone())
                 .await;
         }
-        let shard = cluster.shard_of(self.id.as_str());
+        let shard = cluster.shard_of(key.as_str());
         let owner = cluster.owner_of(shard).await?;
         let Some(owner) = owner.filter(|owner| owner != cluster.node_id()) else {
             // No current lease, or this node's own that it does not trust yet.
@@ -218,7 +220,10 @@ impl<M: Routable> Handler for Serve<M> {
         let repository = self.repository.clone();
         let ownership = Arc::clone(&self.ownership);
         Box::pin(async move {
-            let shard = ownership.shard(actor.as_str());
+            let key = repository
+                .key_of(actor.clone())
+                .map_err(|error| WireError::from_error(&error))?;
+            let shard = ownership.shard(key.as_str());
             // A node that no longer holds the shard must not answer, even from memory.
             if ownership.current(shard).is_none() {
                 return Err(WireError::NotOwner { shard });

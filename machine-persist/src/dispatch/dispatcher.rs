@@ -143,18 +143,32 @@ impl Dispatcher {
     /// One action's life in this dispatcher.
     async fn run(&self, runner: Arc<dyn Runner>, mut job: Job) {
         let config = &self.inner.config;
-        let Some(schedule) = runner.retry(&job.key.action) else {
-            // Not known here (an older build?): give the claim up for a dispatcher that knows it.
-            tracing::warn!(key = %job.key, "no durable action of this name is registered; leaving it to another dispatcher");
-            let cause = SerializedCause::new(format!(
-                "no durable action `{}` is registered for machine type `{}` in dispatcher `{}`",
-                job.key.action, job.machine_type, config.owner
-            ));
-            let release = ActionOutcome::Retry {
-                claim_until: Utc::now(),
-            };
-            self.record(&job, job.attempts, release, Some(cause)).await;
-            return;
+        let schedule = if runner.owns(&job.key.actor_id) {
+            runner.retry(&job.key.action).ok_or_else(|| {
+                format!(
+                    "no durable action `{}` is registered for machine type `{}` in dispatcher `{}`",
+                    job.key.action, job.machine_type, config.owner
+                )
+            })
+        } else {
+            Err(format!(
+                "actor `{}` is not stored under the persistence key of machine type `{}` in dispatcher `{}`",
+                job.key.actor_id, job.machine_type, config.owner
+            ))
+        };
+        let schedule = match schedule {
+            Ok(schedule) => schedule,
+            Err(refusal) => {
+                // Not known here (an older build, another namespace of the store): give the claim
+                // up for a dispatcher that knows it.
+                tracing::warn!(key = %job.key, %refusal, "leaving a durable action to another dispatcher");
+                let cause = SerializedCause::new(refusal);
+                let release = ActionOutcome::Retry {
+                    claim_until: Utc::now(),
+                };
+                self.record(&job, job.attempts, release, Some(cause)).await;
+                return;
+            }
         };
         let mut driver = schedule.driver(tokio::time::Instant::now().into_std());
         // After a restart, the schedule continues where the ended attempts left it.

@@ -7,12 +7,12 @@ use std::sync::{Arc, Weak};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use machine_core::{ActionCtx, IdempotencyKey, Schedule};
+use machine_core::{ActionCtx, ActorId, IdempotencyKey, Schedule};
 
 use super::policy::Handlers;
 use crate::actor::{Repository, Shared};
 use crate::codec::SharedCodec;
-use crate::{PersistError, Persistable, SerializedCause};
+use crate::{PersistError, Persistable, PersistenceKey, SerializedCause};
 
 /// One durable action to run: its key, its encoded value, and how many attempts already ended.
 #[derive(Clone, Debug)]
@@ -31,6 +31,10 @@ pub(crate) trait Runner: Send + Sync {
     /// The retry schedule of the action named `name`, if one is registered.
     fn retry(&self, name: &str) -> Option<Schedule>;
 
+    /// Whether the actor stored under `key` is this runner's (its repository's persistence key
+    /// produces it); another namespace's actions are left to their own dispatcher.
+    fn owns(&self, key: &ActorId) -> bool;
+
     /// Feeds the failure of a dead-lettered job back to its actor, if its policy asks to.
     fn feed_back(
         &self,
@@ -46,6 +50,8 @@ pub(crate) struct MachineActions<M: Persistable> {
     pub(crate) env: Arc<M::Env>,
     /// The repository, for feedback (weak: the system holds the dispatcher, which holds this).
     pub(crate) shared: Weak<Shared<M>>,
+    /// The repository's persistence key: the actors whose actions are this runner's.
+    pub(crate) key: PersistenceKey,
 }
 
 impl<M: Persistable> Runner for MachineActions<M> {
@@ -78,6 +84,10 @@ impl<M: Persistable> Runner for MachineActions<M> {
             .map(|handler| handler.retry().clone())
     }
 
+    fn owns(&self, key: &ActorId) -> bool {
+        self.key.from_key(key).is_some()
+    }
+
     fn feed_back(
         &self,
         job: &Job,
@@ -88,7 +98,8 @@ impl<M: Persistable> Runner for MachineActions<M> {
             .get(&*job.key.action)
             .and_then(|handler| handler.on_failed(&self.codec, &job.payload, cause));
         let shared = self.shared.upgrade();
-        let actor_id = job.key.actor_id.clone();
+        // The job names the actor by its key; the repository takes the application's id.
+        let actor_id = self.key.id_of(&job.key.actor_id);
         let version = job.key.version;
         Box::pin(async move {
             let Some(event) = event else {

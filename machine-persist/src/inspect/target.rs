@@ -63,7 +63,9 @@ pub(crate) struct LiveView {
     pub(crate) rewound: bool,
 }
 
-/// One registered machine type.
+/// One registered machine type. The inspector shows the store's rows as they are, so the ids
+/// it passes here are storage keys (see
+/// [`PersistConfig::persistence_key`](crate::PersistConfig::persistence_key)).
 pub(crate) trait Target: Send + Sync + 'static {
     fn machine_type(&self) -> &str;
     fn states(&self) -> &[StateInfo];
@@ -180,7 +182,7 @@ impl<M: Persistable + Diagram> Typed<M> {
     }
 
     async fn live_view(&self, id: ActorId) -> Result<Option<LiveView>, PersistError> {
-        let Some(actor) = self.repository.get(id) else {
+        let Some(actor) = self.repository.running(&id) else {
             return Ok(None);
         };
         let status = actor.status().await?;
@@ -196,7 +198,7 @@ impl<M: Persistable + Diagram> Typed<M> {
         id: ActorId,
         version: Option<u64>,
     ) -> Result<Option<LiveView>, PersistError> {
-        let Some(actor) = self.repository.get(id.clone()) else {
+        let Some(actor) = self.repository.running(&id) else {
             return Ok(None);
         };
         match version {
@@ -235,7 +237,7 @@ impl<M: Persistable + Diagram> Target for Typed<M> {
     }
 
     fn verify(&self, id: ActorId) -> BoxFuture<'_, Result<Verification, PersistError>> {
-        Box::pin(self.repository.verify(id))
+        Box::pin(self.repository.verify_key(id))
     }
 
     fn live(&self, id: ActorId) -> BoxFuture<'_, Result<Option<LiveView>, PersistError>> {

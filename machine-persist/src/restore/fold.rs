@@ -33,7 +33,8 @@ pub(crate) struct Folded<M> {
     pub(crate) snapshot_version: u64,
 }
 
-/// What restoring one actor needs besides the store: how to decode, what to expect.
+/// What restoring one actor needs besides the store: how to decode, what to expect. Actors are
+/// named by their storage keys here.
 pub(crate) struct Loader<'a, M: Persistable> {
     pub(crate) store: &'a Arc<dyn ErasedStore>,
     pub(crate) payloads: &'a Payloads<M>,
@@ -249,8 +250,9 @@ impl<M: Persistable> Loader<'_, M> {
         })
     }
 
-    /// The configured initial state at version 0, for an actor with no snapshot; the registry's
-    /// creation time anchors its timeouts.
+    /// The configured initial state at version 0, for an actor with no snapshot (stored under
+    /// `actor_id`, a key; the hook is given the application's id); the registry's creation time
+    /// anchors its timeouts.
     pub(crate) fn initial(
         &self,
         actor_id: &ActorId,
@@ -258,7 +260,7 @@ impl<M: Persistable> Loader<'_, M> {
     ) -> Option<Folded<M>> {
         let initial = self.config.initial.as_ref()?;
         Some(Folded {
-            state: initial(actor_id),
+            state: initial(&self.config.key.id_of(actor_id)),
             version: 0,
             entered_at: meta.map_or_else(SystemTime::now, |meta| meta.created_at.into()),
             snapshot_version: 0,

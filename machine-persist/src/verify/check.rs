@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use machine_core::{ActorId, Tag};
 
 use super::{Divergence, Verification, VerifyReport};
-use crate::actor::{listing, Shared};
+use crate::actor::Shared;
 use crate::codec::{CodecError, EncodeError, PayloadKind};
 use crate::restore::{fold_one, Folded, Loader};
 use crate::{ActorFilter, ActorMetadata, PersistError, Persistable, Repository, StoredSnapshot};
@@ -24,8 +24,17 @@ impl<M: Persistable> Repository<M> {
     /// to fold from, or a store failure.
     pub async fn verify(&self, id: impl Into<ActorId>) -> Result<Verification, PersistError> {
         let id = id.into();
-        crate::store::check_actor_id(id.as_str())?;
-        verify(self.shared(), &id).await
+        let key = self.key_of(id.clone())?;
+        let mut verification = verify(self.shared(), &key).await?;
+        verification.actor_id = id;
+        Ok(verification)
+    }
+
+    /// [`verify`](Self::verify) of the actor stored under `key`, reported under that key.
+    #[cfg(feature = "inspector")]
+    pub(crate) async fn verify_key(&self, key: ActorId) -> Result<Verification, PersistError> {
+        crate::store::check_actor_id(key.as_str())?;
+        verify(self.shared(), &key).await
     }
 
     /// [`verify`](Self::verify) for every stored actor of this machine type matching `filter`,
@@ -36,25 +45,33 @@ impl<M: Persistable> Repository<M> {
         let query = filter.into_query(&shared.config.machine_type);
         let mut report = VerifyReport::default();
         let mut remaining = query.limit.unwrap_or(usize::MAX);
-        let mut after = query.after.clone();
+        let mut after = query
+            .after
+            .clone()
+            .map(|after| self.key_of(after))
+            .transpose()?;
         while remaining > 0 {
-            let page_size = remaining.min(LIST_PAGE);
-            let mut page = query.clone().limit(page_size);
+            let mut page = query.clone().limit(remaining.min(LIST_PAGE));
             page.after = after.take();
-            let listed = listing(shared.runtime.store.list(&page).await?);
-            let read = listed.actors.len() + listed.unreadable.len();
-            after = listed.last_id().cloned();
-            report.failed.extend(listed.unreadable);
-            for meta in listed.actors {
+            let keyed = shared.list_keys(&page).await?;
+            remaining -= keyed.len();
+            for (key, error) in keyed.unreadable {
+                report.failed.push((shared.id_of(&key), error));
+            }
+            for meta in keyed.rows {
+                let id = shared.id_of(&meta.actor_id);
                 match verify(shared, &meta.actor_id).await {
-                    Ok(verification) => report.verified.push(verification),
-                    Err(error) => report.failed.push((meta.actor_id, error)),
+                    Ok(verification) => report.verified.push(Verification {
+                        actor_id: id,
+                        ..verification
+                    }),
+                    Err(error) => report.failed.push((id, error)),
                 }
             }
-            remaining -= read;
-            if read < page_size {
+            if !keyed.more {
                 break;
             }
+            after = keyed.last;
         }
         Ok(report)
     }

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses part of the support
 
 pub mod conformance;
+pub mod keys;
 pub mod lifecycle;
 #[cfg(feature = "postgres")]
 pub mod pg;
@@ -159,6 +160,20 @@ macro_rules! lifecycle_conformance_tests {
             restore_on_start_restores_the_selected_actors,
             passivation_snapshots_per_snapshot_on_stop,
             a_timer_that_cannot_activate_its_actor_is_reported,
+        );
+    };
+}
+
+/// Instantiates every persistence-key check (namespaces, renames, invalid keys) for `$backend`.
+#[macro_export]
+macro_rules! key_conformance_tests {
+    ($backend:ty) => {
+        $crate::conformance_tests!(in keys, $backend;
+            namespaces_with_the_same_ids_do_not_see_each_other,
+            a_renamed_actor_keeps_its_data,
+            keys_breaking_the_id_rule_are_refused,
+            cleanup_deletes_only_its_own_keys,
+            a_namespaced_timer_fires_on_its_own_actor,
         );
     };
 }

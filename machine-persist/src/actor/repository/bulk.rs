@@ -13,7 +13,7 @@ use std::sync::Arc;
 use machine_core::ActorId;
 use tokio::task::JoinHandle;
 
-use super::{checked, listing, row, Repository};
+use super::{row, Repository};
 use crate::erased::ErasedStore;
 use crate::restore::{fold_events, Folded, Loader, RestoreReport};
 use crate::store::RowResult;
@@ -119,12 +119,17 @@ impl<M: Persistable> Repository<M> {
             restored: Vec::new(),
             failed: Vec::new(),
         };
+        // Refused before a key was made: reported under the ids as given.
+        let mut refused = Vec::new();
         let mut wanted = Vec::new();
         for id in ids {
             let id = id.into();
-            match checked(id.clone()).and_then(|id| self.ensure_not_running(&id).map(|()| id)) {
-                Ok(id) => wanted.push(id),
-                Err(error) => report.failed.push((id, error)),
+            match self
+                .key_of(id.clone())
+                .and_then(|key| self.ensure_not_running(&key).map(|()| key))
+            {
+                Ok(key) => wanted.push(key),
+                Err(error) => refused.push((id, error)),
             }
         }
         let mut chunks = wanted.chunks(CHUNK).map(<[ActorId]>::to_vec);
@@ -142,6 +147,9 @@ impl<M: Persistable> Repository<M> {
                 Err(error) => fail_all(&mut report, ids, error.into()),
             }
         }
+        self.name_failures(&mut report);
+        refused.append(&mut report.failed);
+        report.failed = refused;
         report
     }
 
@@ -167,22 +175,27 @@ impl<M: Persistable> Repository<M> {
             page
         };
         let runtime = &self.shared.runtime;
-        let mut after = query.after.clone();
+        let mut after = query
+            .after
+            .clone()
+            .map(|after| self.key_of(after))
+            .transpose()?;
         let mut more = true;
         let mut reading = VecDeque::with_capacity(READS_IN_FLIGHT);
         loop {
-            // The registry is read page by page (each page starts after the last id of the one
+            // The registry is read page by page (each page starts after the last key of the one
             // before); the rows of up to `READS_IN_FLIGHT` pages are read while one is folded.
             while more && reading.len() < READS_IN_FLIGHT {
-                let page_size = remaining.min(CHUNK);
-                let listing = listing(runtime.store.list(&page(after.take(), remaining)).await?);
-                let listed = listing.actors.len() + listing.unreadable.len();
-                remaining -= listed;
-                more = listed == page_size && remaining > 0;
-                after = listing.last_id().cloned();
-                report.failed.extend(listing.unreadable);
-                let metas = listing
-                    .actors
+                let keyed = self
+                    .shared
+                    .list_keys(&page(after.take(), remaining))
+                    .await?;
+                remaining -= keyed.len();
+                more = keyed.more && remaining > 0;
+                after = keyed.last;
+                report.failed.extend(keyed.unreadable);
+                let metas = keyed
+                    .rows
                     .into_iter()
                     .filter(|meta| !runtime.actors.contains(meta.actor_id.as_str()))
                     .collect();
@@ -196,7 +209,18 @@ impl<M: Persistable> Repository<M> {
             };
             self.restore_rows(joined(rows).await?, &mut report).await;
         }
+        self.name_failures(&mut report);
         Ok(report)
+    }
+
+    /// Names the failures of a report, found under keys, by the application's ids.
+    fn name_failures(&self, report: &mut RestoreReport<M>) {
+        if self.shared.config.key.is_identity() {
+            return;
+        }
+        for (id, _) in &mut report.failed {
+            *id = self.shared.id_of(id);
+        }
     }
 
     /// Starts reading the registry rows of `ids`, and the rows of the registered ones.
@@ -299,7 +323,7 @@ impl<M: Persistable> Repository<M> {
             }
         }
         for id in one_by_one {
-            match self.restore(id.clone()).await {
+            match self.restore_key(id.clone()).await {
                 Ok(Some(actor)) => report.restored.push(actor),
                 Ok(None) => report.failed.push((id.clone(), PersistError::NotFound(id))),
                 Err(error) => report.failed.push((id, error)),
