@@ -132,7 +132,9 @@ async fn a_commit_whose_answer_is_lost_is_reported_as_stored() {
     proxy.sever_next_request(APPEND_BYTES);
     let ambiguous = account.call(deposit(2)).await.unwrap_err();
     assert!(ambiguous.is_transient(), "{ambiguous}");
-    assert_eq!(proxy.severed(), 1);
+    // The store's commit-notification connection runs through the proxy too, and its NOTIFY
+    // may be the other request the proxy cuts; the append's is always one of them.
+    assert!((1..=2).contains(&proxy.severed()), "{}", proxy.severed());
     assert_eq!(
         check.head(&id).await.unwrap(),
         2,
@@ -146,9 +148,10 @@ async fn a_commit_whose_answer_is_lost_is_reported_as_stored() {
     let account = accounts.restore(id.clone()).await.unwrap().unwrap();
     assert_eq!(account.version().await.unwrap(), 2);
     assert!(account.call(deposit(3)).await.unwrap().is_accepted());
+    let severed_before = proxy.severed();
     proxy.sever_next_request(APPEND_BYTES);
     let outcome = account.call(deposit(4)).await.unwrap();
-    assert_eq!(proxy.severed(), 2);
+    assert!((1..=2).contains(&(proxy.severed() - severed_before)));
     assert_eq!(outcome.into_state().unwrap().balance(), 10);
     assert_eq!(account.version().await.unwrap(), 4);
     // No conflict follows: the actor's version and the store's head agree.

@@ -20,7 +20,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use machine_persist::DispatchConfig;
+/// use machine_persist::dispatch::DispatchConfig;
 ///
 /// let config = DispatchConfig::default()
 ///     .owner("billing-1")

@@ -39,7 +39,7 @@ pub fn default_action_retry() -> Schedule {
 /// ```
 /// use std::time::Duration;
 /// use machine_core::Schedule;
-/// use machine_persist::DurablePolicy;
+/// use machine_persist::dispatch::DurablePolicy;
 /// # use machine_core::{ActionCtx, DurableAction, EffectError, Machine};
 /// # #[derive(Debug, serde::Serialize, serde::Deserialize)] struct ChargeCard { order: String }
 /// # impl<M: Machine> DurableAction<M> for ChargeCard {
