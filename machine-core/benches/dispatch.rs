@@ -13,10 +13,7 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use machine_core::{Machine, Outcome};
 
-#[path = "../tests/support/order.rs"]
-mod order;
-
-use order::{Order, OrderEvent};
+use machine_test_support::order::{Order, OrderEvent, FRAUD_LIMIT};
 
 #[path = "support/derived_order.rs"]
 mod derived_order;
@@ -35,9 +32,7 @@ fn generate(count: usize, seed: u64) -> Vec<OrderEvent> {
     let mut events = Vec::with_capacity(count + 8);
     while events.len() < count {
         match rng.u8(..20) {
-            0 => events.push(OrderEvent::Ship {
-                tracking: "too early".into(),
-            }),
+            0 => events.push(OrderEvent::Ship("too early".into())),
             1 => events.push(OrderEvent::Pay { amount: 0 }),
             _ => {}
         }
@@ -58,9 +53,7 @@ fn generate(count: usize, seed: u64) -> Vec<OrderEvent> {
         events.push(if rng.u8(..5) == 0 {
             OrderEvent::Cancel
         } else {
-            OrderEvent::Ship {
-                tracking: format!("TRK{:07}", rng.u32(..10_000_000)),
-            }
+            OrderEvent::Ship(format!("TRK{:07}", rng.u32(..10_000_000)))
         });
     }
     events.truncate(count);
@@ -85,6 +78,11 @@ fn fold_machine<M: Machine>(start: &M, events: &[M::Event]) -> (M, usize) {
 fn step(state: &Order, event: &OrderEvent) -> Option<Order> {
     match (state, event) {
         (Order::Pending { .. }, OrderEvent::Pay { amount: 0 }) => None,
+        (Order::Pending { .. }, OrderEvent::Pay { amount }) if *amount > FRAUD_LIMIT => {
+            Some(Order::Cancelled {
+                reason: format!("payment of {amount} flagged as fraud"),
+            })
+        }
         (Order::Pending { id }, OrderEvent::Pay { amount }) => Some(Order::Paid {
             id: id.clone(),
             amount: *amount,
@@ -96,17 +94,19 @@ fn step(state: &Order, event: &OrderEvent) -> Option<Order> {
         (Order::Pending { .. }, OrderEvent::Expire) => Some(Order::Cancelled {
             reason: "payment window expired".into(),
         }),
+        (Order::Pending { id }, OrderEvent::Extend) => Some(Order::Pending { id: id.clone() }),
         (Order::Paid { id, amount, notes }, OrderEvent::Note) => Some(Order::Paid {
             id: id.clone(),
             amount: *amount,
             notes: notes + 1,
         }),
-        (Order::Paid { id, .. }, OrderEvent::Ship { tracking }) => Some(Order::Shipped {
+        (Order::Paid { .. }, OrderEvent::Ship(tracking)) if tracking.is_empty() => None,
+        (Order::Paid { id, .. }, OrderEvent::Ship(tracking)) => Some(Order::Shipped {
             id: id.clone(),
             tracking: tracking.clone(),
         }),
-        (Order::Paid { .. }, OrderEvent::Cancel) => Some(Order::Cancelled {
-            reason: "refunded".into(),
+        (Order::Paid { amount, .. }, OrderEvent::Cancel) => Some(Order::Cancelled {
+            reason: format!("refund {amount}"),
         }),
         _ => None,
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use machine_core::testkit::Harness;
 use machine_core::{EffectKind, OwnedRecordKind};
 use machine_core::{Recorder, SpawnOptions};
-use support::order::{Env, Order, OrderEvent, OrderTag, PAYMENT_WINDOW};
+use machine_test_support::order::{Env, Order, OrderEvent, OrderTag, PAYMENT_WINDOW};
 
 #[tokio::test(start_paused = true)]
 async fn the_payment_timeout_fires_on_the_paused_clock() {
@@ -319,7 +319,7 @@ async fn a_durable_action_without_persistence_runs_once_with_its_key() {
         .unwrap()
         .is_accepted());
     harness.settle().await;
-    let ledger = env.ledger.lock().unwrap().clone();
+    let ledger = env.ledger();
     assert_eq!(ledger, ["o-1/1/ledger entry attempt 1 amount 7"]);
     harness.shutdown().await;
 }

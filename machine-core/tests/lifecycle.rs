@@ -1,7 +1,5 @@
 //! Stopping: final states, `stop`, shutdown, and calls that were pending meanwhile.
 
-mod support;
-
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -10,7 +8,7 @@ use machine_core::{
     ActorError, ActorSystem, Commit, CommitError, Durability, Outcome, SpawnOptions, Start,
     VersionConflict,
 };
-use support::order::{Env, Order, OrderError, OrderEvent};
+use machine_test_support::order::{Env, Order, OrderError, OrderEvent};
 use tokio::sync::Semaphore;
 
 #[tokio::test]
@@ -25,12 +23,7 @@ async fn a_final_state_stops_the_actor_after_its_actions() {
         .await
         .unwrap()
         .is_accepted());
-    let shipped = order
-        .call(OrderEvent::Ship {
-            tracking: "T1".into(),
-        })
-        .await
-        .unwrap();
+    let shipped = order.call(OrderEvent::Ship("T1".into())).await.unwrap();
     assert!(matches!(shipped, Outcome::Next(Order::Shipped { .. })));
 
     let stopped = order.send(OrderEvent::Note).await;
@@ -334,7 +327,7 @@ async fn answers_computed_on_an_uncommitted_event_get_the_commit_error() {
     );
     assert!(matches!(note, Ok(Outcome::Unhandled)), "{note:?}");
     assert!(
-        matches!(zero, Ok(Outcome::Rejected(OrderError::ZeroAmount))),
+        matches!(zero, Ok(Outcome::Rejected(OrderError::ZeroPayment))),
         "{zero:?}"
     );
     assert!(storage_failed(&paid), "{paid:?}");

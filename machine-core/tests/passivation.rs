@@ -2,8 +2,6 @@
 //! `StopReason::Passivated`; messages, running tasks and watchers keep it in memory; a message
 //! that reaches the mailbox is processed, a later one is refused unprocessed.
 
-mod support;
-
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +10,7 @@ use machine_core::{
     ActorError, ActorRef, ActorSystem, Commit, CommitError, Current, Durability, SpawnOptions,
     Start, StopReason,
 };
-use support::order::{Env, Order, OrderEvent};
+use machine_test_support::order::{Env, Order, OrderEvent};
 
 const IDLE: Duration = Duration::from_secs(10);
 

@@ -1,7 +1,5 @@
 //! Watching an actor: changes, transitions, wait_for, and the observer's records.
 
-mod support;
-
 use machine_core::Machine;
 
 use std::time::Duration;
@@ -9,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use machine_core::OwnedRecordKind;
 use machine_core::{ActorError, ActorSystem, Recorder, SpawnOptions};
-use support::order::{Env, Order, OrderEvent, OrderTag};
+use machine_test_support::order::{Env, Order, OrderEvent, OrderTag};
 
 #[tokio::test]
 async fn changes_yield_the_current_state_then_every_state_in_order() {
@@ -158,12 +156,7 @@ async fn the_observer_sees_spawn_events_transitions_and_stop() {
             SpawnOptions::new().observer(recorder.observer()),
         )
         .unwrap();
-    let _ = order
-        .call(OrderEvent::Ship {
-            tracking: "x".into(),
-        })
-        .await
-        .unwrap();
+    let _ = order.call(OrderEvent::Ship("x".into())).await.unwrap();
     let _ = order.call(OrderEvent::Pay { amount: 0 }).await.unwrap();
     assert!(order
         .call(OrderEvent::Pay { amount: 5 })

@@ -1,19 +1,15 @@
 //! The pure half of the test kit: simulate and the path assertions.
 
-mod support;
-
 use machine_core::testkit::{assert_never_reaches, assert_path, assert_reaches, simulate};
 use machine_core::Outcome;
-use support::order::{Order, OrderError, OrderEvent, OrderTag};
+use machine_test_support::order::{Order, OrderError, OrderEvent, OrderTag};
 
 fn happy_path() -> Vec<OrderEvent> {
     vec![
         OrderEvent::Pay { amount: 0 },
         OrderEvent::Pay { amount: 5 },
         OrderEvent::Note,
-        OrderEvent::Ship {
-            tracking: "T".into(),
-        },
+        OrderEvent::Ship("T".into()),
         OrderEvent::Cancel,
     ]
 }
@@ -25,7 +21,7 @@ fn simulate_records_every_outcome_and_stops_at_a_final_state() {
     assert_eq!(run.undelivered, [OrderEvent::Cancel]);
     assert_eq!(
         run.steps[0].outcome,
-        Outcome::Rejected(OrderError::ZeroAmount)
+        Outcome::Rejected(OrderError::ZeroPayment)
     );
     assert_eq!(run.version(), 3);
     assert_eq!(

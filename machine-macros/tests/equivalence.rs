@@ -1,12 +1,15 @@
-//! The derived order machine behaves exactly like the same machine written by hand, on random
-//! states and event sequences: same outcomes, same states, same tags, same effect declarations.
+//! The derived order machine behaves exactly like the order written by hand in
+//! `machine_test_support::order`, on random states and event sequences: same outcomes, same
+//! states, same tags, same entries, same effect declarations.
 
 mod support;
 
-use machine_core::{Actions, Machine, Outcome, Scope, StateTag, Step, Tag};
+use machine_core::{Actions, Event, Machine, Outcome, Scope, StateTag, Step, Tag};
+use machine_test_support::order::{Order as HandOrder, OrderEvent as HandEvent, FRAUD_LIMIT};
 use proptest::prelude::*;
-use support::hand_order::HandOrder;
-use support::order::{Order, OrderEvent, FRAUD_LIMIT};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use support::order::{Order, OrderEvent};
 
 fn events() -> impl Strategy<Value = OrderEvent> {
     let amount = prop_oneof![
@@ -17,8 +20,10 @@ fn events() -> impl Strategy<Value = OrderEvent> {
     let tracking = prop_oneof![Just(String::new()), "[a-z0-9]{1,6}"];
     prop_oneof![
         amount.prop_map(|amount| OrderEvent::Pay { amount }),
+        Just(OrderEvent::Note),
         tracking.prop_map(OrderEvent::Ship),
         Just(OrderEvent::Cancel),
+        Just(OrderEvent::Expire),
         Just(OrderEvent::Extend),
     ]
 }
@@ -27,15 +32,20 @@ fn states() -> impl Strategy<Value = Order> {
     let id = "o-[0-9]{1,3}";
     prop_oneof![
         id.prop_map(|id| Order::Pending { id }),
-        (id, 0u64..10_000).prop_map(|(id, amount)| Order::Paid { id, amount }),
+        (id, 0u64..10_000, 0u32..5).prop_map(|(id, amount, notes)| Order::Paid {
+            id,
+            amount,
+            notes
+        }),
         (id, "[a-z]{1,4}").prop_map(|(id, tracking)| Order::Shipped { id, tracking }),
         "[a-z ]{0,8}".prop_map(|reason| Order::Cancelled { reason }),
     ]
 }
 
-/// The same state, written by hand: both enums share their serde shape.
-fn hand(order: &Order) -> HandOrder {
-    serde_json::from_value(serde_json::to_value(order).unwrap()).unwrap()
+/// The same value, written by hand: the derived and the hand-written types share their serde
+/// shape.
+fn hand<T: Serialize, H: DeserializeOwned>(derived: &T) -> H {
+    serde_json::from_value(serde_json::to_value(derived).unwrap()).unwrap()
 }
 
 fn same_state(derived: &Order, hand_written: &HandOrder) {
@@ -54,6 +64,10 @@ fn same_entry_effects(derived: &Order, hand_written: &HandOrder) {
     let mut hand_scope = Scope::<HandOrder>::default();
     hand_written.enter(&mut hand_scope);
     assert_eq!(derived_scope.is_empty(), hand_scope.is_empty());
+    assert_eq!(
+        derived_scope.soonest_timeout(),
+        hand_scope.soonest_timeout()
+    );
 }
 
 proptest! {
@@ -63,15 +77,18 @@ proptest! {
         sequence in proptest::collection::vec(events(), 0..24),
     ) {
         let mut derived = start;
-        let mut hand_written = hand(&derived);
+        let mut hand_written: HandOrder = hand(&derived);
         same_state(&derived, &hand_written);
+        same_entry_effects(&derived, &hand_written);
         for event in &sequence {
-            prop_assert_eq!(derived.can(event), hand_written.can(event));
-            match (derived.transition(event), hand_written.transition(event)) {
+            let hand_event: HandEvent = hand(event);
+            prop_assert_eq!(event.tag().name(), hand_event.tag().name());
+            prop_assert_eq!(derived.can(event), hand_written.can(&hand_event));
+            match (derived.transition(event), hand_written.transition(&hand_event)) {
                 (Outcome::Next(derived_next), Outcome::Next(hand_next)) => {
                     same_state(&derived_next, &hand_next);
                     let derived_step = Step { from: &derived, event, to: &derived_next };
-                    let hand_step = Step { from: &hand_written, event, to: &hand_next };
+                    let hand_step = Step { from: &hand_written, event: &hand_event, to: &hand_next };
                     prop_assert_eq!(Order::is_entry(&derived_step), HandOrder::is_entry(&hand_step));
                     let mut derived_actions = Actions::<Order>::default();
                     Order::actions(&derived_step, &mut derived_actions);
@@ -98,16 +115,19 @@ proptest! {
     }
 }
 
+fn names<T: Tag>() -> Vec<&'static str> {
+    T::ALL.iter().map(|tag| tag.name()).collect()
+}
+
 #[test]
 fn tag_names_agree() {
-    let derived: Vec<&str> = <Order as Machine>::StateTag::ALL
-        .iter()
-        .map(|t| t.name())
-        .collect();
-    let hand_written: Vec<&str> = <HandOrder as Machine>::StateTag::ALL
-        .iter()
-        .map(|t| t.name())
-        .collect();
-    assert_eq!(derived, hand_written);
+    assert_eq!(
+        names::<<Order as Machine>::StateTag>(),
+        names::<<HandOrder as Machine>::StateTag>()
+    );
+    assert_eq!(
+        names::<<OrderEvent as Event>::Tag>(),
+        names::<<HandEvent as Event>::Tag>()
+    );
     assert_eq!(Order::NAME, HandOrder::NAME);
 }

@@ -1,5 +1,5 @@
-//! The derived order machine: every outcome kind, `can`, effects, tags, the transition table
-//! and the diagram.
+//! The derived order machine: every outcome kind, `can`, entries, effects, tags, the transition
+//! table and the diagram.
 
 mod support;
 
@@ -11,12 +11,14 @@ use futures::StreamExt;
 use machine_core::testkit::Harness;
 use machine_core::{Actions, Event, Machine, Outcome, Scope, StateTag, Step, Tag};
 use machine_core::{TimeoutInfo, TransitionInfo};
+use machine_test_support::order::{Env, OrderError, FRAUD_LIMIT, PAYMENT_WINDOW};
 use support::order::*;
 
 fn paid(amount: u64) -> Order {
     Order::Paid {
         id: "o-1".into(),
         amount,
+        notes: 0,
     }
 }
 
@@ -55,27 +57,34 @@ fn a_guard_rejects_with_the_machines_error() {
 
 #[test]
 fn undeclared_pairs_are_unhandled() {
+    let pending = Order::new("o-1");
     assert_eq!(
-        Order::new("o-1").transition(&OrderEvent::Ship("t-1".into())),
+        pending.transition(&OrderEvent::Ship("t-1".into())),
         Outcome::Unhandled
     );
-    assert_eq!(
-        Order::new("o-1").transition(&OrderEvent::Extend),
-        Outcome::Unhandled
-    );
+    assert_eq!(pending.transition(&OrderEvent::Note), Outcome::Unhandled);
     assert_eq!(paid(5).transition(&pay(5)), Outcome::Unhandled);
+    assert_eq!(paid(5).transition(&OrderEvent::Expire), Outcome::Unhandled);
+    assert_eq!(paid(5).transition(&OrderEvent::Extend), Outcome::Unhandled);
     let shipped = Order::Shipped {
         id: "o-1".into(),
         tracking: "t-1".into(),
     };
-    for event in [
-        pay(1),
-        OrderEvent::Ship("t".into()),
-        OrderEvent::Cancel,
-        OrderEvent::Extend,
-    ] {
+    for event in all_events() {
         assert_eq!(shipped.transition(&event), Outcome::Unhandled);
     }
+}
+
+/// One event of each kind.
+fn all_events() -> [OrderEvent; 6] {
+    [
+        pay(1),
+        OrderEvent::Note,
+        OrderEvent::Ship("t".into()),
+        OrderEvent::Cancel,
+        OrderEvent::Expire,
+        OrderEvent::Extend,
+    ]
 }
 
 #[test]
@@ -93,6 +102,18 @@ fn handlers_receive_the_source_fields_and_the_event_data() {
             reason: "refund 42".into()
         })
     );
+    assert_eq!(
+        paid(42).transition(&OrderEvent::Note),
+        Outcome::Next(Order::Paid {
+            id: "o-1".into(),
+            amount: 42,
+            notes: 1
+        })
+    );
+    assert_eq!(
+        Order::new("o-1").transition(&OrderEvent::Extend),
+        Outcome::Next(Order::new("o-1"))
+    );
 }
 
 #[test]
@@ -102,7 +123,10 @@ fn can_includes_guards() {
     assert!(!pending.can(&pay(0)));
     assert!(!pending.can(&OrderEvent::Ship("t".into())));
     assert!(pending.can(&OrderEvent::Cancel));
-    assert!(paid(1).can(&OrderEvent::Extend));
+    assert!(pending.can(&OrderEvent::Extend));
+    assert!(!paid(1).can(&OrderEvent::Extend));
+    assert!(paid(1).can(&OrderEvent::Ship("t".into())));
+    assert!(!paid(1).can(&OrderEvent::Ship(String::new())));
 }
 
 #[test]
@@ -145,10 +169,15 @@ fn state_tags_know_their_names_and_roles() {
 fn event_tags_use_the_persisted_names() {
     assert_eq!(pay(1).tag(), OrderEventTag::Pay);
     assert_eq!(OrderEvent::Ship("t".into()).tag(), OrderEventTag::Ship);
+    assert_eq!(OrderEvent::Note.tag(), OrderEventTag::Note);
     assert_eq!(OrderEvent::Cancel.tag(), OrderEventTag::Cancel);
+    assert_eq!(OrderEvent::Expire.tag(), OrderEventTag::Expire);
     assert_eq!(OrderEvent::Extend.tag(), OrderEventTag::Extend);
     let names: Vec<&str> = OrderEventTag::ALL.iter().map(|tag| tag.name()).collect();
-    assert_eq!(names, ["Pay", "Ship", "Cancel", "ExtendDeadline"]);
+    assert_eq!(
+        names,
+        ["Pay", "Note", "Ship", "Cancel", "Expire", "ExtendDeadline"]
+    );
     assert_eq!(OrderEventTag::Extend.to_string(), "ExtendDeadline");
     assert_eq!(
         OrderEventTag::from_name("ExtendDeadline"),
@@ -198,60 +227,66 @@ fn handlers_can_be_called_directly() {
 
 #[test]
 fn reenter_makes_self_transitions_entries() {
-    let before = paid(1);
-    let after = paid(1);
-    let extend = OrderEvent::Extend;
-    assert!(Order::is_entry(&Step {
-        from: &before,
-        event: &extend,
-        to: &after
-    }));
+    let step_enters = |from: &Order, event: &OrderEvent| {
+        let Outcome::Next(to) = from.transition(event) else {
+            panic!("{event:?} is not accepted in {from:?}");
+        };
+        Order::is_entry(&Step {
+            from,
+            event,
+            to: &to,
+        })
+    };
     let pending = Order::new("o-1");
-    let event = pay(1);
-    assert!(Order::is_entry(&Step {
-        from: &pending,
-        event: &event,
-        to: &after
-    }));
+    assert!(
+        step_enters(&pending, &OrderEvent::Extend),
+        "`Pending` is `#[reenter]`"
+    );
+    assert!(step_enters(&pending, &pay(1)), "the tag changes");
+    assert!(
+        !step_enters(&paid(1), &OrderEvent::Note),
+        "`Paid` is not `#[reenter]`"
+    );
 }
 
 #[test]
-fn entering_paid_declares_its_timeout() {
-    let mut scope = Scope::<Order>::default();
-    paid(1).enter(&mut scope);
-    assert!(!scope.is_empty());
-    let mut scope = Scope::<Order>::default();
-    Order::new("o-1").enter(&mut scope);
-    assert!(scope.is_empty());
+fn entering_a_state_declares_its_timeout_and_its_task() {
+    let enter = |state: Order| {
+        let mut scope = Scope::<Order>::default();
+        state.enter(&mut scope);
+        scope
+    };
+    let pending = enter(Order::new("o-1"));
+    assert_eq!(pending.soonest_timeout(), Some(PAYMENT_WINDOW));
+    let paid = enter(paid(1));
+    assert!(!paid.is_empty(), "the courier task");
+    assert_eq!(paid.soonest_timeout(), None);
+    assert!(enter(Order::Cancelled { reason: "r".into() }).is_empty());
 }
 
 #[test]
 fn actions_are_forwarded_to_effects() {
+    let declared = |from: &Order, event: &OrderEvent, to: &Order| {
+        let mut actions = Actions::<Order>::default();
+        Order::actions(&Step { from, event, to }, &mut actions);
+        actions.len()
+    };
     let pending = Order::new("o-1");
-    let event = pay(3);
-    let to = paid(3);
-    let mut actions = Actions::<Order>::default();
-    Order::actions(
-        &Step {
-            from: &pending,
-            event: &event,
-            to: &to,
-        },
-        &mut actions,
+    assert_eq!(
+        declared(&pending, &pay(3), &paid(3)),
+        2,
+        "the ledger entry and the receipt"
     );
-    assert_eq!(actions.len(), 1);
-    let mut actions = Actions::<Order>::default();
-    let cancel = OrderEvent::Cancel;
+    let shipped = Order::Shipped {
+        id: "o-1".into(),
+        tracking: "t".into(),
+    };
+    assert_eq!(
+        declared(&paid(3), &OrderEvent::Ship("t".into()), &shipped),
+        1
+    );
     let cancelled = Order::Cancelled { reason: "r".into() };
-    Order::actions(
-        &Step {
-            from: &to,
-            event: &cancel,
-            to: &cancelled,
-        },
-        &mut actions,
-    );
-    assert!(actions.is_empty());
+    assert_eq!(declared(&paid(3), &OrderEvent::Cancel, &cancelled), 0);
 }
 
 #[test]
@@ -270,6 +305,21 @@ fn the_transition_table_lists_every_rule() {
             targets: &[S::Cancelled],
         },
         TransitionInfo {
+            from: S::Pending,
+            event: E::Expire,
+            targets: &[S::Cancelled],
+        },
+        TransitionInfo {
+            from: S::Pending,
+            event: E::Extend,
+            targets: &[S::Pending],
+        },
+        TransitionInfo {
+            from: S::Paid,
+            event: E::Note,
+            targets: &[S::Paid],
+        },
+        TransitionInfo {
             from: S::Paid,
             event: E::Ship,
             targets: &[S::Shipped],
@@ -279,19 +329,14 @@ fn the_transition_table_lists_every_rule() {
             event: E::Cancel,
             targets: &[S::Cancelled],
         },
-        TransitionInfo {
-            from: S::Paid,
-            event: E::Extend,
-            targets: &[S::Paid],
-        },
     ];
     assert_eq!(Order::transition_table(), expected);
     assert_eq!(
         Order::timeout_table(),
         &[TimeoutInfo {
-            state: S::Paid,
-            after: Duration::from_secs(72 * 3600),
-            event: E::Cancel,
+            state: S::Pending,
+            after: PAYMENT_WINDOW,
+            event: E::Expire,
         }]
     );
 }
@@ -308,14 +353,8 @@ fn the_table_agrees_with_the_dispatch() {
         },
         Order::Cancelled { reason: "r".into() },
     ];
-    let events = [
-        pay(1),
-        OrderEvent::Ship("t".into()),
-        OrderEvent::Cancel,
-        OrderEvent::Extend,
-    ];
     for state in &states {
-        for event in &events {
+        for event in &all_events() {
             let declared = Order::transition_table()
                 .iter()
                 .find(|info| info.from == state.tag() && info.event == event.tag());
@@ -336,10 +375,12 @@ stateDiagram-v2
     Pending --> Paid : Pay
     Pending --> Cancelled : Pay
     Pending --> Cancelled : Cancel
+    Pending --> Cancelled : Expire
+    Pending --> Pending : Extend
+    Paid --> Paid : Note
     Paid --> Shipped : Ship
     Paid --> Cancelled : Cancel
-    Paid --> Paid : Extend
-    Paid --> Cancelled : after 72h
+    Pending --> Cancelled : after 1h
     Shipped --> [*]
     Cancelled --> [*]
 ";
@@ -357,30 +398,26 @@ fn events_and_states_keep_their_serde_derives() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_actor_runs_the_timeout_and_the_actions() {
+async fn an_actor_restarts_the_timeout_on_re_entry() {
     let harness = Harness::new();
-    let services = Arc::new(Services::default());
     let order = harness
-        .spawn("o-1", Order::new("o-1"), Arc::clone(&services))
+        .spawn("o-1", Order::new("o-1"), Env::default())
         .unwrap();
     assert_eq!(
         order.call(pay(0)).await.unwrap(),
         Outcome::Rejected(OrderError::ZeroPayment)
     );
-    assert_eq!(order.call(pay(30)).await.unwrap(), Outcome::Next(paid(30)));
-    harness.settle().await;
-    assert_eq!(*services.receipts.lock().unwrap(), ["o-1: received 30"]);
-
-    // Extending re-enters `Paid` and restarts the 72h countdown.
-    harness.advance(Duration::from_secs(71 * 3600)).await;
+    let minute = Duration::from_secs(60);
+    // Extending re-enters `Pending` and restarts the payment window.
+    harness.advance(PAYMENT_WINDOW - minute).await;
     assert_eq!(
         order.call(OrderEvent::Extend).await.unwrap(),
-        Outcome::Next(paid(30))
+        Outcome::Next(Order::new("o-1"))
     );
-    harness.advance(Duration::from_secs(71 * 3600)).await;
-    assert!(order.matches(OrderTag::Paid).await.unwrap());
+    harness.advance(PAYMENT_WINDOW - minute).await;
+    assert!(order.matches(OrderTag::Pending).await.unwrap());
     let mut changes = order.changes().await.unwrap();
-    harness.advance(Duration::from_secs(2 * 3600)).await;
+    harness.advance(2 * minute).await;
     let mut last = None;
     while let Some(state) = changes.next().await {
         last = Some(state);
@@ -389,9 +426,36 @@ async fn an_actor_runs_the_timeout_and_the_actions() {
     assert_eq!(
         last,
         Some(Order::Cancelled {
-            reason: "refund 30".into()
+            reason: "payment window expired".into()
         })
     );
     assert!(order.is_stopped());
+    harness.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_actor_runs_the_actions_and_the_task() {
+    let harness = Harness::new();
+    let env = Arc::new(Env::default());
+    *env.courier_tracking.lock().unwrap() = Some("t-7".into());
+    let order = harness
+        .spawn("o-1", Order::new("o-1"), Arc::clone(&env))
+        .unwrap();
+    let mut changes = order.changes().await.unwrap();
+    assert_eq!(order.call(pay(30)).await.unwrap(), Outcome::Next(paid(30)));
+    let mut tags = Vec::new();
+    while let Some(state) = changes.next().await {
+        tags.push(state.tag());
+    }
+    // The courier task of `Paid` shipped it.
+    assert_eq!(tags, [OrderTag::Pending, OrderTag::Paid, OrderTag::Shipped]);
+    harness.settle().await;
+    assert_eq!(env.log(), ["receipt 30", "shipped t-7"]);
+    assert_eq!(env.ledger(), ["o-1/1/ledger entry attempt 1 amount 30"]);
+    assert_eq!(
+        env.courier_started
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
     harness.shutdown().await;
 }

@@ -1,34 +1,26 @@
-//! The order machine of `tests/support/order.rs` again, derived: same states, same events,
-//! same clones, no effects (dispatch is what is measured).
+//! The order machine of `machine_test_support::order` again, derived: same states, same events,
+//! same rules and guards, same clones, no effects (dispatch is what is measured).
 
 use machine_macros::{Event, Machine};
+use machine_test_support::order::{OrderError, OrderEvent, FRAUD_LIMIT};
 
 #[derive(Clone, Debug, PartialEq, Eq, Event)]
 #[event(crate = ::machine_core)]
 pub enum DerivedEvent {
     Pay { amount: u64 },
     Note,
-    Ship { tracking: String },
+    Ship(String),
     Cancel,
     Expire,
+    Extend,
 }
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct ZeroAmount;
-
-impl std::fmt::Display for ZeroAmount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an order cannot be paid with 0")
-    }
-}
-
-impl std::error::Error for ZeroAmount {}
 
 #[derive(Clone, Debug, PartialEq, Eq, Machine)]
-#[machine(event = DerivedEvent, error = ZeroAmount, crate = ::machine_core)]
+#[machine(event = DerivedEvent, error = OrderError, crate = ::machine_core)]
 pub enum DerivedOrder {
     #[initial]
-    #[on(Pay => Paid, Cancel => Cancelled, Expire => Cancelled)]
+    #[on(Pay => Paid | Cancelled, Cancel => Cancelled, Expire => Cancelled, Extend => Pending)]
+    #[reenter]
     Pending { id: String },
     #[on(Note => Paid, Ship => Shipped, Cancel => Cancelled)]
     Paid { id: String, amount: u64, notes: u32 },
@@ -42,9 +34,12 @@ impl DerivedOrderTransitions for DerivedOrder {
     fn pending_pay(
         id: &String,
         pay: DerivedEventPay<'_>,
-    ) -> Result<DerivedOrderPendingOnPay, ZeroAmount> {
+    ) -> Result<DerivedOrderPendingOnPay, OrderError> {
         match *pay.amount {
-            0 => Err(ZeroAmount),
+            0 => Err(OrderError::ZeroPayment),
+            amount if amount > FRAUD_LIMIT => Ok(DerivedOrderPendingOnPay::Cancelled {
+                reason: format!("payment of {amount} flagged as fraud"),
+            }),
             amount => Ok(DerivedOrderPendingOnPay::Paid {
                 id: id.clone(),
                 amount,
@@ -56,7 +51,7 @@ impl DerivedOrderTransitions for DerivedOrder {
     fn pending_cancel(
         _id: &String,
         _: DerivedEventCancel<'_>,
-    ) -> Result<DerivedOrderPendingOnCancel, ZeroAmount> {
+    ) -> Result<DerivedOrderPendingOnCancel, OrderError> {
         Ok(DerivedOrderPendingOnCancel::Cancelled {
             reason: "cancelled by customer".into(),
         })
@@ -65,10 +60,17 @@ impl DerivedOrderTransitions for DerivedOrder {
     fn pending_expire(
         _id: &String,
         _: DerivedEventExpire<'_>,
-    ) -> Result<DerivedOrderPendingOnExpire, ZeroAmount> {
+    ) -> Result<DerivedOrderPendingOnExpire, OrderError> {
         Ok(DerivedOrderPendingOnExpire::Cancelled {
             reason: "payment window expired".into(),
         })
+    }
+
+    fn pending_extend(
+        id: &String,
+        _: DerivedEventExtend<'_>,
+    ) -> Result<DerivedOrderPendingOnExtend, OrderError> {
+        Ok(DerivedOrderPendingOnExtend::Pending { id: id.clone() })
     }
 
     fn paid_note(
@@ -76,7 +78,7 @@ impl DerivedOrderTransitions for DerivedOrder {
         amount: &u64,
         notes: &u32,
         _: DerivedEventNote<'_>,
-    ) -> Result<DerivedOrderPaidOnNote, ZeroAmount> {
+    ) -> Result<DerivedOrderPaidOnNote, OrderError> {
         Ok(DerivedOrderPaidOnNote::Paid {
             id: id.clone(),
             amount: *amount,
@@ -88,37 +90,38 @@ impl DerivedOrderTransitions for DerivedOrder {
         id: &String,
         _amount: &u64,
         _notes: &u32,
-        ship: DerivedEventShip<'_>,
-    ) -> Result<DerivedOrderPaidOnShip, ZeroAmount> {
+        DerivedEventShip(tracking): DerivedEventShip<'_>,
+    ) -> Result<DerivedOrderPaidOnShip, OrderError> {
+        if tracking.is_empty() {
+            return Err(OrderError::MissingTracking);
+        }
         Ok(DerivedOrderPaidOnShip::Shipped {
             id: id.clone(),
-            tracking: ship.tracking.clone(),
+            tracking: tracking.clone(),
         })
     }
 
     fn paid_cancel(
         _id: &String,
-        _amount: &u64,
+        amount: &u64,
         _notes: &u32,
         _: DerivedEventCancel<'_>,
-    ) -> Result<DerivedOrderPaidOnCancel, ZeroAmount> {
+    ) -> Result<DerivedOrderPaidOnCancel, OrderError> {
         Ok(DerivedOrderPaidOnCancel::Cancelled {
-            reason: "refunded".into(),
+            reason: format!("refund {amount}"),
         })
     }
 }
 
-impl From<&super::order::OrderEvent> for DerivedEvent {
-    fn from(event: &super::order::OrderEvent) -> Self {
-        use super::order::OrderEvent as E;
+impl From<&OrderEvent> for DerivedEvent {
+    fn from(event: &OrderEvent) -> Self {
         match event {
-            E::Pay { amount } => DerivedEvent::Pay { amount: *amount },
-            E::Note => DerivedEvent::Note,
-            E::Ship { tracking } => DerivedEvent::Ship {
-                tracking: tracking.clone(),
-            },
-            E::Cancel => DerivedEvent::Cancel,
-            E::Expire => DerivedEvent::Expire,
+            OrderEvent::Pay { amount } => DerivedEvent::Pay { amount: *amount },
+            OrderEvent::Note => DerivedEvent::Note,
+            OrderEvent::Ship(tracking) => DerivedEvent::Ship(tracking.clone()),
+            OrderEvent::Cancel => DerivedEvent::Cancel,
+            OrderEvent::Expire => DerivedEvent::Expire,
+            OrderEvent::Extend => DerivedEvent::Extend,
         }
     }
 }

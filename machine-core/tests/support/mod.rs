@@ -1,5 +1,4 @@
 //! Machines shared by the integration tests.
 
 pub mod fragile;
-pub mod order;
 pub mod session;

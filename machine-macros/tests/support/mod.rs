@@ -1,6 +1,5 @@
-//! Machines shared by the integration tests.
+//! The derived order shared by the integration tests.
 
 #![allow(dead_code)]
 
-pub mod hand_order;
 pub mod order;

@@ -1,9 +1,13 @@
-//! The order machine, derived: the reference example of the test suite.
+//! The order machine, derived: the reference example of the test suite, with the semantics of
+//! the hand-written `machine_test_support::order::Order` it is checked against. It shares that
+//! machine's error, environment and effects; its states and events are its own, derived, with
+//! the same serde shape and the same persisted names.
 
-use std::sync::Mutex;
-
-use machine_core::{Actions, Effects, Step};
+use machine_core::{Actions, Effects, Scope, Step};
 use machine_macros::{Event, Machine};
+use machine_test_support::order::{
+    courier, payment_actions, shipment_actions, Env, OrderError, FRAUD_LIMIT,
+};
 use serde::{Deserialize, Serialize};
 
 /// What an order can be told.
@@ -15,47 +19,31 @@ pub enum OrderEvent {
         #[serde(default)]
         amount: u64,
     },
-    /// The warehouse ships, with a tracking number.
+    /// Someone adds a note to a paid order.
+    Note,
+    /// The courier ships, with a tracking number.
     Ship(String),
-    /// The customer (or the 72h timeout) cancels.
+    /// The customer cancels.
     Cancel,
-    /// Support grants more time to ship: the 72h countdown restarts.
+    /// The payment window ran out.
+    Expire,
+    /// Support grants more time to pay: the payment window restarts.
     #[event(rename = "ExtendDeadline")]
     Extend,
 }
 
-/// Why an order refused an event.
-#[derive(Debug, PartialEq, thiserror::Error)]
-pub enum OrderError {
-    /// Paying nothing is not paying.
-    #[error("a payment must be positive")]
-    ZeroPayment,
-    /// A shipment needs a tracking number.
-    #[error("a shipment needs a tracking number")]
-    MissingTracking,
-}
-
-/// Payments above this amount are treated as fraud and cancel the order.
-pub const FRAUD_LIMIT: u64 = 1_000_000;
-
-/// What the order's effects use.
-#[derive(Debug, Default)]
-pub struct Services {
-    /// Receipts sent, one line each.
-    pub receipts: Mutex<Vec<String>>,
-}
-
 /// An order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Machine)]
-#[machine(event = OrderEvent, env = Services, error = OrderError, effects)]
+#[machine(event = OrderEvent, env = Env, error = OrderError, effects)]
 pub enum Order {
     #[initial]
-    #[on(Pay => Paid | Cancelled, Cancel => Cancelled)]
-    Pending { id: String },
-    #[on(Ship => Shipped, Cancel => Cancelled, Extend => Paid)]
-    #[timeout(after = "72h", event = Cancel)]
+    #[on(Pay => Paid | Cancelled, Cancel => Cancelled, Expire => Cancelled)]
+    #[on(Extend => Pending)]
+    #[timeout(after = "1h", event = Expire)]
     #[reenter]
-    Paid { id: String, amount: u64 },
+    Pending { id: String },
+    #[on(Note => Paid, Ship => Shipped, Cancel => Cancelled)]
+    Paid { id: String, amount: u64, notes: u32 },
     #[terminal]
     Shipped { id: String, tracking: String },
     #[terminal]
@@ -72,6 +60,7 @@ impl OrderTransitions for Order {
             amount => Ok(OrderPendingOnPay::Paid {
                 id: id.clone(),
                 amount,
+                notes: 0,
             }),
         }
     }
@@ -81,13 +70,43 @@ impl OrderTransitions for Order {
         _cancel: OrderEventCancel<'_>,
     ) -> Result<OrderPendingOnCancel, OrderError> {
         Ok(OrderPendingOnCancel::Cancelled {
-            reason: "cancelled before payment".to_owned(),
+            reason: "cancelled by customer".to_owned(),
+        })
+    }
+
+    fn pending_expire(
+        _id: &String,
+        _expire: OrderEventExpire<'_>,
+    ) -> Result<OrderPendingOnExpire, OrderError> {
+        Ok(OrderPendingOnExpire::Cancelled {
+            reason: "payment window expired".to_owned(),
+        })
+    }
+
+    fn pending_extend(
+        id: &String,
+        _extend: OrderEventExtend<'_>,
+    ) -> Result<OrderPendingOnExtend, OrderError> {
+        Ok(OrderPendingOnExtend::Pending { id: id.clone() })
+    }
+
+    fn paid_note(
+        id: &String,
+        amount: &u64,
+        notes: &u32,
+        _note: OrderEventNote<'_>,
+    ) -> Result<OrderPaidOnNote, OrderError> {
+        Ok(OrderPaidOnNote::Paid {
+            id: id.clone(),
+            amount: *amount,
+            notes: notes + 1,
         })
     }
 
     fn paid_ship(
         id: &String,
         _amount: &u64,
+        _notes: &u32,
         OrderEventShip(tracking): OrderEventShip<'_>,
     ) -> Result<OrderPaidOnShip, OrderError> {
         if tracking.is_empty() {
@@ -102,37 +121,29 @@ impl OrderTransitions for Order {
     fn paid_cancel(
         _id: &String,
         amount: &u64,
+        _notes: &u32,
         _cancel: OrderEventCancel<'_>,
     ) -> Result<OrderPaidOnCancel, OrderError> {
         Ok(OrderPaidOnCancel::Cancelled {
             reason: format!("refund {amount}"),
         })
     }
-
-    fn paid_extend(
-        id: &String,
-        amount: &u64,
-        _extend: OrderEventExtend<'_>,
-    ) -> Result<OrderPaidOnExtend, OrderError> {
-        Ok(OrderPaidOnExtend::Paid {
-            id: id.clone(),
-            amount: *amount,
-        })
-    }
 }
 
 impl Effects for Order {
     fn actions(step: &Step<'_, Self>, actions: &mut Actions<Self>) {
-        if let (Order::Pending { .. }, Order::Paid { id, amount }) = (step.from, step.to) {
-            let line = format!("{id}: received {amount}");
-            actions.run("email receipt", move |ctx| async move {
-                ctx.env()
-                    .receipts
-                    .lock()
-                    .map_err(|_| "poisoned")?
-                    .push(line);
-                Ok(())
-            });
+        match (step.from, step.to) {
+            (Order::Pending { .. }, Order::Paid { amount, .. }) => {
+                payment_actions(*amount, actions)
+            }
+            (_, Order::Shipped { tracking, .. }) => shipment_actions(tracking.clone(), actions),
+            _ => {}
+        }
+    }
+
+    fn enter(&self, scope: &mut Scope<Self>) {
+        if let Order::Paid { .. } = self {
+            courier(scope, OrderEvent::Ship);
         }
     }
 }

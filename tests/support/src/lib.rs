@@ -1,5 +1,8 @@
 //! Test fixtures shared by the crates of the workspace (never published).
 //!
+//! * [`order`]: the order machine written by hand, once for the whole suite: the machine the
+//!   runtime tests of `machine-core` drive through actors, and the reference the derive of
+//!   `machine-macros` is checked against;
 //! * [`proxy`]: a TCP proxy that stalls or severs the connections through it, for fault tests
 //!   of the network between a store and its server;
 //! * [`postgres`]: where the Postgres tests find their server, and the rule that a missing
@@ -7,5 +10,6 @@
 
 #![warn(missing_docs)]
 
+pub mod order;
 pub mod postgres;
 pub mod proxy;
