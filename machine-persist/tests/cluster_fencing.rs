@@ -1,6 +1,8 @@
 //! Shard leases and fencing on Postgres: an append passes only under the current lease of its
-//! actor's shard, a node that lost its lease (taken over behind its back, paused past its TTL,
-//! dead) never writes again, and the new owner's history is intact.
+//! actor's shard, a node that lost its lease (taken over behind its back, a process frozen with
+//! SIGSTOP past its TTL, dead) never writes again, and the new owner's history is intact.
+//!
+//! The pause test re-executes its own binary as the paused node (`paused_node`).
 //!
 //! Each test runs in a fresh schema; without a server they skip (under `CI=true` they fail).
 
@@ -15,7 +17,10 @@ use chrono::Utc;
 use fixture::{Account, AccountEvent, Ledger};
 use machine_persist::cluster::{Cluster, ClusterConfig};
 use machine_persist::store::{AppendRequest, Fence, Journal, NewEvent};
-use machine_persist::{PersistConfig, PersistError, PostgresStore};
+use machine_persist::{PersistConfig, PersistError, PersistentSystem, PostgresStore};
+use machine_test_support::proxy::Proxy;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
 
 const TTL: Duration = Duration::from_millis(1_200);
 const HEARTBEAT: Duration = Duration::from_millis(300);
@@ -211,104 +216,311 @@ async fn nodes_share_the_shards_and_hand_them_over() {
     support::pg::teardown(store).await;
 }
 
-/// Node `n1` runs on a thread of its own with a one-thread runtime, writing deposits of 1;
-/// blocking that thread freezes the whole node (no heartbeat, no writes) as SIGSTOP would. One
-/// shard, so the woken node finds none to take back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paused_node_never_writes_after_its_lease_was_taken() {
-    let Some(store) = support::pg::open(
-        "a_paused_node_never_writes_after_its_lease_was_taken",
-        |o| o,
-    )
-    .await
-    else {
-        return;
-    };
-    let old_store = reopen(&store).await;
-    let (acks_tx, mut acks) = tokio::sync::mpsc::unbounded_channel::<Result<u64, PersistError>>();
-    let (pause_tx, pause) = std::sync::mpsc::channel::<Duration>();
-    let old = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let node = Cluster::join(old_store, config("n1", 1)).await.unwrap();
-            let accounts = node.repository(PersistConfig::<Account>::new(), Ledger::default());
-            accounts.spawn("acc", Account::new()).await.unwrap();
-            loop {
-                if let Ok(pause) = pause.try_recv() {
-                    // Freezes this node: its runtime has no other thread.
-                    std::thread::sleep(pause);
-                }
-                let answer = accounts.call("acc", deposit(1)).await;
-                let failed = answer.is_err();
-                let answer = answer.map(|outcome| outcome.into_state().unwrap().balance());
-                if acks_tx.send(answer).is_err() || failed {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
-            let _ = node.leave().await;
-        });
-    });
-    let mut acked_old = 0;
-    while acked_old < 20 {
-        acked_old = acks.recv().await.unwrap().unwrap();
-    }
-    pause_tx.send(TTL * 3).unwrap();
-    tokio::time::sleep(TTL + HEARTBEAT * 2).await;
+const PAUSED_SCHEMA_ENV: &str = "MACHINE_FENCING_TEST_SCHEMA";
+const PAUSED_URL_ENV: &str = "MACHINE_FENCING_TEST_URL";
+const PAUSED_ROUND_ENV: &str = "MACHINE_FENCING_TEST_ROUND";
+/// Rounds of the pause test: a fresh node process and fresh accounts each.
+const PAUSE_ROUNDS: usize = 3;
+/// Accounts the paused node writes, each from a loop of its own.
+const WRITERS: usize = 3;
+/// An append statement's bound arrays take more bytes than this; protocol chatter (a lone
+/// `Sync`) takes fewer.
+const APPEND_BYTES: usize = 200;
 
-    let new = Cluster::join(reopen(&store).await, config("n2", 1))
-        .await
+fn paused_account(round: usize, writer: usize) -> String {
+    format!("acc-{round}-{writer}")
+}
+
+/// The paused node's process: joins the one-shard cluster through the test's proxy and writes
+/// deposits of 1 to its round's accounts, one loop per account, printing `ack <id> <balance>`
+/// for each acknowledged deposit and `refused <id> <error kind>` for each refusal.
+#[test]
+#[ignore = "the node process of `a_node_resumed_after_sigstop_never_writes_again`"]
+fn paused_node() {
+    let schema = std::env::var(PAUSED_SCHEMA_ENV).expect("run by the pause test");
+    let url = std::env::var(PAUSED_URL_ENV).expect("run by the pause test");
+    let round: usize = std::env::var(PAUSED_ROUND_ENV)
+        .expect("run by the pause test")
+        .parse()
+        .expect("a round number");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
         .unwrap();
-    assert_eq!(new.leases().len(), 1, "the paused node's lease expired");
-    let accounts = new.repository(PersistConfig::<Account>::new(), Ledger::default());
-    for _ in 0..5 {
-        accounts
-            .call("acc", deposit(1_000))
+    runtime.block_on(async move {
+        // A deadline longer than the pause: the requests held on their way reach the server
+        // and are answered, rather than given up by the node when it wakes.
+        let store = support::pg::open_at("paused_node", &url, &schema, |options| {
+            options.operation_timeout(Duration::from_secs(120))
+        })
+        .await
+        .expect("the parent reached the server");
+        let node = Cluster::join(store, config(&format!("paused-{round}"), 1))
             .await
-            .unwrap()
-            .into_state()
             .unwrap();
-    }
+        // No snapshots: every statement of an account's loop is one of its appends.
+        let config = PersistConfig::<Account>::new().snapshots(machine_core::Schedule::recurs(0));
+        let accounts = node.repository(config, Ledger::default());
+        let writers = (0..WRITERS).map(|writer| {
+            let (accounts, id) = (accounts.clone(), paused_account(round, writer));
+            tokio::spawn(async move {
+                loop {
+                    match accounts.call(id.as_str(), deposit(1)).await {
+                        Ok(outcome) => {
+                            let balance = outcome.into_state().map(|state| state.balance());
+                            println!("ack {id} {}", balance.unwrap_or(0));
+                        }
+                        Err(error) => {
+                            let kind = match error {
+                                PersistError::Fenced { .. } => "fenced",
+                                PersistError::NotOwner { .. } => "not_owner",
+                                PersistError::Stopped(_) => "stopped",
+                                _ => "other",
+                            };
+                            println!("refused {id} {kind} {error}");
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+            })
+        });
+        futures::future::join_all(writers).await;
+    });
+}
 
-    // The old node wakes up: its first call fails, typed, and it writes nothing.
-    let mut last = None;
-    while let Some(answer) = acks.recv().await {
-        match answer {
-            Ok(balance) => acked_old = balance,
-            Err(error) => last = Some(error),
+/// One line of the paused node.
+#[derive(Clone, Debug)]
+enum NodeLine {
+    Ack {
+        id: String,
+        balance: u64,
+    },
+    Refused {
+        id: String,
+        kind: String,
+        error: String,
+    },
+}
+
+impl NodeLine {
+    fn parse(line: &str) -> Option<Self> {
+        let mut parts = line.splitn(4, ' ');
+        match (parts.next()?, parts.next()?, parts.next()?) {
+            ("ack", id, balance) => Some(Self::Ack {
+                id: id.to_owned(),
+                balance: balance.parse().ok()?,
+            }),
+            ("refused", id, kind) => Some(Self::Refused {
+                id: id.to_owned(),
+                kind: kind.to_owned(),
+                error: parts.next().unwrap_or_default().to_owned(),
+            }),
+            _ => None,
         }
     }
-    old.join().unwrap();
-    let error = last.expect("the old node's call failed");
-    assert!(
-        matches!(
-            error,
-            PersistError::NotOwner { .. } | PersistError::Fenced { .. } | PersistError::Stopped(_)
-        ),
-        "{error:?}"
-    );
-    accounts
-        .call("acc", deposit(1_000))
-        .await
-        .unwrap()
-        .into_state()
-        .unwrap();
 
-    let journal = deposits(&store, "acc").await;
-    let old_writes = journal.iter().take_while(|&&amount| amount == 1).count();
-    assert!(
-        old_writes as u64 >= acked_old,
-        "every acknowledged deposit is stored"
-    );
-    assert_eq!(
-        &journal[old_writes..],
-        [1_000; 6],
-        "nothing of the old node after the takeover"
-    );
-    new.leave().await.unwrap();
+    fn id(&self) -> &str {
+        match self {
+            Self::Ack { id, .. } | Self::Refused { id, .. } => id,
+        }
+    }
+}
+
+type NodeLines = std::sync::Arc<std::sync::Mutex<Vec<NodeLine>>>;
+
+fn start_paused_node(schema: &str, url: &str, round: usize, lines: &NodeLines) -> Child {
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "paused_node",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PAUSED_SCHEMA_ENV, schema)
+        .env(PAUSED_URL_ENV, url)
+        .env(PAUSED_ROUND_ENV, round.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let lines = std::sync::Arc::clone(lines);
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            if let Some(line) = NodeLine::parse(&line) {
+                lines.lock().unwrap().push(line);
+            }
+        }
+    });
+    child
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to the process `child`.
+fn signal(child: &Child, signal: &str) {
+    let pid = child.id().expect("the node process runs");
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}: {status}");
+}
+
+/// Waits until `done` holds, for at most a minute (a loaded machine is slow, never this slow).
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How many lines of `lines` from `from` on are for `id` and match `line`.
+fn count(lines: &NodeLines, from: usize, id: &str, line: impl Fn(&NodeLine) -> bool) -> usize {
+    lines.lock().unwrap()[from..]
+        .iter()
+        .filter(|l| l.id() == id && line(l))
+        .count()
+}
+
+/// A node process is frozen with SIGSTOP while its appends are on their way to the server (held
+/// by a proxy, as a network or a scheduler would delay them), for longer than its lease TTL.
+/// Another node takes the shard over and writes; the frozen node's late appends reach the
+/// server and are refused by the fence, and once it is resumed (SIGCONT) every append it tries is
+/// refused too. The new owner's history has no gap, repeat or write of the old node after the
+/// takeover, and every deposit acknowledged to either node is stored. One shard, so the resumed
+/// node finds none to take back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_resumed_after_sigstop_never_writes_again() {
+    let test = "a_node_resumed_after_sigstop_never_writes_again";
+    let Some(store) = support::pg::open(test, |o| o).await else {
+        return;
+    };
+    let server = machine_test_support::postgres::server_addr().expect("the server was reached");
+    let proxy = Proxy::start(server).await.unwrap();
+    let url = machine_test_support::postgres::url_via(proxy.addr());
+    let setup = PersistentSystem::new(store.clone());
+    let accounts = setup.repository(PersistConfig::<Account>::new(), Ledger::default());
+    for round in 1..=PAUSE_ROUNDS {
+        for writer in 0..WRITERS {
+            let id = paused_account(round, writer);
+            accounts.spawn(id, Account::new()).await.unwrap();
+        }
+    }
+    setup.shutdown().await;
+
+    for round in 1..=PAUSE_ROUNDS {
+        let ids: Vec<String> = (0..WRITERS).map(|w| paused_account(round, w)).collect();
+        let lines: NodeLines = NodeLines::default();
+        let mut paused = start_paused_node(store.schema(), &url, round, &lines);
+        eventually("the node writes every account", || {
+            ids.iter()
+                .all(|id| count(&lines, 0, id, |l| matches!(l, NodeLine::Ack { .. })) >= 10)
+        })
+        .await;
+
+        // Its next appends leave the node but are held on their way; then it freezes.
+        proxy.hold_requests(APPEND_BYTES);
+        // At most one held statement is the heartbeat's (its round is one statement at a time).
+        eventually("an append is held", || proxy.held() >= 2).await;
+        signal(&paused, "STOP");
+
+        let new = Cluster::join(reopen(&store).await, config(&format!("owner-{round}"), 1))
+            .await
+            .unwrap();
+        // Its heartbeat takes the shard once the frozen node's lease expired.
+        eventually("the new node owns the shard", || new.owns(&ids[0])).await;
+        let owned = new.repository(PersistConfig::<Account>::new(), Ledger::default());
+        for id in &ids {
+            for _ in 0..5 {
+                owned
+                    .call(id.as_str(), deposit(1_000))
+                    .await
+                    .unwrap()
+                    .into_state()
+                    .unwrap();
+            }
+        }
+
+        // The held appends arrive, then the node wakes and keeps trying.
+        let before_resume = lines.lock().unwrap().len();
+        proxy.resume();
+        signal(&paused, "CONT");
+        eventually("the resumed node tries every account again", || {
+            ids.iter().all(|id| {
+                count(&lines, before_resume, id, |l| {
+                    matches!(l, NodeLine::Refused { .. })
+                }) >= 3
+            })
+        })
+        .await;
+        for id in &ids {
+            owned
+                .call(id.as_str(), deposit(1_000))
+                .await
+                .unwrap()
+                .into_state()
+                .unwrap();
+        }
+        paused.kill().await.unwrap();
+
+        let resumed: Vec<NodeLine> = lines.lock().unwrap()[before_resume..].to_vec();
+        let refusals: Vec<&str> = resumed
+            .iter()
+            .filter_map(|line| match line {
+                NodeLine::Refused { kind, .. } => Some(kind.as_str()),
+                NodeLine::Ack { .. } => None,
+            })
+            .collect();
+        for line in &resumed {
+            if let NodeLine::Refused { id, kind, error } = line {
+                assert!(
+                    ["fenced", "not_owner", "stopped"].contains(&kind.as_str()),
+                    "round {round}: the resumed node's call to {id} failed otherwise: {error}"
+                );
+            }
+        }
+        let of = |kind: &str| refusals.iter().filter(|k| **k == kind).count();
+        eprintln!(
+            "round {round}: the resumed node's refusals: {} fenced by the store, {} refused by \
+             the node itself, {} of a stopped actor",
+            of("fenced"),
+            of("not_owner"),
+            of("stopped")
+        );
+        assert!(
+            refusals.contains(&"fenced"),
+            "round {round}: a held append reached the store and was fenced: {resumed:?}"
+        );
+        for id in &ids {
+            let journal = deposits(&store, id).await;
+            let old_writes = journal.iter().take_while(|&&amount| amount == 1).count() as u64;
+            let acked = lines
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|line| match line {
+                    NodeLine::Ack { id: acked, balance } if acked == id => Some(*balance),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            assert!(
+                old_writes >= acked,
+                "round {round}, {id}: acknowledged {acked} deposits of the old node, stored {old_writes}"
+            );
+            assert_eq!(
+                &journal[old_writes as usize..],
+                [1_000; 6],
+                "round {round}, {id}: nothing of the old node after the takeover"
+            );
+        }
+        // The next round's node takes the shard at once.
+        new.leave().await.unwrap();
+    }
     support::pg::teardown(store).await;
 }
 

@@ -149,6 +149,51 @@ async fn remote_calls_give_the_outcomes_of_local_calls() {
     support::pg::teardown(store).await;
 }
 
+/// A machine whose error is `Infallible` (it never rejects) is routed too: its outcomes travel
+/// without an error type, the same as on the owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_that_never_rejects_is_routed() {
+    use fixture::reminder::{Reminder, ReminderEvent};
+    let Some(store) = support::pg::open("a_machine_that_never_rejects_is_routed", |o| o).await
+    else {
+        return;
+    };
+    let (a, b) = two_nodes(&store).await;
+    let on_a = a.routed(PersistConfig::<Reminder>::new(), ());
+    let on_b = b.routed(PersistConfig::<Reminder>::new(), ());
+    let ids: Vec<String> = (0..)
+        .map(|n| format!("r-{n}"))
+        .filter(|id| a.owns(id))
+        .take(2)
+        .collect();
+    for id in &ids {
+        on_a.repository()
+            .spawn(id.as_str(), Reminder::new())
+            .await
+            .unwrap();
+    }
+    let events = [
+        ReminderEvent::Ring,
+        ReminderEvent::Snooze { ms: 600_000 },
+        ReminderEvent::Dismiss,
+    ];
+    let (local, remote) = (on_a.get(ids[0].as_str()), on_b.get(ids[1].as_str()));
+    for event in events {
+        let here = local.call(event.clone()).await.unwrap();
+        let there = remote.call(event).await.unwrap();
+        assert_eq!(here, there);
+    }
+    let last = on_a.repository().metadata(ids[1].as_str()).await.unwrap();
+    assert_eq!(
+        last.map(|meta| meta.state_tag),
+        Some("Dismissed".to_owned())
+    );
+    assert_eq!(on_b.repository().active(), 0);
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+    support::pg::teardown(store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_find_the_new_owner_after_a_hand_off() {
     let Some(store) = support::pg::open("calls_find_the_new_owner_after_a_hand_off", |o| o).await

@@ -63,11 +63,13 @@ impl KeyedRows {
 
 impl<M: Persistable> Shared<M> {
     /// The running incarnation of `id`, or a new one restored from the store (`None`: nothing
-    /// is stored). Single-flight per id.
+    /// is stored). Single-flight per id. A cluster node that does not hold the actor's shard
+    /// refuses before reading the store: the owner may be writing it meanwhile.
     pub(crate) async fn activate(
         self: &Arc<Self>,
         id: &ActorId,
     ) -> Result<Option<Incarnation<M>>, PersistError> {
+        self.runtime.fence(id)?;
         self.incarnations
             .activate(id, || async {
                 match self.loader().restore(id).await? {

@@ -26,7 +26,8 @@
 //! - **Routing.** [`Cluster::routed`] serves a repository to the other nodes; its
 //!   [`ClusterRef`] handles reach an actor's owner wherever it runs, locally or over Postgres
 //!   `LISTEN`/`NOTIFY` (see the transport's notes in [`Routed`]'s module), with the same
-//!   `Outcome` and typed errors as a local call.
+//!   `Outcome` and typed errors as a local call. A machine's error travels through serde, and a
+//!   machine that never rejects (`Infallible`) is routed as well ([`WireRejection`]).
 //!
 //! Leases rely on the database's clock only (`now()` in every statement), never on the nodes'.
 //! The cost of fencing is one share-locked primary-key lookup of a lease row per fenced request.
@@ -37,6 +38,7 @@ mod lease_table;
 mod members;
 mod node;
 mod ownership;
+mod rejection;
 mod routed;
 mod shard;
 mod transport;
@@ -47,5 +49,6 @@ pub use config::{
 };
 pub use error::ClusterError;
 pub use node::Cluster;
+pub use rejection::{NeverRejects, WireRejection, WithSerde};
 pub use routed::{ClusterRef, Routable, Routed};
 pub use shard::shard_of;

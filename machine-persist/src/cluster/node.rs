@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::lease_table::LeaseTable;
 use super::members::ShardMembers;
 use super::ownership::Ownership;
+use super::rejection::Rejections;
 use super::routed::{Routable, Routed, Serve};
 use super::transport::Transport;
 use super::{ClusterConfig, ClusterError};
@@ -137,8 +138,10 @@ impl Cluster {
 
     /// The repository of one machine type on this node, served to the other nodes: its
     /// [`Routed::get`] handles reach an actor's owner wherever it runs. Every node serves the
-    /// same machine types.
-    pub fn routed<M: Routable>(
+    /// same machine types. The machine's error travels through its serde impls, or not at all
+    /// when it is `std::convert::Infallible` (`Via` is inferred; see
+    /// [`WireRejection`](super::WireRejection)).
+    pub fn routed<M: Routable<Via>, Via>(
         &self,
         config: PersistConfig<M>,
         env: impl Into<Arc<M::Env>>,
@@ -147,11 +150,19 @@ impl Cluster {
         let serve = Serve {
             repository: repository.clone(),
             ownership: Arc::clone(&self.node.ownership),
+            rejections: Rejections::of::<Via>(),
         };
         self.node
             .transport
             .serve(repository.machine_type(), Arc::new(serve));
-        Routed::new(self.clone(), repository)
+        Routed::new(self.clone(), repository, Rejections::of::<Via>())
+    }
+
+    /// The node holding the current lease of the shard of actor `id` (this node's id when it
+    /// is this node), `None` while the shard is between owners; as read within the last
+    /// heartbeat, so a routed call that just reached the owner finds it here.
+    pub async fn owner(&self, id: &str) -> Result<Option<String>, PersistError> {
+        self.owner_of(self.shard_of(id)).await
     }
 
     /// The node holding the current lease of `shard`: as read within the last heartbeat, or

@@ -16,32 +16,27 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use machine_core::{Machine, Outcome};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use tokio::time::Instant;
 
 use super::ownership::Ownership;
+use super::rejection::{Rejections, WireRejection};
 use super::transport::Handler;
-use super::wire::{WireError, WireOutcome};
+use super::wire::{decode_outcome, encode_outcome, WireError};
 use super::Cluster;
 use crate::{ActorId, PersistError, Persistable, Repository};
 
 /// What a machine needs to be called across nodes: its events are cloned for retries and its
-/// error travels typed.
-pub trait Routable:
-    Persistable<Event: Clone, Error: Serialize + DeserializeOwned + Send + Sync + 'static>
-{
-}
+/// error travels typed, through serde or, for a machine that never rejects
+/// (`std::convert::Infallible`), not at all. `Via` is inferred; see [`WireRejection`].
+pub trait Routable<Via>: Persistable<Event: Clone, Error: WireRejection<Via>> {}
 
-impl<M> Routable for M where
-    M: Persistable<Event: Clone, Error: Serialize + DeserializeOwned + Send + Sync + 'static>
-{
-}
+impl<M, Via> Routable<Via> for M where M: Persistable<Event: Clone, Error: WireRejection<Via>> {}
 
 /// A repository served to the other nodes of the cluster; see [`Cluster::routed`].
 pub struct Routed<M: Persistable> {
     cluster: Cluster,
     repository: Repository<M>,
+    rejections: Rejections<M::Error>,
 }
 
 impl<M: Persistable> Clone for Routed<M> {
@@ -49,6 +44,7 @@ impl<M: Persistable> Clone for Routed<M> {
         Self {
             cluster: self.cluster.clone(),
             repository: self.repository.clone(),
+            rejections: self.rejections,
         }
     }
 }
@@ -61,11 +57,16 @@ impl<M: Persistable> std::fmt::Debug for Routed<M> {
     }
 }
 
-impl<M: Routable> Routed<M> {
-    pub(crate) fn new(cluster: Cluster, repository: Repository<M>) -> Self {
+impl<M: Persistable<Event: Clone>> Routed<M> {
+    pub(crate) fn new(
+        cluster: Cluster,
+        repository: Repository<M>,
+        rejections: Rejections<M::Error>,
+    ) -> Self {
         Self {
             cluster,
             repository,
+            rejections,
         }
     }
 
@@ -106,7 +107,7 @@ fn moving(error: &PersistError) -> bool {
     )
 }
 
-impl<M: Routable> ClusterRef<M> {
+impl<M: Persistable<Event: Clone>> ClusterRef<M> {
     /// The actor's id.
     pub fn id(&self) -> &ActorId {
         &self.id
@@ -192,13 +193,13 @@ impl<M: Routable> ClusterRef<M> {
             cluster.forget_owner(shard);
         }
         match answer? {
-            Ok(value) => serde_json::from_value::<WireOutcome<M, M::Error>>(value)
-                .map(Outcome::from)
-                .map_err(|error| PersistError::Remote {
+            Ok(value) => decode_outcome(value, self.routed.rejections).map_err(|error| {
+                PersistError::Remote {
                     actor_id: self.id.clone(),
                     node: owner,
                     message: format!("an unreadable answer: {error}"),
-                }),
+                }
+            }),
             Err(error) => Err(error.into_error(&self.id, &owner)),
         }
     }
@@ -208,9 +209,10 @@ impl<M: Routable> ClusterRef<M> {
 pub(crate) struct Serve<M: Persistable> {
     pub(crate) repository: Repository<M>,
     pub(crate) ownership: Arc<Ownership>,
+    pub(crate) rejections: Rejections<M::Error>,
 }
 
-impl<M: Routable> Handler for Serve<M> {
+impl<M: Persistable> Handler for Serve<M> {
     fn handle(
         &self,
         actor: ActorId,
@@ -219,6 +221,7 @@ impl<M: Routable> Handler for Serve<M> {
     ) -> BoxFuture<'static, Result<serde_json::Value, WireError>> {
         let repository = self.repository.clone();
         let ownership = Arc::clone(&self.ownership);
+        let rejections = self.rejections;
         Box::pin(async move {
             let key = repository
                 .key_of(actor.clone())
@@ -236,7 +239,7 @@ impl<M: Routable> Handler for Serve<M> {
                 .call_command(actor, command, event)
                 .await
                 .map_err(|error| WireError::from_error(&error))?;
-            serde_json::to_value(WireOutcome::from(outcome)).map_err(|error| WireError::Other {
+            encode_outcome(outcome, rejections).map_err(|error| WireError::Other {
                 message: format!("the outcome could not be encoded: {error}"),
             })
         })

@@ -2,12 +2,14 @@
 //!
 //! Messages are JSON (the payload of a Postgres notification, at most
 //! [`MAX_MESSAGE_BYTES`]). An answer carries the owner's outcome with the machine's own state and
-//! error types, or the owner's error as a [`WireError`] that maps back to the same
+//! error types (the error as its [`WireRejection`](super::WireRejection) encodes it), or the owner's error as a [`WireError`] that maps back to the same
 //! [`PersistError`] variant where one exists.
 
 use machine_core::{Outcome, VersionConflict};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::rejection::Rejections;
 use crate::model::Fence;
 use crate::{ActorId, PersistError};
 
@@ -35,33 +37,38 @@ pub(crate) enum Message {
     },
 }
 
-/// An outcome as it travels.
+/// An outcome as it travels, its error as encoded by the machine's [`Rejections`].
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum WireOutcome<S, E> {
+enum WireOutcome<S> {
     Next(S),
     Unhandled,
-    Rejected(E),
+    Rejected(serde_json::Value),
 }
 
-impl<S, E> From<Outcome<S, E>> for WireOutcome<S, E> {
-    fn from(outcome: Outcome<S, E>) -> Self {
-        match outcome {
-            Outcome::Next(state) => Self::Next(state),
-            Outcome::Unhandled => Self::Unhandled,
-            Outcome::Rejected(error) => Self::Rejected(error),
-        }
-    }
+/// The owner's outcome as JSON.
+pub(crate) fn encode_outcome<S: Serialize, E>(
+    outcome: Outcome<S, E>,
+    rejections: Rejections<E>,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let wire = match outcome {
+        Outcome::Next(state) => WireOutcome::Next(state),
+        Outcome::Unhandled => WireOutcome::Unhandled,
+        Outcome::Rejected(error) => WireOutcome::Rejected((rejections.encode)(&error)?),
+    };
+    serde_json::to_value(wire)
 }
 
-impl<S, E> From<WireOutcome<S, E>> for Outcome<S, E> {
-    fn from(outcome: WireOutcome<S, E>) -> Self {
-        match outcome {
-            WireOutcome::Next(state) => Self::Next(state),
-            WireOutcome::Unhandled => Self::Unhandled,
-            WireOutcome::Rejected(error) => Self::Rejected(error),
-        }
-    }
+/// The outcome back from the owner's JSON.
+pub(crate) fn decode_outcome<S: DeserializeOwned, E>(
+    value: serde_json::Value,
+    rejections: Rejections<E>,
+) -> Result<Outcome<S, E>, serde_json::Error> {
+    Ok(match serde_json::from_value(value)? {
+        WireOutcome::Next(state) => Outcome::Next(state),
+        WireOutcome::Unhandled => Outcome::Unhandled,
+        WireOutcome::Rejected(error) => Outcome::Rejected((rejections.decode)(error)?),
+    })
 }
 
 /// An owner's error as it travels.
@@ -166,9 +173,21 @@ mod tests {
         assert!(
             matches!(other.into_error(&id, "n"), PersistError::Remote { node, .. } if node == "n")
         );
-        let outcome: WireOutcome<u32, String> = Outcome::Rejected("no".to_owned()).into();
-        let text = serde_json::to_string(&outcome).unwrap();
-        let back: WireOutcome<u32, String> = serde_json::from_str(&text).unwrap();
-        assert_eq!(Outcome::from(back), Outcome::Rejected("no".to_owned()));
+        let rejections = Rejections::<String>::of();
+        let text =
+            encode_outcome(Outcome::<u32, _>::Rejected("no".to_owned()), rejections).unwrap();
+        let back: Outcome<u32, String> = decode_outcome(text, rejections).unwrap();
+        assert_eq!(back, Outcome::Rejected("no".to_owned()));
+    }
+
+    #[test]
+    fn outcomes_of_a_machine_that_never_rejects_travel() {
+        let rejections = Rejections::<std::convert::Infallible>::of();
+        for outcome in [Outcome::Next(3_u32), Outcome::Unhandled] {
+            let wire = encode_outcome(outcome.clone(), rejections).unwrap();
+            assert_eq!(decode_outcome::<u32, _>(wire, rejections).unwrap(), outcome);
+        }
+        let rejected = serde_json::json!({ "rejected": "no" });
+        assert!(decode_outcome::<u32, _>(rejected, rejections).is_err());
     }
 }

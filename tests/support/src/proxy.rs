@@ -2,8 +2,9 @@
 //!
 //! Fault tests put it between a store and its database server to produce what a real network
 //! does: a stall (the server unreachable while every connection stays open, so only a
-//! client-side deadline ends a call), a connection cut, and the worst case for a commit, a
-//! request that reaches the server while its answer never comes back.
+//! client-side deadline ends a call), a connection cut, the worst case for a commit, a request
+//! that reaches the server while its answer never comes back, and requests that arrive late
+//! (held on their way while the answers still come through).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -33,6 +34,9 @@ enum Mode {
     Forward,
     /// Forward nothing, close nothing.
     Stall,
+    /// Hold what the clients send, forward what the server sends; count held reads of at
+    /// least this many bytes.
+    HoldRequests(usize),
     /// Forward the next request of at least this many bytes a client sends, drop every answer,
     /// then close that connection (after a pause that lets the server finish the request).
     SeverNextRequest(usize),
@@ -43,6 +47,8 @@ struct Control {
     /// Raised to close every connection open now.
     generation: watch::Sender<u64>,
     severed: AtomicU64,
+    /// Client reads held now by [`Mode::HoldRequests`] (of at least its size).
+    held: AtomicU64,
 }
 
 /// A running proxy; dropping it stops accepting and closes every connection.
@@ -68,6 +74,7 @@ impl Proxy {
             mode: watch::channel(Mode::Forward).0,
             generation: watch::channel(0).0,
             severed: AtomicU64::new(0),
+            held: AtomicU64::new(0),
         });
         let accepting = Arc::clone(&control);
         let acceptor = tokio::spawn(async move {
@@ -95,6 +102,21 @@ impl Proxy {
     /// Stops forwarding in both directions; connections stay open.
     pub fn stall(&self) {
         self.control.mode.send_replace(Mode::Stall);
+    }
+
+    /// Holds everything the clients send (it reaches the server on [`resume`](Self::resume),
+    /// in order) while the server's answers still come through: a client's requests leave it
+    /// but arrive late. [`held`](Self::held) counts the held reads of at least `min_bytes`.
+    pub fn hold_requests(&self, min_bytes: usize) {
+        self.control
+            .mode
+            .send_replace(Mode::HoldRequests(min_bytes));
+    }
+
+    /// How many client reads of at least the size given to
+    /// [`hold_requests`](Self::hold_requests) are held now.
+    pub fn held(&self) -> u64 {
+        self.control.held.load(Ordering::SeqCst)
     }
 
     /// Forwards again.
@@ -171,11 +193,32 @@ async fn pump(
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
-        // Hold the bytes while stalled.
-        while *mode.borrow_and_update() == Mode::Stall {
-            if mode.changed().await.is_err() {
-                return;
+        // Hold the bytes while stalled, or while requests are held and these are one.
+        let holding = |mode: Mode| match mode {
+            Mode::Stall => Some(false),
+            Mode::HoldRequests(min_bytes) if upstream => Some(read >= min_bytes),
+            _ => None,
+        };
+        let mut counted = false;
+        loop {
+            let now = *mode.borrow_and_update();
+            let Some(count) = holding(now) else {
+                break;
+            };
+            if count && !counted {
+                control.held.fetch_add(1, Ordering::SeqCst);
+                counted = true;
             }
+            if mode.changed().await.is_err() {
+                break;
+            }
+        }
+        if counted {
+            control.held.fetch_sub(1, Ordering::SeqCst);
+        }
+        if holding(*mode.borrow()).is_some() {
+            // The proxy is gone.
+            return;
         }
         if *severing.borrow() {
             // The connection is being severed: nothing more crosses it.
