@@ -183,21 +183,79 @@ where
     );
 }
 
-/// Records commit-to-handler delays.
-#[derive(Clone)]
-struct Lag(Arc<Mutex<Vec<Duration>>>);
+/// When each writer's calls were acknowledged (the commit is durable when `call` returns), by
+/// actor index and version, and when the handler saw each event.
+#[derive(Clone, Default)]
+struct Lag {
+    /// Per writer (its index in the run), the acknowledgement instant of each version.
+    acked: Arc<Vec<Mutex<Vec<Instant>>>>,
+    /// Per event handled: (writer, version, when handled, delay since `recorded_at`).
+    seen: Arc<Mutex<Vec<(usize, u64, Instant, Duration)>>>,
+}
+
+impl Lag {
+    fn new(actors: usize) -> Self {
+        Self {
+            acked: Arc::new((0..actors).map(|_| Mutex::new(Vec::new())).collect()),
+            seen: Arc::default(),
+        }
+    }
+
+    /// Commit→handler delays (handler instant − acknowledgement; an event handled before its
+    /// caller heard back counts as 0) and recorded→handler delays (from the timestamp the
+    /// request was stamped with, before it queued for the writer: includes the write's own
+    /// latency), each sorted.
+    fn delays(&self) -> (Vec<Duration>, Vec<Duration>) {
+        let seen = self.seen.lock().unwrap();
+        let mut from_commit = Vec::with_capacity(seen.len());
+        let mut from_record = Vec::with_capacity(seen.len());
+        for &(writer, version, handled, recorded) in seen.iter() {
+            let acked = self.acked[writer].lock().unwrap();
+            if let Some(acked) = acked.get(version as usize - 1) {
+                from_commit.push(handled.saturating_duration_since(*acked));
+                from_record.push(recorded);
+            }
+        }
+        from_commit.sort();
+        from_record.sort();
+        (from_commit, from_record)
+    }
+}
 
 impl Projection for Lag {
     type Event = AccountEvent;
     type Error = std::convert::Infallible;
 
     async fn handle(&mut self, event: &Envelope<AccountEvent>) -> Result<(), Self::Error> {
-        let delay = (chrono::Utc::now() - event.recorded_at)
+        let handled = Instant::now();
+        let recorded = (chrono::Utc::now() - event.recorded_at)
             .to_std()
             .unwrap_or_default();
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(delay);
+        // Writers are named `<run>-<index>`.
+        let writer = event
+            .actor_id
+            .as_str()
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok());
+        if let Some(writer) = writer {
+            self.seen
+                .lock()
+                .unwrap()
+                .push((writer, event.version, handled, recorded));
+        }
         Ok(())
     }
+}
+
+fn percentiles(label: &str, delays: &[Duration]) -> String {
+    let at = |q: f64| delays[((delays.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e3;
+    format!(
+        "{label}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    )
 }
 
 /// Durable events/s of `actors` actors each depositing in a loop for `seconds`, with or without
@@ -205,7 +263,7 @@ impl Projection for Lag {
 async fn write_run<S: Store>(store: S, actors: u64, seconds: u64, project: bool, run: &str) -> f64 {
     let system = PersistentSystem::new(store.clone());
     let repository = system.repository(config(), Ledger::default());
-    let lag = Lag(Arc::new(Mutex::new(Vec::new())));
+    let lag = Lag::new(actors as usize);
     let mut projection = project.then(|| {
         ProjectionRunner::new(store.clone(), format!("bench-lag-{run}"), subscription())
             .spawn(lag.clone())
@@ -213,7 +271,7 @@ async fn write_run<S: Store>(store: S, actors: u64, seconds: u64, project: bool,
     // Only live events count: the history of earlier runs is caught up first.
     if let Some(handle) = &mut projection {
         handle.wait_for(store.stream_head().await.unwrap()).await;
-        lag.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        lag.seen.lock().unwrap().clear();
     }
     let mut refs = Vec::new();
     for n in 0..actors {
@@ -229,8 +287,9 @@ async fn write_run<S: Store>(store: S, actors: u64, seconds: u64, project: bool,
     let started = Instant::now();
     let writers: Vec<_> = refs
         .into_iter()
-        .map(|account| {
-            let (done, count) = (Arc::clone(&done), Arc::clone(&count));
+        .enumerate()
+        .map(|(writer, account)| {
+            let (done, count, lag) = (Arc::clone(&done), Arc::clone(&count), lag.clone());
             tokio::spawn(async move {
                 while !done.load(Ordering::Relaxed) {
                     if account
@@ -238,6 +297,9 @@ async fn write_run<S: Store>(store: S, actors: u64, seconds: u64, project: bool,
                         .await
                         .is_ok()
                     {
+                        if project {
+                            lag.acked[writer].lock().unwrap().push(Instant::now());
+                        }
                         count.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -254,16 +316,13 @@ async fn write_run<S: Store>(store: S, actors: u64, seconds: u64, project: bool,
         let head = store.stream_head().await.unwrap();
         handle.wait_for(head).await;
         handle.stop().await.unwrap();
-        let mut delays = lag.0.lock().unwrap().clone();
-        delays.sort();
-        let at = |q: f64| delays[((delays.len() as f64 - 1.0) * q) as usize];
-        if !delays.is_empty() {
+        let (from_commit, from_record) = lag.delays();
+        if !from_commit.is_empty() {
             println!(
-                "{run}: live lag commit→handler over {} events: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                delays.len(),
-                at(0.5).as_secs_f64() * 1e3,
-                at(0.99).as_secs_f64() * 1e3,
-                delays[delays.len() - 1].as_secs_f64() * 1e3,
+                "{run}: live lag over {} events: {}; {}",
+                from_commit.len(),
+                percentiles("commit (call acknowledged) → handler", &from_commit),
+                percentiles("recorded_at (before the write) → handler", &from_record),
             );
         }
     }

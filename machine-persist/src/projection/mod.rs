@@ -98,6 +98,7 @@ mod error;
 mod exactly_once;
 mod handler;
 mod partition;
+mod read_ahead;
 mod retry;
 mod runner;
 mod status;

@@ -42,17 +42,20 @@ impl SqlBackend for SqliteStore {
     /// Both levels of the journal, each read by position (an index of `events`, the key of
     /// `recent_events`), merged. A merge moves rows between the levels in one transaction with
     /// their positions, so a read sees each row exactly once. The commit group is always 0.
+    ///
+    /// One compound `SELECT` with the `ORDER BY`: SQLite then merges the two index-ordered
+    /// scans as they come, stopping at the limit. (Each level as an ordered subquery would be
+    /// sorted again in a temporary b-tree before the merge.)
     fn stream_page_sql(params: FilterParams) -> String {
         let filters = params.conditions::<Sqlite>();
         let level = |table: &str| {
             format!(
-                "SELECT * FROM (SELECT actor_id, {EVENT_COLUMNS}, 0 AS commit_tx FROM {table}
-                 WHERE $1 = 0 AND $3 = 0 AND position > $2 AND position <= $4{filters}
-                 ORDER BY position LIMIT $5)"
+                "SELECT actor_id, {EVENT_COLUMNS}, 0 AS commit_tx FROM {table}
+                 WHERE $1 = 0 AND $3 = 0 AND position > $2 AND position <= $4{filters}"
             )
         };
         format!(
-            "SELECT * FROM ({} UNION ALL {}) ORDER BY position LIMIT $5",
+            "{} UNION ALL {} ORDER BY position LIMIT $5",
             level("events"),
             level("recent_events")
         )
