@@ -65,12 +65,12 @@ impl SqlBackend for SqliteStore {
         "SELECT 0, last_position FROM journal_state"
     }
 
-    /// One packed value per page (see `sqlite::stream`).
+    /// Packed values, a large page's two halves read at once (see `sqlite::stream`).
     async fn stream_page_fast(
         &self,
         page: StreamBounds<'_>,
     ) -> Result<Option<Vec<StreamEntry>>, StoreError> {
-        self.stream_page_packed(page).await
+        self.stream_page_split(page).await
     }
 
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
