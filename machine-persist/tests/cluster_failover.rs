@@ -18,7 +18,7 @@ use fixture::{Account, AccountEvent, Ledger};
 use machine_persist::cluster::{Cluster, ClusterConfig};
 use machine_persist::store::Journal;
 use machine_persist::{PersistConfig, PersistentSystem};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use machine_test_support::process;
 use tokio::time::Instant;
 
 const SCHEMA_ENV: &str = "MACHINE_CLUSTER_TEST_SCHEMA";
@@ -89,23 +89,12 @@ fn cluster_node() {
 type Acks = Arc<Mutex<HashMap<String, (u64, Instant)>>>;
 
 fn start_node(schema: &str, node: usize, acks: &Acks) -> tokio::process::Child {
-    let exe = std::env::current_exe().unwrap();
-    let mut child = tokio::process::Command::new(exe)
-        .args([
-            "--exact",
-            "cluster_node",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = process::role("cluster_node")
         .env(SCHEMA_ENV, schema)
         .env(NODE_ENV, format!("node-{node}"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = process::lines(&mut child);
     let acks = Arc::clone(acks);
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {

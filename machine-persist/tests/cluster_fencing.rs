@@ -18,8 +18,8 @@ use fixture::{Account, AccountEvent, Ledger};
 use machine_persist::cluster::{Cluster, ClusterConfig};
 use machine_persist::store::{AppendRequest, Fence, Journal, NewEvent};
 use machine_persist::{PersistConfig, PersistError, PersistentSystem, PostgresStore};
+use machine_test_support::process;
 use machine_test_support::proxy::Proxy;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
 const TTL: Duration = Duration::from_millis(1_200);
@@ -330,23 +330,13 @@ impl NodeLine {
 type NodeLines = std::sync::Arc<std::sync::Mutex<Vec<NodeLine>>>;
 
 fn start_paused_node(schema: &str, url: &str, round: usize, lines: &NodeLines) -> Child {
-    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "paused_node",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = process::role("paused_node")
         .env(PAUSED_SCHEMA_ENV, schema)
         .env(PAUSED_URL_ENV, url)
         .env(PAUSED_ROUND_ENV, round.to_string())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = process::lines(&mut child);
     let lines = std::sync::Arc::clone(lines);
     tokio::spawn(async move {
         while let Ok(Some(line)) = stdout.next_line().await {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use fixture::{Account, AccountEvent, Ledger};
 use machine_persist::store::Journal;
 use machine_persist::{PersistConfig, PersistentSystem, SqliteStore};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use machine_test_support::process;
 
 const CHILD_ENV: &str = "MACHINE_CRASH_CHILD_DB";
 const ACTORS: usize = 8;
@@ -58,46 +58,25 @@ fn crash_child() {
 async fn acknowledged_events_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.db");
-    let exe = std::env::current_exe().unwrap();
     let mut acked: HashMap<String, u64> = HashMap::new();
     for round in 0..ROUNDS {
-        let mut child = tokio::process::Command::new(&exe)
-            .args([
-                "--exact",
-                "crash_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+        let mut child = process::role("crash_child")
             .env(CHILD_ENV, &path)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut lines = process::lines(&mut child);
         let kill_after = Duration::from_millis(20 + fastrand::u64(0..200));
-        let mut deadline = None;
-        loop {
-            let next = match deadline {
-                Some(at) => match tokio::time::timeout_at(at, lines.next_line()).await {
-                    Ok(line) => line.unwrap(),
-                    Err(_) => break,
-                },
-                None => tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-                    .await
-                    .expect("child started")
-                    .unwrap(),
+        process::read_until_kill(&mut lines, kill_after, |line| {
+            let Some(rest) = line.strip_prefix("ack ") else {
+                return false;
             };
-            let Some(line) = next else { break };
-            if let Some(rest) = line.strip_prefix("ack ") {
-                let (id, version) = rest.split_once(' ').unwrap();
-                let version: u64 = version.parse().unwrap();
-                let best = acked.entry(id.to_owned()).or_default();
-                *best = (*best).max(version);
-                deadline.get_or_insert_with(|| tokio::time::Instant::now() + kill_after);
-            }
-        }
+            let (id, version) = rest.split_once(' ').unwrap();
+            let version: u64 = version.parse().unwrap();
+            let best = acked.entry(id.to_owned()).or_default();
+            *best = (*best).max(version);
+            true
+        })
+        .await;
         child.kill().await.unwrap(); // SIGKILL: no shutdown, no flush
         child.wait().await.unwrap();
 

@@ -21,8 +21,8 @@ use machine_core::Schedule;
 use machine_persist::dispatch::{DispatchConfig, DurablePolicy};
 use machine_persist::store::ActionStatus;
 use machine_persist::{ActorFilter, PersistentSystem, Repository, SqliteStore};
+use machine_test_support::process;
 use shop::{Gateway, Order, OrderEvent};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const CHILD_STORE: &str = "MACHINE_DURABLE_CRASH_STORE";
 const CHILD_LOG: &str = "MACHINE_DURABLE_CRASH_LOG";
@@ -146,44 +146,25 @@ fn durable_crash_child() {
 async fn crash_rounds(place: Place, rounds: usize) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("attempts.log");
-    let exe = std::env::current_exe().unwrap();
     let mut acked: Vec<String> = Vec::new();
     for _ in 0..rounds {
-        let mut child = tokio::process::Command::new(&exe)
-            .args([
-                "--exact",
-                "durable_crash_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+        let mut child = process::role("durable_crash_child")
             .env(CHILD_STORE, place.encode())
             .env(CHILD_LOG, &log)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut lines = process::lines(&mut child);
         let kill_after = Duration::from_millis(30 + fastrand::u64(0..250));
-        let mut deadline = None;
-        loop {
-            let next = match deadline {
-                Some(at) => match tokio::time::timeout_at(at, lines.next_line()).await {
-                    Ok(line) => line.unwrap(),
-                    Err(_) => break,
-                },
-                None => tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-                    .await
-                    .expect("child started")
-                    .unwrap(),
-            };
-            let Some(line) = next else { break };
-            if let Some(id) = line.strip_prefix("ack ") {
-                acked.push(id.to_owned());
-                deadline.get_or_insert_with(|| tokio::time::Instant::now() + kill_after);
+        process::read_until_kill(&mut lines, kill_after, |line| {
+            match line.strip_prefix("ack ") {
+                Some(id) => {
+                    acked.push(id.to_owned());
+                    true
+                }
+                None => false,
             }
-        }
+        })
+        .await;
         child.kill().await.unwrap(); // SIGKILL: no shutdown, no flush, claims left behind
         child.wait().await.unwrap();
     }

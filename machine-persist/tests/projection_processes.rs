@@ -24,7 +24,7 @@ use machine_persist::store::{CheckpointStore, GlobalPosition, Store, StreamFilte
 use machine_persist::{
     PersistConfig, PersistentSystem, PostgresOptions, PostgresStore, SqliteStore,
 };
-use machine_test_support::postgres;
+use machine_test_support::{postgres, process};
 use tokio::io::AsyncWriteExt;
 
 const TARGET: &str = "MACHINE_PROJECTION_TARGET";
@@ -229,19 +229,10 @@ fn projection_reader_child() {
 }
 
 fn child(role: &str, target: &Target) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
+    let mut command = process::role(role);
     command
-        .args([
-            "--exact",
-            role,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
         .env(TARGET, target.encode())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true);
+        .stderr(std::process::Stdio::inherit());
     command
 }
 

@@ -6,10 +6,13 @@
 //! * [`proxy`]: a TCP proxy that stalls or severs the connections through it, for fault tests
 //!   of the network between a store and its server;
 //! * [`postgres`]: where the Postgres tests find their server, and the rule that a missing
-//!   server is a skip locally but a failure under `CI=true`.
+//!   server is a skip locally but a failure under `CI=true`;
+//! * [`process`]: the test binary's own ignored tests run as child processes, to kill, freeze
+//!   or watch.
 
 #![warn(missing_docs)]
 
 pub mod order;
 pub mod postgres;
+pub mod process;
 pub mod proxy;
