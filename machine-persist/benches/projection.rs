@@ -197,14 +197,17 @@ fn report(backend: &str, run: &str, events: u64, started: Instant, cpu: f64) {
     );
 }
 
+/// One event handled: (writer, version, when handled, delay since `recorded_at`).
+type Seen = (usize, u64, Instant, Duration);
+
 /// When each writer's calls were acknowledged (the commit is durable when `call` returns), by
 /// actor index and version, and when the handler saw each event.
 #[derive(Clone, Default)]
 struct Lag {
     /// Per writer (its index in the run), the acknowledgement instant of each version.
     acked: Arc<Vec<Mutex<Vec<Instant>>>>,
-    /// Per event handled: (writer, version, when handled, delay since `recorded_at`).
-    seen: Arc<Mutex<Vec<(usize, u64, Instant, Duration)>>>,
+    /// Every event handled.
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Lag {

@@ -1,29 +1,6 @@
 //! [`PersistenceKey`]: the key an actor's data is stored under, as a function of its id.
 //!
-//! By default an actor is stored under its own id. A mapping stores it under another key
-//! instead, for two reasons:
-//!
-//! - **Namespacing.** Several applications (tenants, services, test runs) share one store and
-//!   use the same ids: each maps its ids into a namespace of its own
-//!   ([`PersistenceKey::prefix`]), and none sees another's events, snapshots, registry rows or
-//!   timers.
-//! - **Renames.** An actor renamed in the application keeps its data: map the new id to the old
-//!   key ([`PersistenceKey::custom`]).
-//!
-//! A mapping has two directions. [`to_key`](PersistenceKey::to_key) is total: every id has a key
-//! (checked against the storage rule, [`check_actor_id`](crate::store::check_actor_id), with a
-//! typed error). [`from_key`](PersistenceKey::from_key) reads a stored key back as the id the
-//! application uses, or says the key is not one this mapping produces (another namespace's row
-//! in the same store): listings, restores, cleanup sweeps and the timer service skip such rows.
-//! A key is this mapping's only if it maps back to an id that maps to the same key again, so a
-//! custom pair that is not each other's inverse on some key never claims it.
-//!
-//! Inside a process, the runtime knows a running actor by its key as well (its actor registry,
-//! the observer's records, tracing, and the ids in errors), so the actors of two namespaces with
-//! the same ids can run side by side in one system; the repository's API takes and returns the
-//! application's ids. Durable actions and cluster routing are registered per machine type, so
-//! with them, give each namespace of a machine type a system of its own. The durable actions of
-//! another namespace (claimed after their dispatcher died) are handed back, not run.
+//! The reasons for a mapping, its two directions and its limits are documented on the type.
 
 use std::fmt;
 use std::sync::Arc;
@@ -38,8 +15,32 @@ type ToKey = Arc<dyn Fn(&ActorId) -> ActorId + Send + Sync>;
 type FromKey = Arc<dyn Fn(&ActorId) -> Option<ActorId> + Send + Sync>;
 
 /// How the actors of one machine type map their ids to storage keys; see
-/// [`PersistConfig::persistence_key`](crate::PersistConfig::persistence_key) and the
-/// [module docs](self).
+/// [`PersistConfig::persistence_key`](crate::PersistConfig::persistence_key).
+///
+/// By default an actor is stored under its own id. A mapping stores it under another key
+/// instead, for two reasons:
+///
+/// - **Namespacing.** Several applications (tenants, services, test runs) share one store and
+///   use the same ids: each maps its ids into a namespace of its own
+///   ([`PersistenceKey::prefix`]), and none sees another's events, snapshots, registry rows or
+///   timers.
+/// - **Renames.** An actor renamed in the application keeps its data: map the new id to the old
+///   key ([`PersistenceKey::custom`]).
+///
+/// A mapping has two directions. [`to_key`](PersistenceKey::to_key) is total: every id has a key
+/// (checked against the storage rule, [`check_actor_id`](crate::store::check_actor_id), with a
+/// typed error). [`from_key`](PersistenceKey::from_key) reads a stored key back as the id the
+/// application uses, or says the key is not one this mapping produces (another namespace's row
+/// in the same store): listings, restores, cleanup sweeps and the timer service skip such rows.
+/// A key is this mapping's only if it maps back to an id that maps to the same key again, so a
+/// custom pair that is not each other's inverse on some key never claims it.
+///
+/// Inside a process, the runtime knows a running actor by its key as well (its actor registry,
+/// the observer's records, tracing, and the ids in errors), so the actors of two namespaces with
+/// the same ids can run side by side in one system; the repository's API takes and returns the
+/// application's ids. Durable actions and cluster routing are registered per machine type, so
+/// with them, give each namespace of a machine type a system of its own. The durable actions of
+/// another namespace (claimed after their dispatcher died) are handed back, not run.
 ///
 /// ```
 /// use machine_core::ActorId;

@@ -7,7 +7,7 @@
 //! own guarantee, also under concurrent writers).
 //!
 //! [`follow`](JournalTail::follow) waits for new events on the store's
-//! [`CommitSignal`](crate::store::CommitSignal) (this process's commits, and on Postgres other
+//! [`CommitSignal`] (this process's commits, and on Postgres other
 //! processes' too), with a bound as the fallback; [`poll`](JournalTail::poll) reads without
 //! waiting. The `machine-inspect tail` command and the web inspector's live view both follow the
 //! journal through this type.

@@ -29,4 +29,6 @@ pub use system::{
 
 #[cfg(feature = "cluster")]
 pub(crate) use fencing::Fencing;
-pub(crate) use repository::{listing, Shared};
+#[cfg(feature = "inspector")]
+pub(crate) use repository::listing;
+pub(crate) use repository::Shared;

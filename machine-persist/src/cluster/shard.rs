@@ -4,6 +4,8 @@
 //! hasher (whose output may change between Rust releases), because every node of every version
 //! must map an id to the same shard.
 
+use crate::model::fnv1a;
+
 /// The shard of actor `id` among `shards` (at least 1).
 ///
 /// ```
@@ -14,16 +16,7 @@
 /// ```
 pub fn shard_of(id: &str, shards: u32) -> u32 {
     // The remainder is below `shards`, a u32.
-    u32::try_from(fnv1a(id) % u64::from(shards.max(1))).unwrap_or(0)
-}
-
-/// The 64-bit FNV-1a hash of `text`'s bytes.
-pub(crate) fn fnv1a(text: &str) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    text.bytes().fold(OFFSET, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-    })
+    u32::try_from(fnv1a(id.as_bytes()) % u64::from(shards.max(1))).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -28,8 +28,8 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::shard::fnv1a;
 use super::wire::{Message, WireError, MAX_MESSAGE_BYTES};
+use crate::model::fnv1a;
 use crate::sql::deadline::Deadline;
 use crate::{ActorId, PersistError, PostgresStore, StoreError};
 
@@ -42,7 +42,7 @@ const NOTIFY: &str = "SELECT set_config('synchronous_commit', 'off', true), pg_n
 pub(crate) fn channel_of(schema: &str, node_id: &str) -> String {
     format!(
         "machine_node_{:016x}",
-        fnv1a(&format!("{schema}/{node_id}"))
+        fnv1a(format!("{schema}/{node_id}").as_bytes())
     )
 }
 

@@ -15,6 +15,7 @@
 
 use std::fmt;
 
+use crate::model::fnv1a;
 use crate::ActorId;
 
 /// Worker `index` of `of`: the actors whose id hashes into the `index`-th of `of` equal ranges, so
@@ -60,13 +61,6 @@ impl fmt::Display for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-of-{}", self.index, self.of)
     }
-}
-
-/// FNV-1a, 64 bits.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// MurmurHash3's `fmix64`: every input bit affects every output bit.
