@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use machine_core::IdempotencyKey;
 
 use super::ActorId;
-use crate::SerializedCause;
+use machine_core::SerializedCause;
 
 /// The longest durable action name, in bytes.
 pub const MAX_ACTION_NAME_BYTES: usize = 128;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::TryStreamExt;
 use machine_core::ActorId;
+use machine_core::SerializedCause;
 use machine_core::VersionConflict;
 use machine_persist::store::{
     ActionClaim, ActionOutcome, ActionProblem, ActionStatus, ActionUpdate, ActorMetadata,
@@ -12,7 +13,7 @@ use machine_persist::store::{
     Fence, Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult, SnapshotStore,
     StoreError, StoredAction, StoredEvent, STREAM_PAGE,
 };
-use machine_persist::{PersistError, SerializedCause};
+use machine_persist::PersistError;
 
 // The stream's cases are part of the suite; a binary that instantiates none leaves them unused.
 #[allow(unused_imports)]
