@@ -140,8 +140,9 @@ pub trait Durability<M: Machine>: Send + 'static {
     /// Where the actor's failed effects are reported besides its observer, if anywhere: an
     /// observer that gets the [`RecordKind::Effect`](crate::RecordKind::Effect) record of every
     /// action, state task or background task that returned an error or panicked (and nothing
-    /// else), on the effect's task; a persistence layer records the failures there. Asked once,
-    /// when the actor is made. Nothing is reported for an effect that succeeds.
+    /// else), on the effect's task; a persistence layer records the failures there. Asked each
+    /// time effects start (so keep it cheap: a shared observer, cloned). Nothing is reported
+    /// for an effect that succeeds.
     fn effect_failures(&self) -> Option<Arc<dyn Observer<M>>> {
         None
     }

@@ -171,8 +171,10 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             Vec::new()
         } else {
             let actions = batch.actions.list.drain(..);
-            self.spawner
-                .actions(actions.map(|(step, action)| (base + step as u64 + 1, action)))
+            self.spawner.actions(
+                actions.map(|(step, action)| (base + step as u64 + 1, action)),
+                &self.durability.effect_failures(),
+            )
         };
         if !batch.actions.durable.is_empty() {
             if D::DISPATCHES_DURABLE_ACTIONS {
@@ -185,7 +187,8 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                     let key = IdempotencyKey::new(id.clone(), version, intent.name());
                     (version, intent.into_declared(key))
                 });
-                running.extend(self.spawner.actions(plain));
+                let failures = self.durability.effect_failures();
+                running.extend(self.spawner.actions(plain, &failures));
             }
         }
         if let Some(entry) = entry {

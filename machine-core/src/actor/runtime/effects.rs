@@ -20,18 +20,21 @@ use crate::model::Machine;
 pub(super) struct Spawner<M: Machine> {
     ctx: Ctx<M>,
     pub(super) observer: Option<Arc<dyn Observer<M>>>,
-    /// Where failed effects are also reported (see [`Durability::effect_failures`]).
-    ///
-    /// [`Durability::effect_failures`]: crate::Durability::effect_failures
-    failures: Option<Arc<dyn Observer<M>>>,
     tracker: TaskTracker,
 }
+
+/// Where failed effects are also reported, as the durability layer says when they start (see
+/// [`Durability::effect_failures`]); asked for at each start rather than kept, so an idle actor
+/// carries nothing for it.
+///
+/// [`Durability::effect_failures`]: crate::Durability::effect_failures
+pub(super) type Failures<M> = Option<Arc<dyn Observer<M>>>;
 
 /// Reports one effect's life to the observer and to tracing.
 struct Report<M: Machine> {
     ctx: Ctx<M>,
     observer: Option<Arc<dyn Observer<M>>>,
-    failures: Option<Arc<dyn Observer<M>>>,
+    failures: Failures<M>,
     name: &'static str,
     kind: EffectKind,
     version: u64,
@@ -106,22 +109,26 @@ impl<M: Machine> Spawner<M> {
         env: Arc<M::Env>,
         myself: ActorRef<M>,
         observer: Option<Arc<dyn Observer<M>>>,
-        failures: Option<Arc<dyn Observer<M>>>,
         tracker: TaskTracker,
     ) -> Self {
         Self {
             ctx: Ctx { env, myself },
             observer,
-            failures,
             tracker,
         }
     }
 
-    fn report(&self, name: &'static str, kind: EffectKind, version: u64) -> Report<M> {
+    fn report(
+        &self,
+        name: &'static str,
+        kind: EffectKind,
+        version: u64,
+        failures: Failures<M>,
+    ) -> Report<M> {
         Report {
             ctx: self.ctx.clone(),
             observer: self.observer.clone(),
-            failures: self.failures.clone(),
+            failures,
             name,
             kind,
             version,
@@ -133,10 +140,12 @@ impl<M: Machine> Spawner<M> {
     pub(super) fn actions(
         &self,
         actions: impl Iterator<Item = (u64, Declared<M>)>,
+        failures: &Failures<M>,
     ) -> Vec<JoinHandle<()>> {
         actions
             .map(|(version, action)| {
-                let report = self.report(action.name, EffectKind::Action, version);
+                let report =
+                    self.report(action.name, EffectKind::Action, version, failures.clone());
                 let myself = self.ctx.myself.clone();
                 self.tracker.spawn(async move {
                     if let Err(Some(event)) = report.run(action).await {
@@ -150,8 +159,14 @@ impl<M: Machine> Spawner<M> {
 
     /// Starts a state task of the scope started at `version`; its event, or the event its
     /// failure becomes, is sent back tagged with the scope's epoch.
-    pub(super) fn scope_task(&self, task: ScopeTask<M>, epoch: u64, version: u64) -> AbortHandle {
-        let report = self.report(task.name, EffectKind::Task, version);
+    pub(super) fn scope_task(
+        &self,
+        task: ScopeTask<M>,
+        epoch: u64,
+        version: u64,
+        failures: Failures<M>,
+    ) -> AbortHandle {
+        let report = self.report(task.name, EffectKind::Task, version, failures);
         let myself = self.ctx.myself.clone();
         self.tracker
             .spawn(async move {
@@ -165,8 +180,13 @@ impl<M: Machine> Spawner<M> {
     }
 
     /// Starts a background task of an actor that started at `version`.
-    pub(super) fn background(&self, task: Declared<M>, version: u64) -> AbortHandle {
-        let report = self.report(task.name, EffectKind::Background, version);
+    pub(super) fn background(
+        &self,
+        task: Declared<M>,
+        version: u64,
+        failures: Failures<M>,
+    ) -> AbortHandle {
+        let report = self.report(task.name, EffectKind::Background, version, failures);
         self.tracker
             .spawn(async move {
                 let _ = report.run(task).await;
