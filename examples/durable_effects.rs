@@ -22,11 +22,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use machine::core::SerializedCause;
 use machine::core::{ActionCtx, Actions, DurableAction, Effects};
 use machine::core::{EffectError, Step};
 use machine::persist::dispatch::{DispatchConfig, DurablePolicy};
 use machine::persist::store::{ActionStatus, Outbox};
-use machine::persist::{Repository, SerializedCause};
+use machine::persist::Repository;
 use machine::prelude::*;
 use serde::{Deserialize, Serialize};
 

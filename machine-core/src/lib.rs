@@ -9,6 +9,7 @@
 //!   and timeouts, background tasks.
 //! * [`Schedule`]: recurrence policies as values (snapshot policy, retries).
 //! * [`Observer`]: an observer of everything an actor does.
+//! * [`SerializedCause`]: a failure as data, for observers, stores and events.
 //! * [`testkit`]: simulate machines without a runtime; drive real actors with a paused clock.
 //!
 //! Nothing here knows about storage: persistence plugs in through [`Durability`], which the
@@ -83,6 +84,13 @@
 //! Every effect gets a [`Ctx`]: the actor's id, its environment (`Machine::Env`, supplied at
 //! spawn so tests can pass fakes) and a handle to send events to itself. A failing or panicking
 //! effect is reported to the observer and never takes the actor or the system down.
+//!
+//! A failure is captured once, as data: a [`SerializedCause`] (the error's type name when known,
+//! its message, its `source()` chain, an optional JSON value), which observers see in
+//! [`EffectStatus::Failed`] and a persistence layer stores (see
+//! [`Durability::effect_failures`]). To let the machine decide what to do about a failure,
+//! declare the effect with [`Actions::run_or`] or [`Scope::task_or`]: the cause comes back as
+//! the event their `on_failed` makes of it (for a task, only while its state is current).
 //!
 //! # Schedules
 //!
@@ -223,6 +231,7 @@
 #![warn(missing_docs)]
 
 mod actor;
+mod cause;
 mod effect;
 mod inspect;
 mod model;
@@ -238,6 +247,7 @@ pub use actor::{
     Current, Durability, Ephemeral, SpawnError, SpawnOptions, Start, StopReason, Transition,
     Transitions, VersionConflict,
 };
+pub use cause::SerializedCause;
 pub use effect::{
     ActionCtx, Actions, Background, Ctx, DurableAction, EffectError, Effects, IdempotencyKey,
     Intent, Scope,

@@ -114,11 +114,18 @@ async fn a_failing_action_is_reported_and_the_actor_carries_on() {
             OwnedRecordKind::Effect {
                 name: "send receipt",
                 kind: EffectKind::Action,
-                finished: Some(Err(message)),
-            } => Some(message),
+                version,
+                finished: Some(Err(cause)),
+            } => Some((version, cause)),
             _ => None,
         });
-    assert_eq!(failure.as_deref(), Some("mail server down"));
+    let (version, cause) = failure.expect("the failure is recorded");
+    assert_eq!(
+        version, 1,
+        "the version of the step that declared the action"
+    );
+    assert_eq!(cause.chain(), ["mail server down"]);
+    assert_eq!(cause.type_name, None, "a boxed error's type is not known");
     assert!(
         order.call(OrderEvent::Note).await.unwrap().is_accepted(),
         "the actor still works"
@@ -151,7 +158,8 @@ async fn a_panicking_action_does_not_take_the_system_down() {
     harness.settle().await;
     let panicked = recorder.records().into_iter().any(|record| matches!(
         record.kind,
-        OwnedRecordKind::Effect { name: "send receipt", finished: Some(Err(ref message)), .. } if message.contains("receipt printer on fire")
+        OwnedRecordKind::Effect { name: "send receipt", finished: Some(Err(ref cause)), .. }
+            if cause.message.contains("receipt printer on fire") && cause.type_name.as_deref() == Some("panic")
     ));
     assert!(panicked, "the panic is reported: {:?}", recorder.records());
     assert!(order.call(OrderEvent::Note).await.unwrap().is_accepted());

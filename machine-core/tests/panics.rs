@@ -210,7 +210,7 @@ async fn an_action_closure_that_panics_is_the_action_s_panic_not_the_actor_s() {
     assert!(sprung.is_accepted());
     let reported = || {
         fixture.recorder.records().iter().any(|record| {
-            matches!(&record.kind, OwnedRecordKind::Effect { name: "fuse", finished: Some(Err(message)), .. } if message.contains("ActionClosure exploded"))
+            matches!(&record.kind, OwnedRecordKind::Effect { name: "fuse", finished: Some(Err(cause)), .. } if cause.message.contains("ActionClosure exploded"))
         })
     };
     let wait = async {

@@ -7,8 +7,8 @@
 use futures::future::BoxFuture;
 
 use crate::store::{
-    ActionUpdate, ClaimRequest, CommandLog, CommitSignal, EventStream, GlobalPosition, Outbox,
-    RowResult, StoredAction, StoredCommand, StreamFilter, StreamPage,
+    ActionUpdate, ClaimRequest, CommandLog, CommitSignal, EventStream, FailedEffect,
+    GlobalPosition, Outbox, RowResult, StoredAction, StoredCommand, StreamFilter, StreamPage,
 };
 use crate::{
     ActorId, ActorMetadata, Catalog, CatalogQuery, DueTimer, Journal, NewSnapshot, SnapshotStore,
@@ -73,6 +73,8 @@ pub(crate) trait ErasedStore: Send + Sync + 'static {
         -> Call<'a, Vec<RowResult<StoredAction>>>;
 
     fn record_many<'a>(&'a self, updates: &'a [ActionUpdate]) -> Call<'a, Vec<bool>>;
+
+    fn record_failure<'a>(&'a self, failure: &'a FailedEffect) -> Call<'a, bool>;
 
     fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>>;
 
@@ -173,6 +175,10 @@ impl<S: Store> ErasedStore for S {
 
     fn record_many<'a>(&'a self, updates: &'a [ActionUpdate]) -> Call<'a, Vec<bool>> {
         Box::pin(Outbox::record_many(self, updates))
+    }
+
+    fn record_failure<'a>(&'a self, failure: &'a FailedEffect) -> Call<'a, bool> {
+        Box::pin(Outbox::record_failure(self, failure))
     }
 
     fn actions<'a>(&'a self, actor_id: &'a ActorId) -> Call<'a, Vec<RowResult<StoredAction>>> {

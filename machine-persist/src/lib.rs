@@ -50,7 +50,6 @@
 #![warn(missing_docs)]
 
 mod actor;
-mod cause;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod codec;
@@ -97,7 +96,6 @@ pub use actor::{
     default_retry, ActorFilter, PersistentRef, PersistentSystem, Repository, ShutdownReport,
     SystemBuilder, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-pub use cause::SerializedCause;
 pub use config::{ErrorHook, PersistConfig, Retention, DEFAULT_COMMAND_WINDOW, DEFAULT_TIMER_POLL};
 pub use error::{Inconsistency, PersistError, ReplayCause};
 pub use key::PersistenceKey;

@@ -4,6 +4,7 @@
 //! fold stored events with the machine's handlers (no effects); `replay_to` on a
 //! [`PersistentRef`](crate::PersistentRef) shows such a state in the live actor until resumed.
 
+use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 
@@ -12,7 +13,9 @@ use futures::Stream;
 use machine_core::ActorId;
 
 use crate::actor::Shared;
+use crate::erased::ErasedStore;
 use crate::restore::fold_one;
+use crate::store::StoredAction;
 use crate::{EventMetadata, PersistError, Persistable, StoreError};
 
 /// Events read per round trip while streaming history.
@@ -31,6 +34,12 @@ pub struct HistoryEntry<M: Persistable> {
     pub recorded_at: DateTime<Utc>,
     /// Its correlation, causation and writer ids.
     pub metadata: EventMetadata,
+    /// The durable actions and the failed effects stored under this version, by name: each
+    /// one's status, attempts and last cause (see [`Repository::actions`], which also reports
+    /// the rows that cannot be read; they are left out here).
+    ///
+    /// [`Repository::actions`]: crate::Repository::actions
+    pub effects: Vec<StoredAction>,
 }
 
 /// The entries of `versions` of the actor stored under `key`, in order. An event that cannot be
@@ -46,6 +55,7 @@ pub(crate) fn history<M: Persistable>(
         let (first, last) = (*versions.start().max(&1), *versions.end());
         if first <= last {
             let loader = shared.loader();
+            let mut effects = effects_by_version(shared.runtime.store.as_ref(), &actor_id).await?;
             let mut folded = loader.state_at(&actor_id, first - 1).await?;
             while folded.version < last {
                 let from = folded.version + 1;
@@ -74,6 +84,7 @@ pub(crate) fn history<M: Persistable>(
                             state: state.clone(),
                             recorded_at: stored.recorded_at,
                             metadata: stored.metadata.clone(),
+                            effects: effects.remove(&stored.version).unwrap_or_default(),
                         });
                     })?;
                     if let Some(entry) = entry {
@@ -86,4 +97,25 @@ pub(crate) fn history<M: Persistable>(
             }
         }
     }
+}
+
+/// The durable actions and failed effects of `actor_id`, by version; the rows that cannot be
+/// read are logged and left out.
+async fn effects_by_version(
+    store: &dyn ErasedStore,
+    actor_id: &ActorId,
+) -> Result<BTreeMap<u64, Vec<StoredAction>>, StoreError> {
+    let mut by_version: BTreeMap<u64, Vec<StoredAction>> = BTreeMap::new();
+    for row in store.actions(actor_id).await? {
+        match row {
+            Ok(action) => by_version
+                .entry(action.key.version)
+                .or_default()
+                .push(action),
+            Err(error) => {
+                tracing::warn!(actor = %actor_id, %error, "an unreadable outbox row is left out of the history");
+            }
+        }
+    }
+    Ok(by_version)
 }

@@ -1,5 +1,6 @@
 //! Durable timers end to end: on tokio's paused clock, a passivated actor is activated by its
-//! timer when it falls due and not for a state it left; and across a real process restart
+//! timer when it falls due and not for a state it left, and a timer whose actor cannot be
+//! activated is recorded as a failed effect with its cause; and across a real process restart
 //! after SIGKILL, a timer that fell due while no process ran fires within 1 s of start.
 
 mod fixture;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use fixture::reminder::{Reminder, ReminderEvent};
 use machine_core::{Record, RecordKind, SpawnOptions};
+use machine_persist::store::{ActionStatus, AppendRequest, Journal, NewEvent};
 use machine_persist::{MemoryStore, PersistConfig, PersistentSystem, Repository, SqliteStore};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -66,6 +68,51 @@ async fn a_passivated_actor_is_activated_when_its_timer_falls_due() {
         starts.load(Ordering::SeqCst) >= 2,
         "activated by its timer once due"
     );
+    system.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timer_whose_actor_cannot_be_activated_is_recorded_as_a_failed_timeout() {
+    let store = MemoryStore::new();
+    let system = PersistentSystem::new(store.clone());
+    let starts = Arc::new(AtomicUsize::new(0));
+    let reminders = passivating(&system, &starts);
+    let reminder = reminders.spawn("p-1", Reminder::new()).await.unwrap();
+    let snooze = ReminderEvent::Snooze {
+        ms: HOUR.as_millis() as u64,
+    };
+    assert!(reminder.call(snooze).await.unwrap().is_accepted());
+    tokio::time::sleep(2 * MINUTE).await;
+    assert_eq!(reminders.active(), 0, "passivated after a minute");
+    // Behind the repository's back: an event no handler can read, and a timer due soon.
+    let due = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let damaged = AppendRequest::new("p-1", "Reminder", 1, "Waiting", chrono::Utc::now())
+        .with_events(vec![NewEvent::new("Bogus", 1, "json", "not json")])
+        .with_timeout_at(Some(due));
+    store.append(damaged).await.unwrap();
+    tokio::time::sleep(10 * MINUTE).await;
+    let rows: Vec<_> = reminders
+        .actions("p-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let timeout = rows
+        .iter()
+        .find(|row| row.key.action.as_ref() == "timeout")
+        .unwrap_or_else(|| panic!("no failed timeout in {rows:?}"));
+    assert_eq!(timeout.status, ActionStatus::Failed);
+    assert_eq!(timeout.key.version, 2, "at the head the timer belongs to");
+    let cause = timeout.last_cause.as_ref().expect("a cause");
+    assert!(
+        cause
+            .type_name
+            .as_deref()
+            .is_some_and(|name| name.ends_with("PersistError")),
+        "{cause:?}"
+    );
+    assert!(!cause.message.is_empty());
     system.shutdown().await;
 }
 

@@ -11,9 +11,9 @@ use fixture::{Account, AccountEvent, Ledger};
 use machine_core::ActorId;
 use machine_persist::store::{
     ActionUpdate, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery,
-    CheckpointStore, ClaimRequest, CommandLog, CommitSignal, DueTimer, EventStream, GlobalPosition,
-    Journal, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError, StoredAction,
-    StoredCommand, StoredEvent, StoredSnapshot, StreamFilter, StreamPage, TimerQuery,
+    CheckpointStore, ClaimRequest, CommandLog, CommitSignal, DueTimer, EventStream, FailedEffect,
+    GlobalPosition, Journal, NewSnapshot, Outbox, RowResult, SnapshotStore, StoreError,
+    StoredAction, StoredCommand, StoredEvent, StoredSnapshot, StreamFilter, StreamPage, TimerQuery,
 };
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem};
 
@@ -170,6 +170,12 @@ impl Outbox for Flaky {
         update: &ActionUpdate,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.inner.record(update)
+    }
+    fn record_failure(
+        &self,
+        failure: &FailedEffect,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.inner.record_failure(failure)
     }
     fn actions(
         &self,

@@ -2,7 +2,8 @@
 //!
 //! It opens the actor list, searches it, opens an actor, moves the version slider with the
 //! keyboard and checks that the shown state, the diff and the highlighted statechart node and
-//! arrow follow; that an event payload holding markup shows as text and never runs; that a new
+//! arrow follow; that the actor's failed effects show with their cause chain; that an event
+//! payload (or a failure's message) holding markup shows as text and never runs; that a new
 //! event appears without a reload; and that the page loads nothing but its own origin, with
 //! every other host unresolvable. Screenshots land in the target directory (`target/tmp`);
 //! with `MACHINE_UPDATE_SCREENSHOT=1` the actor page's also replaces the README's.
@@ -21,7 +22,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use machine_core::{IdempotencyKey, SerializedCause};
 use machine_persist::inspect::Inspector;
+use machine_persist::store::{FailedEffect, Outbox};
 use machine_persist::{PersistConfig, PersistentSystem, SqliteStore};
 use serde_json::{json, Value};
 use ticket::{Ticket, TicketEvent, HOSTILE};
@@ -169,6 +172,13 @@ async fn screenshot(client: &Client, name: &str) -> PathBuf {
 const HIGHLIGHT: &str = "[document.querySelector('#chart .node.current')?.dataset.state ?? null, \
      (e => e ? `${e.dataset.from} ${e.dataset.event} ${e.dataset.to}` : null)(document.querySelector('#chart .edge.taken'))]";
 
+/// The rows of the effects table: name, version, status, attempts, the cause's type name and
+/// the messages of its chain.
+const EFFECTS: &str = "[...document.querySelectorAll('#effects tbody tr')].map(r => [\
+     ...[...r.querySelectorAll('td')].slice(0, 4).map(c => c.textContent), \
+     r.querySelector('td.cause .tag')?.textContent ?? null, \
+     [...r.querySelectorAll('td.cause li')].map(li => li.textContent)])";
+
 /// The paths of the diff's rows.
 const DIFF: &str = "[...document.querySelectorAll('#diff tbody tr')].map(r => r.dataset.path)";
 
@@ -204,6 +214,18 @@ async fn the_time_travel_page_in_a_real_browser() {
         text: "descaled".to_owned(),
     };
     assert!(second.call(comment.clone()).await.unwrap().is_accepted());
+    // What a failed plain effect of ticket-1's assignment left behind, its message hostile too.
+    let failure = FailedEffect {
+        key: IdempotencyKey::new("ticket-1".into(), 2, "notify assignee"),
+        machine_type: "Ticket".into(),
+        cause: SerializedCause {
+            type_name: Some("NotifyError".to_owned()),
+            message: HOSTILE.to_owned(),
+            source: Some(Box::new(SerializedCause::new("smtp down"))),
+            value: None,
+        },
+    };
+    assert!(store.record_failure(&failure).await.unwrap());
 
     let server = Inspector::new()
         .register(&tickets)
@@ -255,6 +277,20 @@ async fn the_time_travel_page_in_a_real_browser() {
         .unwrap();
     wait_for(&client, "document.body.dataset.version === '3'").await;
     assert_eq!(text(&client, "#state-tag").await, "Closed");
+
+    // Its failed effect, with its version, status, attempts and cause chain, as text.
+    assert_eq!(
+        eval(&client, EFFECTS).await,
+        json!([[
+            "notify assignee",
+            "v2",
+            "failed",
+            "1",
+            "NotifyError",
+            [HOSTILE, "smtp down"]
+        ]])
+    );
+    assert!(eval(&client, "document.querySelector('#effects-empty').hidden").await == json!(true));
     assert_eq!(
         eval(&client, HIGHLIGHT).await,
         json!(["Closed", "Assigned Close Closed"])

@@ -1,5 +1,6 @@
 //! The inspector's HTTP surface without a browser: read-only unless enabled, the bearer token
-//! and its cookie, rewinding a live actor when allowed, loopback only, escaping, nesting.
+//! and its cookie, rewinding a live actor when allowed, loopback only, escaping, nesting, an
+//! actor's failed effects and durable actions with their causes.
 
 #![cfg(feature = "inspector")]
 
@@ -7,7 +8,9 @@ mod ticket;
 
 use std::net::SocketAddr;
 
+use machine_core::{IdempotencyKey, SerializedCause};
 use machine_persist::inspect::{InspectError, Inspector};
+use machine_persist::store::{FailedEffect, Outbox};
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem, Repository};
 use serde_json::Value;
 use ticket::{Ticket, TicketEvent, HOSTILE};
@@ -172,6 +175,60 @@ async fn read_only_by_default_with_a_strict_policy() {
     let rebound = request(addr, "GET", "/api/types", &[("Host", "evil.example:80")]).await;
     assert_eq!(rebound.status, 403);
 
+    server.shutdown().await.unwrap();
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_actor_api_lists_failed_effects_with_their_cause() {
+    let store = MemoryStore::new();
+    let system = PersistentSystem::new(store.clone());
+    let tickets = system.repository(PersistConfig::<Ticket>::new(), ());
+    let ticket = tickets
+        .spawn("t-1", Ticket::new("Lift stuck"))
+        .await
+        .unwrap();
+    let assign = TicketEvent::Assign { to: "ada".into() };
+    assert!(ticket.call(assign).await.unwrap().is_accepted());
+    let server = Inspector::new()
+        .register(&tickets)
+        .serve(SocketAddr::from(LOCAL))
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let before = get(addr, "/api/actor?type=Ticket&id=t-1").await;
+    assert_eq!(before.json()["effects"], serde_json::json!([]));
+
+    let cause = SerializedCause {
+        type_name: Some("NotifyError".to_owned()),
+        message: "no notification".to_owned(),
+        source: Some(Box::new(SerializedCause::new("smtp down"))),
+        value: Some(serde_json::json!({ "code": 421 })),
+    };
+    let failure = FailedEffect {
+        key: IdempotencyKey::new("t-1".into(), 1, "notify assignee"),
+        machine_type: "Ticket".into(),
+        cause,
+    };
+    assert!(store.record_failure(&failure).await.unwrap());
+    let after = get(addr, "/api/actor?type=Ticket&id=t-1").await.json();
+    assert_eq!(
+        after["effects"],
+        serde_json::json!([{
+            "name": "notify assignee",
+            "version": 1,
+            "status": "failed",
+            "attempts": 1,
+            "updated_at": after["effects"][0]["updated_at"],
+            "cause": {
+                "type_name": "NotifyError",
+                "message": "no notification",
+                "chain": ["no notification", "smtp down"],
+                "value": { "code": 421 },
+            },
+        }])
+    );
+    assert!(after["effects"][0]["updated_at"].is_string());
     server.shutdown().await.unwrap();
     system.shutdown().await;
 }

@@ -1,12 +1,14 @@
 //! The seam between the actor runtime and a persistence layer.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 use super::{CommitError, StopReason};
 use crate::effect::Intent;
+use crate::inspect::Observer;
 use crate::model::{ActorId, Machine};
 
 /// How an actor starts: its state, the version that state is at, and when the state was entered.
@@ -132,6 +134,16 @@ pub trait Durability<M: Machine>: Send + 'static {
     /// served, so a message is either processed before the actor stops or refused with
     /// [`ActorError::Stopped`](crate::ActorError::Stopped) without being processed.
     fn passivate_after(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Where the actor's failed effects are reported besides its observer, if anywhere: an
+    /// observer that gets the [`RecordKind::Effect`](crate::RecordKind::Effect) record of every
+    /// action, state task or background task that returned an error or panicked (and nothing
+    /// else), on the effect's task; a persistence layer records the failures there. Asked each
+    /// time effects start (so keep it cheap: a shared observer, cloned). Nothing is reported
+    /// for an effect that succeeds.
+    fn effect_failures(&self) -> Option<Arc<dyn Observer<M>>> {
         None
     }
 

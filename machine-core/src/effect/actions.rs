@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use super::{Ctx, Declared, DurableAction, EffectError, Intent};
+use crate::cause::SerializedCause;
 use crate::model::Machine;
 
 /// Collects the actions a step declares; see [`Machine::actions`].
@@ -18,7 +19,8 @@ use crate::model::Machine;
 /// # }
 /// ```
 pub struct Actions<M: Machine> {
-    pub(crate) list: Vec<Declared<M>>,
+    /// The plain actions declared, each with the index of its step in the batch.
+    pub(crate) list: Vec<(usize, Declared<M>)>,
     /// The durable actions declared, each with the index of its step in the batch.
     pub(crate) durable: Vec<Intent<M>>,
     /// The index, in the batch being applied, of the step declaring actions now.
@@ -43,7 +45,39 @@ impl<M: Machine> Actions<M> {
         F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), EffectError>> + Send + 'static,
     {
-        self.list.push(Declared::new(name, action));
+        self.list.push((self.step, Declared::new(name, action)));
+    }
+
+    /// Declares an action like [`run`](Self::run), whose failure is also fed back to the
+    /// machine: if it returns an error or panics, the event `on_failed` makes of the failure's
+    /// [`SerializedCause`] is sent to the actor (whatever its state is by then), so the machine
+    /// decides what to do about it.
+    ///
+    /// ```
+    /// # use machine_core::{Actions, Machine, SerializedCause};
+    /// # fn declare<M: Machine>(actions: &mut Actions<M>, failed: fn(SerializedCause) -> M::Event) {
+    /// actions.run_or(
+    ///     "reserve stock",
+    ///     |ctx| async move {
+    ///         let _ = ctx.env();
+    ///         Err("warehouse unreachable".into())
+    ///     },
+    ///     // e.g. |cause| OrderEvent::ReservationFailed { cause }
+    ///     failed,
+    /// );
+    /// # }
+    /// ```
+    pub fn run_or<F, Fut>(
+        &mut self,
+        name: &'static str,
+        action: F,
+        on_failed: impl FnOnce(SerializedCause) -> M::Event + Send + 'static,
+    ) where
+        F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), EffectError>> + Send + 'static,
+    {
+        let declared = Declared::new(name, action).or_else(on_failed);
+        self.list.push((self.step, declared));
     }
 
     /// Declares a durable action (see [`DurableAction`]): a persistence layer stores it in

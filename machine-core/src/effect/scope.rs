@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::{Ctx, Declared, EffectError};
+use crate::cause::SerializedCause;
 use crate::model::Machine;
 
 /// One declared state task: its result is the event sent back to the actor.
@@ -55,6 +56,37 @@ impl<M: Machine> Scope<M> {
         Fut: Future<Output = Result<M::Event, EffectError>> + Send + 'static,
     {
         self.tasks.push(Declared::new(name, task));
+    }
+
+    /// Declares a task like [`task`](Self::task), whose failure is an event too: if it returns
+    /// an error or panics, the event `on_failed` makes of the failure's [`SerializedCause`] is
+    /// sent to the actor, like the task's own event only while the state is still current.
+    ///
+    /// ```
+    /// # use machine_core::{Machine, Scope, SerializedCause};
+    /// # fn declare<M: Machine>(scope: &mut Scope<M>, paid: M::Event, failed: fn(SerializedCause) -> M::Event) {
+    /// scope.task_or(
+    ///     "await payment",
+    ///     move |ctx| async move {
+    ///         let _ = ctx.env();
+    ///         Ok(paid)
+    ///     },
+    ///     // e.g. |cause| OrderEvent::PaymentUnknown { cause }
+    ///     failed,
+    /// );
+    /// # }
+    /// ```
+    pub fn task_or<F, Fut>(
+        &mut self,
+        name: &'static str,
+        task: F,
+        on_failed: impl FnOnce(SerializedCause) -> M::Event + Send + 'static,
+    ) where
+        F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<M::Event, EffectError>> + Send + 'static,
+    {
+        self.tasks
+            .push(Declared::new(name, task).or_else(on_failed));
     }
 
     /// Declares that `event` is sent to the actor `after` the state was entered, unless the

@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use crate::actor::{ActorError, StopReason};
+use crate::cause::SerializedCause;
 use crate::model::{ActorId, Machine};
 
 /// What kind of effect a record is about.
@@ -23,8 +24,8 @@ pub enum EffectStatus<'a> {
     Started,
     /// It finished successfully.
     Succeeded,
-    /// It returned an error.
-    Failed(&'a (dyn std::error::Error + Send + Sync + 'static)),
+    /// It returned an error, captured once (type name when known, message, `source()` chain).
+    Failed(&'a SerializedCause),
     /// It panicked, with the panic message when there was one.
     Panicked(&'a str),
 }
@@ -74,6 +75,10 @@ pub enum RecordKind<'a, M: Machine> {
         name: &'static str,
         /// Its kind.
         kind: EffectKind,
+        /// The actor's version it belongs to: for an action, the version of the step that
+        /// declared it; for a state task, the version at which its state's scope started (the
+        /// entry, or the restore); for a background task, the version the actor started at.
+        version: u64,
         /// How it went.
         status: EffectStatus<'a>,
     },
@@ -101,7 +106,8 @@ pub struct Record<'a, M: Machine> {
     pub kind: RecordKind<'a, M>,
 }
 
-/// An owned copy of a [`Record`], for keeping (errors are kept as their messages).
+/// An owned copy of a [`Record`], for keeping (errors are kept as their messages, effect
+/// failures as their [`SerializedCause`]).
 #[derive(Clone, Debug)]
 pub struct OwnedRecord<M: Machine> {
     /// When (wall clock).
@@ -142,14 +148,16 @@ pub enum OwnedRecordKind<M: Machine> {
         /// Version after.
         version: u64,
     },
-    /// See [`RecordKind::Effect`]; `error` holds the failure or panic message.
+    /// See [`RecordKind::Effect`]; a panic is kept as [`SerializedCause::panic`].
     Effect {
         /// Declared name.
         name: &'static str,
         /// Kind.
         kind: EffectKind,
-        /// Whether it started (`None`), succeeded (`Some(Ok)`) or failed (`Some(Err(message))`).
-        finished: Option<Result<(), String>>,
+        /// The version it belongs to (see [`RecordKind::Effect`]).
+        version: u64,
+        /// Whether it started (`None`), succeeded (`Some(Ok)`) or failed (`Some(Err(cause))`).
+        finished: Option<Result<(), SerializedCause>>,
     },
     /// See [`RecordKind::Error`].
     Error {
@@ -199,14 +207,20 @@ impl<M: Machine> Record<'_, M> {
                 to: (*to).clone(),
                 version: *version,
             },
-            RecordKind::Effect { name, kind, status } => OwnedRecordKind::Effect {
+            RecordKind::Effect {
+                name,
+                kind,
+                version,
+                status,
+            } => OwnedRecordKind::Effect {
                 name,
                 kind: *kind,
+                version: *version,
                 finished: match status {
                     EffectStatus::Started => None,
                     EffectStatus::Succeeded => Some(Ok(())),
-                    EffectStatus::Failed(error) => Some(Err(error.to_string())),
-                    EffectStatus::Panicked(message) => Some(Err(format!("panicked: {message}"))),
+                    EffectStatus::Failed(cause) => Some(Err((*cause).clone())),
+                    EffectStatus::Panicked(message) => Some(Err(SerializedCause::panic(*message))),
                 },
             },
             RecordKind::Error { error } => OwnedRecordKind::Error {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use machine_core::{
-    ActorId, Commit, CommitError, Current, Decision, Driver, Durability, IdempotencyKey,
+    ActorId, Commit, CommitError, Current, Decision, Driver, Durability, IdempotencyKey, Observer,
     StopReason, Tag,
 };
 use tokio::time::Instant;
@@ -272,6 +272,10 @@ impl<M: Persistable> Durability<M> for Journaled<M> {
 
     fn deadline(&self) -> Option<Instant> {
         self.due
+    }
+
+    fn effect_failures(&self) -> Option<Arc<dyn Observer<M>>> {
+        Some(Arc::clone(&self.shared.failures) as Arc<dyn Observer<M>>)
     }
 
     fn passivate_after(&self) -> Option<std::time::Duration> {

@@ -9,6 +9,7 @@
 
 mod cleanup;
 mod command;
+mod failures;
 mod fencing;
 mod filter;
 mod incarnation;

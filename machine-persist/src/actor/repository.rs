@@ -10,6 +10,7 @@ use futures::Stream;
 use machine_core::{ActorId, Outcome, SpawnError, Start, Tag};
 
 use super::command::Flights;
+use super::failures::FailureLog;
 use super::filter::ActorFilter;
 use super::incarnation::{Incarnation, Incarnations};
 use super::journaled::Journaled;
@@ -39,6 +40,8 @@ pub(crate) struct Shared<M: Persistable> {
     pub(crate) timers: Arc<Timers>,
     /// The `on_error` hook as the snapshot writer calls it (with keys).
     pub(crate) snapshot_errors: Option<ErrorHook>,
+    /// Where the actors' failed effects are recorded.
+    pub(crate) failures: Arc<FailureLog>,
 }
 
 /// Registry rows of one repository's keys, read page by page through its persistence key.
@@ -229,6 +232,10 @@ impl<M: Persistable> Repository<M> {
     pub(crate) fn new(runtime: Arc<Runtime>, config: PersistConfig<M>, env: Arc<M::Env>) -> Self {
         let payloads = Payloads::of(&config);
         let snapshot_errors = config.snapshot_error_hook();
+        let failures = Arc::new(FailureLog::new(
+            Arc::clone(&runtime.store),
+            Arc::clone(&config.machine_type),
+        ));
         let repository = Self {
             shared: Arc::new(Shared {
                 runtime,
@@ -239,6 +246,7 @@ impl<M: Persistable> Repository<M> {
                 incarnations: Incarnations::default(),
                 timers: Arc::default(),
                 snapshot_errors,
+                failures,
             }),
         };
         let shared = &repository.shared;
@@ -273,9 +281,11 @@ impl<M: Persistable> Repository<M> {
         Self { shared }
     }
 
-    /// The durable actions stored for actor `id` (see [`dispatch`](crate::dispatch)), by
-    /// version then name: each one's status, attempts and last failure. A row that cannot be
-    /// read is its error, without hiding the others.
+    /// The durable actions stored for actor `id` (see [`dispatch`](crate::dispatch)) and its
+    /// failed plain effects (actions, state tasks, timers that could not fire: status
+    /// [`Failed`](crate::store::ActionStatus::Failed)), by version then name: each one's status,
+    /// attempts and last failure. A row that cannot be read is its error, without hiding the
+    /// others.
     pub async fn actions(
         &self,
         id: impl Into<ActorId>,

@@ -5,7 +5,8 @@
 //! 1. polls the registry, when the poll is due, for the timers due within the lookahead (twice
 //!    the poll interval) after its cursor, page by page, and arms those of actors not in memory;
 //! 2. activates the actors of the armed timers that are due, a few at a time (their restored
-//!    runtime fires the overdue timeout at once), reporting failures to `on_error`;
+//!    runtime fires the overdue timeout at once), reporting failures to `on_error` and
+//!    recording them as failed effects of the actor (see [`super::failures`]);
 //! 3. sleeps until the next poll or the soonest armed timer, or until an actor that left memory
 //!    arms a sooner one, or the system shuts down.
 //!
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use machine_core::ActorId;
+use machine_core::{ActorId, SerializedCause};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -154,7 +155,12 @@ async fn fire_due<M: Persistable>(shared: &Arc<Shared<M>>) -> bool {
             match shared.activate(&id).await {
                 // A shutdown refuses activations; nothing went wrong with the actor.
                 Err(_) if shared.runtime.actors.is_shutting_down() => {}
-                Err(error) => shared.config.report(&id, &error),
+                Err(error) => {
+                    shared.config.report(&id, &error);
+                    shared
+                        .failures
+                        .record_timeout(&id, SerializedCause::of_typed(&error));
+                }
                 Ok(_) => {}
             }
         })

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
-use machine_core::{Decision, IdempotencyKey};
+use machine_core::{Decision, IdempotencyKey, SerializedCause};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -29,7 +29,7 @@ use super::config::DispatchConfig;
 use super::runner::{Job, Runner};
 use crate::erased::ErasedStore;
 use crate::store::{ActionClaim, ActionOutcome, ActionUpdate, ClaimRequest};
-use crate::{SerializedCause, StoreError};
+use crate::StoreError;
 
 /// How often recording an ended attempt is tried before giving up (the claim then ends and the
 /// action runs again elsewhere: a duplicate within the documented bound).

@@ -24,7 +24,7 @@
 //!   such crash. Every attempt carries the same [`IdempotencyKey`](machine_core::IdempotencyKey)
 //!   (actor, version, action name): pass it downstream and the effect happens once.
 //! * **Recorded.** Every ended attempt is recorded in the store: the attempt count, the last
-//!   failure as a [`SerializedCause`](crate::SerializedCause), and the outcome
+//!   failure as a [`SerializedCause`](machine_core::SerializedCause), and the outcome
 //!   ([`ActionStatus`](crate::store::ActionStatus)); [`Repository::actions`](crate::Repository::actions)
 //!   reads them. Records are written many per transaction
 //!   ([`Outbox::record_many`](crate::store::Outbox::record_many)), off the attempts' path.

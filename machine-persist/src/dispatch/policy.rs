@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use machine_core::{ActionCtx, DurableAction, EffectError, Intent, Schedule};
+use machine_core::{ActionCtx, DurableAction, EffectError, Intent, Schedule, SerializedCause};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec::{CodecError, SharedCodec};
 use crate::error::ActionProblem;
-use crate::{Persistable, SerializedCause};
+use crate::Persistable;
 
 /// The feedback of a dead-lettered action: the event fed back to its machine.
 type OnFailed<M, A> =

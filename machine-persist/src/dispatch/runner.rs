@@ -7,12 +7,12 @@ use std::sync::{Arc, Weak};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use machine_core::{ActionCtx, ActorId, IdempotencyKey, Schedule};
+use machine_core::{ActionCtx, ActorId, IdempotencyKey, Schedule, SerializedCause};
 
 use super::policy::Handlers;
 use crate::actor::{Repository, Shared};
 use crate::codec::SharedCodec;
-use crate::{PersistError, Persistable, PersistenceKey, SerializedCause};
+use crate::{PersistError, Persistable, PersistenceKey};
 
 /// One durable action to run: its key, its encoded value, and how many attempts already ended.
 #[derive(Clone, Debug)]

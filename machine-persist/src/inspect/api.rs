@@ -6,7 +6,7 @@
 //! | `GET /assets/*` | the script and the styles |
 //! | `GET /api/types` | the registered machine types and their states |
 //! | `GET /api/actors` | registry rows: `type`, `state`, `q` (id contains), `active_after`, `active_before`, `limit` |
-//! | `GET /api/actor` | one actor's registry row and live status: `type`, `id` |
+//! | `GET /api/actor` | one actor's registry row, live status, durable actions and failed effects (status, attempts, last cause): `type`, `id` |
 //! | `GET /api/step` | one version: state, event, previous state, diff: `type`, `id`, `version` |
 //! | `GET /api/timeline` | the journal's entries: `type`, `id`, `from`, `to` |
 //! | `GET /api/chart` | the statechart SVG and the Mermaid text of a type |
@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 
 use super::assets;
 use super::auth;
+use super::effects;
 use super::live;
 use super::target::Target;
 use super::Shared;
@@ -255,10 +256,16 @@ async fn actor(
         }
         .into());
     }
+    let outbox = target
+        .store()
+        .actions(&id)
+        .await
+        .map_err(PersistError::from)?;
     let live = target.live(id).await?;
     Ok(Json(json!({
         "actor": Row::from(&meta),
         "live": live,
+        "effects": effects::rows(&outbox),
         "rewind": shared.allow_rewind,
         "states": target.states(),
     })))

@@ -56,6 +56,7 @@ mod assets;
 mod auth;
 mod chart;
 mod diff;
+mod effects;
 mod escape;
 mod live;
 mod server;

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use super::MemoryStore;
 use crate::model::{action_key, time, valid};
 use crate::store::{
-    ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction, Outbox, RowResult,
-    StoredAction,
+    ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, FailedEffect, NewAction, Outbox,
+    RowResult, StoredAction,
 };
 use crate::{ActorId, AppendRequest, StoreError};
 
@@ -83,6 +83,31 @@ impl Outbox for MemoryStore {
                 action.claimed_until = time::to_micros(*claim_until);
             }
         }
+        Ok(true)
+    }
+
+    async fn record_failure(&self, failure: &FailedEffect) -> Result<bool, StoreError> {
+        valid(&failure.key.actor_id)?;
+        let now = time::now();
+        let mut state = self.lock();
+        let std::collections::btree_map::Entry::Vacant(entry) =
+            state.actions.entry(failure.key.clone())
+        else {
+            return Ok(false);
+        };
+        entry.insert(StoredAction {
+            key: failure.key.clone(),
+            machine_type: failure.machine_type.to_string(),
+            codec: String::new(),
+            payload: Vec::new(),
+            status: ActionStatus::Failed,
+            attempts: 1,
+            claimed_by: String::new(),
+            claimed_until: now,
+            last_cause: Some(failure.cause.clone()),
+            created_at: now,
+            updated_at: now,
+        });
         Ok(true)
     }
 

@@ -1,5 +1,6 @@
 //! Outbox rows: the durable actions stored with their events ([`NewAction`]), read back and
-//! claimed by dispatchers ([`StoredAction`]), and the outcome of an attempt ([`ActionUpdate`]).
+//! claimed by dispatchers ([`StoredAction`]), and the outcome of an attempt ([`ActionUpdate`]);
+//! plain effects that failed are recorded in the same table ([`FailedEffect`]).
 //!
 //! A row is keyed by its [`IdempotencyKey`]: the actor, the version of the event that declared
 //! it and the action's name. Its payload is the action's value as the machine's codec encoded
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 use machine_core::IdempotencyKey;
 
 use super::ActorId;
-use crate::SerializedCause;
+use machine_core::SerializedCause;
 
 /// The longest durable action name, in bytes.
 pub const MAX_ACTION_NAME_BYTES: usize = 128;
@@ -51,6 +52,9 @@ pub enum ActionStatus {
     Succeeded,
     /// Its retries ran out: dead-lettered.
     DeadLettered,
+    /// A plain effect (an action, a state task, a state timeout) that failed once: recorded
+    /// with its cause, never retried, never claimed (see [`FailedEffect`]).
+    Failed,
 }
 
 impl ActionStatus {
@@ -60,6 +64,7 @@ impl ActionStatus {
             Self::Pending => "pending",
             Self::Succeeded => "succeeded",
             Self::DeadLettered => "dead",
+            Self::Failed => "failed",
         }
     }
 
@@ -69,6 +74,7 @@ impl ActionStatus {
             "pending" => Some(Self::Pending),
             "succeeded" => Some(Self::Succeeded),
             "dead" => Some(Self::DeadLettered),
+            "failed" => Some(Self::Failed),
             _ => None,
         }
     }
@@ -129,6 +135,23 @@ pub struct ActionUpdate {
     pub outcome: ActionOutcome,
     /// Why the attempt failed, if it did.
     pub cause: Option<SerializedCause>,
+}
+
+/// A plain effect of a persistent actor that failed: recorded in the outbox as an
+/// [`ActionStatus::Failed`] row with one attempt, its cause as the last one, and no payload.
+///
+/// It is keyed like a durable action: the actor, a version (of the step that declared the
+/// action; of the state entry, for a state task or timeout) and the effect's name. A second
+/// failure under the same key (the task of the same entry failing again after a restart) keeps
+/// the first record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailedEffect {
+    /// The actor, the version and the effect's name.
+    pub key: IdempotencyKey,
+    /// The actor's machine type.
+    pub machine_type: Arc<str>,
+    /// Why it failed.
+    pub cause: SerializedCause,
 }
 
 /// Asks for pending actions whose claim has ended, to claim them.

@@ -14,8 +14,8 @@ mod timer;
 
 pub(crate) use action::key as action_key;
 pub use action::{
-    ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction, StoredAction,
-    MAX_ACTION_NAME_BYTES,
+    ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, FailedEffect, NewAction,
+    StoredAction, MAX_ACTION_NAME_BYTES,
 };
 pub(crate) use actor_id::valid;
 pub use actor_id::{

@@ -15,12 +15,14 @@ use sqlx::Pool;
 use super::convert::bound_to_sql;
 use super::deadline::Deadline;
 use super::stream::FilterParams;
-use super::{catalog, checkpoints, commands, execute_in, outbox, snapshots, stream, Dialect};
+use super::{
+    catalog, checkpoints, commands, execute_in, failures, outbox, snapshots, stream, Dialect,
+};
 use crate::model::valid;
 use crate::store::{
     check_name, ActionUpdate, CheckpointStore, ClaimRequest, CommandLog, CommitSignal, EventStream,
-    GlobalPosition, Outbox, RowResult, StoredAction, StoredCommand, StreamEntry, StreamFilter,
-    StreamPage,
+    FailedEffect, GlobalPosition, Outbox, RowResult, StoredAction, StoredCommand, StreamEntry,
+    StreamFilter, StreamPage,
 };
 use crate::{
     ActorId, ActorMetadata, AppendRequest, BatchOutcome, Catalog, CatalogQuery, DueTimer, Journal,
@@ -468,6 +470,16 @@ impl<B: SqlBackend> Outbox for B {
             .run(
                 "record actions",
                 outbox::record_many(self.writer(), updates),
+            )
+            .await
+    }
+
+    async fn record_failure(&self, failure: &FailedEffect) -> Result<bool, StoreError> {
+        valid(&failure.key.actor_id)?;
+        self.deadline()
+            .run(
+                "record failed effect",
+                failures::record(self.writer(), failure),
             )
             .await
     }

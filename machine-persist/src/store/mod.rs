@@ -54,8 +54,9 @@ pub use crate::model::{
     StoredSnapshot, TimerQuery, DEFAULT_TIMER_PAGE, MAX_ACTOR_ID_BYTES, MAX_MACHINE_TYPE_BYTES,
 };
 pub use crate::model::{
-    fingerprint, ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest, NewAction,
-    NewCommand, StoredAction, StoredCommand, MAX_ACTION_NAME_BYTES, MAX_COMMAND_ID_BYTES,
+    fingerprint, ActionClaim, ActionOutcome, ActionStatus, ActionUpdate, ClaimRequest,
+    FailedEffect, NewAction, NewCommand, StoredAction, StoredCommand, MAX_ACTION_NAME_BYTES,
+    MAX_COMMAND_ID_BYTES,
 };
 
 /// A complete backend: journal, snapshots, catalog, global stream, checkpoints, outbox and

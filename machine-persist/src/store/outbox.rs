@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use super::RowResult;
-use crate::model::{ActionUpdate, ClaimRequest, StoredAction};
+use crate::model::{ActionUpdate, ClaimRequest, FailedEffect, StoredAction};
 use crate::{ActorId, StoreError};
 
 /// Storage of durable actions.
@@ -52,7 +52,17 @@ pub trait Outbox: Send + Sync {
         }
     }
 
-    /// Every durable action of `actor_id`, by version then name.
+    /// Records a plain effect that failed, as an [`ActionStatus::Failed`] row that is never
+    /// claimed; returns whether it was written (`false`: a row with its key exists, and is
+    /// kept).
+    ///
+    /// [`ActionStatus::Failed`]: crate::store::ActionStatus::Failed
+    fn record_failure(
+        &self,
+        failure: &FailedEffect,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every durable action and failed effect of `actor_id`, by version then name.
     fn actions(
         &self,
         actor_id: &ActorId,

@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use machine_core::SerializedCause;
 use machine_core::{ActionCtx, Actions, DurableAction, EffectError, Effects, Step};
 use machine_macros::{Event, Machine};
 use machine_persist::dispatch::DurablePolicy;
-use machine_persist::{PersistConfig, SerializedCause};
+use machine_persist::PersistConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Event)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::TryStreamExt;
 use machine_core::ActorId;
+use machine_core::SerializedCause;
 use machine_core::VersionConflict;
 use machine_persist::store::{
     ActionClaim, ActionOutcome, ActionProblem, ActionStatus, ActionUpdate, ActorMetadata,
@@ -12,9 +13,11 @@ use machine_persist::store::{
     Fence, Journal, NewAction, NewCommand, NewEvent, NewSnapshot, Outbox, RowResult, SnapshotStore,
     StoreError, StoredAction, StoredEvent, STREAM_PAGE,
 };
-use machine_persist::{PersistError, SerializedCause};
+use machine_persist::PersistError;
 
 // The stream's cases are part of the suite; a binary that instantiates none leaves them unused.
+#[allow(unused_imports)]
+pub use super::failures::*;
 #[allow(unused_imports)]
 pub use super::stream::*;
 use super::{Backend, Corruptible, Damage};
@@ -1371,7 +1374,7 @@ pub async fn two_systems_racing_on_one_actor_never_duplicate_or_lose_a_version<B
 }
 
 /// A durable action of request `version`, claimed by `owner` until `until`.
-fn outbox_action(version: u64, name: &str, owner: &str, until: DateTime<Utc>) -> NewAction {
+pub fn outbox_action(version: u64, name: &str, owner: &str, until: DateTime<Utc>) -> NewAction {
     NewAction {
         version,
         name: name.to_owned().into(),
@@ -1384,7 +1387,8 @@ fn outbox_action(version: u64, name: &str, owner: &str, until: DateTime<Utc>) ->
     }
 }
 
-fn claim_request(owner: &str, limit: usize) -> ClaimRequest {
+/// A claim by `owner` of up to `limit` due `Order` actions, for a minute.
+pub fn claim_request(owner: &str, limit: usize) -> ClaimRequest {
     ClaimRequest {
         machine_types: vec!["Order".into()],
         claim: ActionClaim {
@@ -1397,7 +1401,8 @@ fn claim_request(owner: &str, limit: usize) -> ClaimRequest {
     }
 }
 
-fn stored_actions(rows: Vec<RowResult<StoredAction>>) -> Vec<StoredAction> {
+/// The rows, every one readable.
+pub fn stored_actions(rows: Vec<RowResult<StoredAction>>) -> Vec<StoredAction> {
     rows.into_iter().map(|row| row.unwrap()).collect()
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses part of the support
 
 pub mod conformance;
+pub mod failures;
 pub mod keys;
 pub mod lifecycle;
 #[cfg(feature = "postgres")]
@@ -120,6 +121,7 @@ macro_rules! all_conformance_tests {
             retention_keeps_what_a_projection_has_not_passed,
             durable_actions_commit_with_their_events_and_are_claimed_once,
             command_ids_refuse_repeats_alone_until_they_expire,
+            failed_effects_are_recorded_once_and_never_claimed,
         );
     };
 }

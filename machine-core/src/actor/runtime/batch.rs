@@ -170,7 +170,11 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         let mut running = if batch.actions.list.is_empty() {
             Vec::new()
         } else {
-            self.spawner.actions(batch.actions.list.drain(..))
+            let actions = batch.actions.list.drain(..);
+            self.spawner.actions(
+                actions.map(|(step, action)| (base + step as u64 + 1, action)),
+                &self.durability.effect_failures(),
+            )
         };
         if !batch.actions.durable.is_empty() {
             if D::DISPATCHES_DURABLE_ACTIONS {
@@ -181,9 +185,10 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 let plain = batch.actions.durable.drain(..).map(|intent| {
                     let version = base + intent.step() as u64 + 1;
                     let key = IdempotencyKey::new(id.clone(), version, intent.name());
-                    intent.into_declared(key)
+                    (version, intent.into_declared(key))
                 });
-                running.extend(self.spawner.actions(plain));
+                let failures = self.durability.effect_failures();
+                running.extend(self.spawner.actions(plain, &failures));
             }
         }
         if let Some(entry) = entry {

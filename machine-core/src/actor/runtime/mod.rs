@@ -185,7 +185,9 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         self.state.enter(&mut scope);
         let is_final = self.state.is_final();
         for task in background.tasks {
-            self.background.push(self.spawner.background(task));
+            let failures = self.durability.effect_failures();
+            let handle = self.spawner.background(task, self.version, failures);
+            self.background.push(handle);
         }
         let elapsed = SystemTime::now()
             .duration_since(self.entered_at)

@@ -81,7 +81,10 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             .collect();
         self.scope.timeouts.sort_by_key(|(deadline, _)| *deadline);
         for task in declared.tasks {
-            let handle = self.spawner.scope_task(task, self.scope.epoch);
+            let failures = self.durability.effect_failures();
+            let handle = self
+                .spawner
+                .scope_task(task, self.scope.epoch, self.version, failures);
             self.scope.tasks.push(handle);
         }
     }

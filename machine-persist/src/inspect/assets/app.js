@@ -193,6 +193,42 @@ async function actorPage() {
         : `running at v${live.version}`;
     $('#rewind-btn').hidden = !(canRewind && running);
     $('#resume-btn').hidden = !(canRewind && running && live.rewound);
+    showEffects(data.effects || []);
+  }
+
+  // The outbox rows of the actor: its durable actions and the plain effects that failed.
+  function showEffects(effects) {
+    const rows = effects.map((effect) => {
+      const row = element('tr');
+      if (effect.error) {
+        const cell = element('td', effect.error, 'bad');
+        cell.colSpan = 5;
+        row.append(cell);
+        return row;
+      }
+      row.className = `status-${effect.status}`;
+      row.append(
+        element('td', effect.name),
+        element('td', `v${effect.version}`),
+        element('td', effect.status, 'status'),
+        element('td', effect.attempts),
+        cause(effect.cause),
+      );
+      return row;
+    });
+    $('#effects tbody').replaceChildren(...rows);
+    $('#effects-empty').hidden = effects.length > 0;
+  }
+
+  function cause(value) {
+    const cell = element('td', null, 'cause');
+    if (!value) return cell;
+    if (value.type_name) cell.append(element('span', value.type_name, 'tag'));
+    const chain = element('ol', null, 'chain');
+    chain.append(...value.chain.map((message) => element('li', message)));
+    cell.append(chain);
+    if (value.value !== undefined && value.value !== null) cell.append(element('pre', pretty(value.value)));
+    return cell;
   }
   showMeta(info);
 

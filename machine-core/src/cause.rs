@@ -1,9 +1,9 @@
 //! [`SerializedCause`]: an error as data, so a failure outlives the process that saw it.
 //!
 //! A Rust error is a live value (`dyn Error`), often not `Clone` and never `Serialize`. What a
-//! failed durable action leaves behind must survive a restart, be shown by `history` and the
-//! inspector, and be handed to the machine as event data; so it is captured once, when it
-//! happens, as plain data: the error's type name (when known), its message, the messages of its
+//! failed effect (an action, a durable action, a state task) leaves behind must survive a
+//! restart, be shown to observers, `history` and the inspector, and be handed to the machine as
+//! event data; so it is captured once, when it happens, as plain data: the error's type name (when known), its message, the messages of its
 //! [`source`](std::error::Error::source) chain, and optionally a structured JSON value.
 
 use std::fmt;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// the message followed by its sources.
 ///
 /// ```
-/// use machine_persist::SerializedCause;
+/// use machine_core::SerializedCause;
 ///
 /// #[derive(Debug, thiserror::Error)]
 /// #[error("card declined")]
@@ -57,7 +57,13 @@ impl SerializedCause {
     }
 
     /// Captures `error` and its whole `source()` chain (type names unknown).
+    ///
+    /// An error that *is* a `SerializedCause` (an effect returned one, boxed, to keep a type
+    /// name or a structured value) is taken as it is.
     pub fn of(error: &(dyn std::error::Error + 'static)) -> Self {
+        if let Some(cause) = error.downcast_ref::<SerializedCause>() {
+            return cause.clone();
+        }
         let mut messages = Vec::new();
         let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
         while let Some(current) = next {
@@ -92,6 +98,12 @@ impl SerializedCause {
         }
     }
 
+    /// Sets the type name (for a cause built by hand, or one whose type only the caller knows).
+    pub fn with_type_name(mut self, type_name: impl Into<String>) -> Self {
+        self.type_name = Some(type_name.into());
+        self
+    }
+
     /// Attaches a structured value.
     pub fn with_value(mut self, value: serde_json::Value) -> Self {
         self.value = Some(value);
@@ -115,6 +127,11 @@ impl fmt::Display for SerializedCause {
         f.write_str(&self.chain().join(": "))
     }
 }
+
+/// A cause is an error too, so that an effect can return one (boxed, as its `EffectError`) with
+/// a type name or a structured value of its choosing. Its display already holds the whole
+/// chain, so it reports no `source()`.
+impl std::error::Error for SerializedCause {}
 
 #[cfg(test)]
 mod tests {
@@ -143,6 +160,15 @@ mod tests {
         assert_eq!(back, cause);
         assert_eq!(back.to_string(), "outer: middle: inner");
         assert_eq!(back.value.unwrap()["code"], "card_declined");
+    }
+
+    #[test]
+    fn a_boxed_cause_is_taken_as_it_is() {
+        let cause = SerializedCause::new("declined")
+            .with_value(serde_json::json!({ "code": 51 }))
+            .with_type_name("Declined");
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(cause.clone());
+        assert_eq!(SerializedCause::of(boxed.as_ref()), cause);
     }
 
     #[test]
