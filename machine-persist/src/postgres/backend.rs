@@ -7,6 +7,7 @@ use super::PostgresStore;
 use crate::sql::backend::{Page, SqlBackend};
 use crate::sql::deadline::Deadline;
 use crate::sql::decode::EVENT_COLUMNS;
+use crate::sql::outbox::RelaxedWrite;
 use crate::sql::snapshots;
 use crate::sql::stream::FilterParams;
 use crate::store::{CommitSignal, RowResult};
@@ -26,6 +27,15 @@ impl SqlBackend for PostgresStore {
 
     fn commit_signal(&self) -> &CommitSignal {
         &self.commits
+    }
+
+    /// Asynchronous commit for the transaction alone: it returns before its log record is
+    /// flushed, which the server does within `wal_writer_delay` (or the next flushed commit).
+    fn relaxed_write(&self) -> RelaxedWrite {
+        RelaxedWrite {
+            begin: "BEGIN; SET LOCAL synchronous_commit = off",
+            restore: None,
+        }
     }
 
     /// Every transaction with an id below the snapshot's `xmin` has ended, and every one that

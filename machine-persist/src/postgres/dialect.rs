@@ -106,6 +106,20 @@ impl Dialect for Postgres {
         )
     }
 
+    /// `UPDATE ... FROM` the array as a record set, each row a primary-key probe.
+    fn record_actions_sql() -> &'static str {
+        "UPDATE durable_actions AS a
+         SET attempts = u.attempts, status = u.status, claimed_until = u.claimed_until,
+             last_cause = CASE WHEN u.cause = '' THEN a.last_cause ELSE u.cause END,
+             updated_at = $2
+         FROM json_to_recordset($1::json) AS u(
+             actor_id text, version bigint, name text, owner text, attempts bigint, status text,
+             claimed_until timestamptz, cause text)
+         WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
+           AND a.claimed_by = u.owner AND a.status = 'pending'
+         RETURNING a.actor_id, a.version, a.name"
+    }
+
     fn begin_write(
         pool: &Pool<Self>,
     ) -> BoxFuture<'_, Result<Transaction<'static, Self>, sqlx::Error>> {

@@ -14,6 +14,7 @@ use sqlx::Pool;
 
 use super::convert::bound_to_sql;
 use super::deadline::Deadline;
+use super::outbox::RelaxedWrite;
 use super::stream::FilterParams;
 use super::{
     catalog, checkpoints, commands, execute_in, failures, outbox, snapshots, stream, Dialect,
@@ -124,6 +125,10 @@ pub trait SqlBackend: Send + Sync {
         &self,
         actor_ids: &[ActorId],
     ) -> impl Future<Output = Result<Vec<RowResult<Option<StoredSnapshot>>>, StoreError>> + Send;
+
+    /// How the transactions that record ended attempts of durable actions are opened and
+    /// closed: their commits need not be durable by themselves (see `crate::dispatch`).
+    fn relaxed_write(&self) -> RelaxedWrite;
 
     /// The statements that delete the events of actor `$1` with `version <= $2` (retention), run
     /// in order in one write transaction.
@@ -453,10 +458,8 @@ impl<B: SqlBackend> Outbox for B {
     }
 
     async fn record(&self, update: &ActionUpdate) -> Result<bool, StoreError> {
-        valid(&update.key.actor_id)?;
-        self.deadline()
-            .run("record action", outbox::record(self.writer(), update))
-            .await
+        let applied = self.record_many(std::slice::from_ref(update)).await?;
+        Ok(applied.first().copied().unwrap_or(false))
     }
 
     async fn record_many(&self, updates: &[ActionUpdate]) -> Result<Vec<bool>, StoreError> {
@@ -469,7 +472,7 @@ impl<B: SqlBackend> Outbox for B {
         self.deadline()
             .run(
                 "record actions",
-                outbox::record_many(self.writer(), updates),
+                outbox::record_many(self.writer(), self.relaxed_write(), updates),
             )
             .await
     }

@@ -30,6 +30,7 @@ pub(crate) mod text;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use futures::TryFutureExt;
 use sqlx::query::Query;
 use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
@@ -69,6 +70,11 @@ pub trait SqlDatabase: Database {
         tx: &'t mut Transaction<'_, Self>,
         query: SqlQuery<'q, Self>,
     ) -> BoxFuture<'t, Result<Vec<Self::Row>, sqlx::Error>>;
+    /// Runs a statement without parameters on one connection.
+    fn execute_raw<'c>(
+        connection: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
     /// Column `index` as an integer (`None` for NULL).
     fn int(row: &Self::Row, index: usize) -> Result<Option<i64>, BoxError>;
     /// Column `index` as text.
@@ -133,6 +139,13 @@ where
         Box::pin(query.fetch_all(&mut **tx))
     }
 
+    fn execute_raw<'c>(
+        connection: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(sqlx::query(sql).execute(connection).map_ok(drop))
+    }
+
     fn int(row: &Self::Row, index: usize) -> Result<Option<i64>, BoxError> {
         Ok(row.try_get::<Option<i64>, _>(index)?)
     }
@@ -194,6 +207,13 @@ pub trait Dialect: SqlDatabase {
     /// `$3`; the oldest claims come first.
     /// One statement, so no two claimers take the same row.
     fn claim_actions_sql() -> String;
+
+    /// Records ended attempts of durable actions, each only while its dispatcher holds the claim
+    /// of a pending action, and returns the key (`actor_id`, `version`, `name`) of each row it
+    /// changed. `$1` is a JSON array of objects with the fields `actor_id`, `version`, `name`,
+    /// `owner` (the recording dispatcher), `attempts`, `status` (the new one), `claimed_until`
+    /// (RFC 3339 text) and `cause` (`''` keeps the last one), no key twice; `$2` is now.
+    fn record_actions_sql() -> &'static str;
 
     /// Starts a transaction that writes: on SQLite it takes the write lock up front.
     fn begin_write(

@@ -8,6 +8,7 @@ use super::SqliteStore;
 use crate::sql::backend::{Page, SqlBackend, StreamBounds};
 use crate::sql::deadline::Deadline;
 use crate::sql::decode::EVENT_COLUMNS;
+use crate::sql::outbox::RelaxedWrite;
 use crate::sql::stream::FilterParams;
 use crate::store::{CommitSignal, RowResult, StreamEntry};
 use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent, StoredSnapshot};
@@ -31,6 +32,10 @@ impl SqlBackend for SqliteStore {
 
     fn commit_signal(&self) -> &CommitSignal {
         &self.commits
+    }
+
+    fn relaxed_write(&self) -> RelaxedWrite {
+        self.relaxed
     }
 
     /// Positions are assigned under the write lock, which a transaction holds until it commits:

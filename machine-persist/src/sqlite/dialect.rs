@@ -87,6 +87,23 @@ impl Dialect for Sqlite {
         )
     }
 
+    /// `UPDATE ... FROM` the array's elements, each a primary-key probe.
+    fn record_actions_sql() -> &'static str {
+        "UPDATE durable_actions
+         SET attempts = u.attempts, status = u.status, claimed_until = u.claimed_until,
+             last_cause = CASE WHEN u.cause = '' THEN durable_actions.last_cause ELSE u.cause END,
+             updated_at = $2
+         FROM (SELECT value ->> 'actor_id' AS actor_id, value ->> 'version' AS version,
+                      value ->> 'name' AS name, value ->> 'owner' AS owner,
+                      value ->> 'attempts' AS attempts, value ->> 'status' AS status,
+                      value ->> 'claimed_until' AS claimed_until, value ->> 'cause' AS cause
+               FROM json_each($1)) AS u
+         WHERE durable_actions.actor_id = u.actor_id AND durable_actions.version = u.version
+           AND durable_actions.name = u.name AND durable_actions.claimed_by = u.owner
+           AND durable_actions.status = 'pending'
+         RETURNING actor_id, version, name"
+    }
+
     fn begin_write(
         pool: &Pool<Self>,
     ) -> BoxFuture<'_, Result<Transaction<'static, Self>, sqlx::Error>> {

@@ -41,6 +41,7 @@ use merge::{MergePolicy, NarrowStreak};
 pub use options::{SqliteOptions, Synchronous};
 
 use crate::sql::deadline::Deadline;
+use crate::sql::outbox::RelaxedWrite;
 use crate::store::CommitSignal;
 use crate::StoreError;
 
@@ -69,6 +70,10 @@ pub struct SqliteStore {
     narrow_streak: Arc<NarrowStreak>,
     deadline: Deadline,
     commits: CommitSignal,
+    /// How the outbox's attempt records are written (see [`SqlBackend::relaxed_write`]).
+    ///
+    /// [`SqlBackend::relaxed_write`]: crate::sql::backend::SqlBackend::relaxed_write
+    relaxed: RelaxedWrite,
 }
 
 impl SqliteStore {
@@ -106,6 +111,7 @@ impl SqliteStore {
             narrow_streak: Arc::new(NarrowStreak::default()),
             deadline: options.deadline,
             commits: CommitSignal::default(),
+            relaxed: options.synchronous.relaxed_write(),
         };
         // Events left unmerged by the previous run: reads of their actors are fastest merged.
         store.merge().await?;

@@ -8,6 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use super::merge::MergePolicy;
 use crate::sql::deadline::Deadline;
+use crate::sql::outbox::RelaxedWrite;
 use crate::StoreError;
 
 /// When SQLite flushes commits to disk.
@@ -20,6 +21,24 @@ pub enum Synchronous {
     /// Commits are flushed at checkpoints only: faster, and a power loss may lose the latest
     /// acknowledged commits (a crash of the process alone loses nothing). Choose it explicitly.
     Normal,
+}
+
+impl Synchronous {
+    /// How the outbox's attempt records are written under this level: with `Full`, on the write
+    /// connection switched to `NORMAL` for the transaction (its commit is not flushed; the next
+    /// flushed commit, which follows it in the log, makes it durable) and back after the commit.
+    pub(super) fn relaxed_write(self) -> RelaxedWrite {
+        match self {
+            Self::Full => RelaxedWrite {
+                begin: "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+                restore: Some("PRAGMA synchronous = FULL"),
+            },
+            Self::Normal => RelaxedWrite {
+                begin: "BEGIN IMMEDIATE",
+                restore: None,
+            },
+        }
+    }
 }
 
 /// Options for opening a SQLite store: the file, durability, lock waiting and reader count.

@@ -37,8 +37,10 @@ pub trait Outbox: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records many ended attempts at once (in one transaction where the backend can); one
-    /// answer per update, in order, as [`record`](Outbox::record) gives. The default records
-    /// them one by one.
+    /// answer per update, in order, as [`record`](Outbox::record) gives (two updates of one
+    /// action apply in order). The default records them one by one. A record may reach the disk
+    /// only with the store's next flushed commit: losing it to a power loss runs its action
+    /// again, which at-least-once delivery allows.
     fn record_many(
         &self,
         updates: &[ActionUpdate],

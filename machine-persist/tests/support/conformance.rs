@@ -1568,6 +1568,35 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
     let after = stored_actions(store.actions(&id("a")).await.unwrap());
     assert_eq!(after[1].status, ActionStatus::Succeeded);
 
+    // Two records of one action in one call apply in order, among records of other actions;
+    // a record without a cause keeps the last one.
+    let r: std::sync::Arc<str> = "r".into();
+    let failed = SerializedCause::new("timed out");
+    let later = ActionOutcome::Retry {
+        claim_until: Utc::now() + chrono::Duration::seconds(60),
+    };
+    let mut retried = update(&r, mail, later, Some(failed.clone()));
+    retried.attempts = 2;
+    let mut succeeded = update(&r, mail, ActionOutcome::Succeeded, None);
+    succeeded.attempts = 3;
+    let applied = store
+        .record_many(&[
+            retried,
+            update(&second_holder, second, ActionOutcome::DeadLettered, None),
+            succeeded,
+        ])
+        .await
+        .unwrap();
+    assert_eq!(applied, [true, false, true]);
+    let after = stored_actions(store.actions(&id("a")).await.unwrap());
+    assert_eq!(after[2].key.to_string(), "a/2/mail");
+    assert_eq!(
+        (after[2].status, after[2].attempts),
+        (ActionStatus::Succeeded, 3)
+    );
+    assert_eq!(after[2].last_cause.as_ref(), Some(&failed));
+    assert_eq!(after[1].status, ActionStatus::Succeeded);
+
     // Deleting the actor deletes its outbox.
     assert!(store.delete_actor(&id("a")).await.unwrap());
     assert!(store.actions(&id("a")).await.unwrap().is_empty());
