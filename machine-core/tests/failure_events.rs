@@ -3,15 +3,15 @@
 //! while its state is current.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use machine_core::{
-    Actions, ActorRef, ActorSystem, EffectError, EffectKind, Effects, OwnedRecordKind, Recorder,
-    Scope, SerializedCause, SpawnOptions, Step,
+    Actions, ActorRef, ActorSystem, EffectKind, Effects, OwnedRecordKind, Recorder, Scope,
+    SerializedCause, SpawnOptions, Step,
 };
 use machine_macros::{Event, Machine};
+use machine_test_support::switch::{Outcome, Switches, MARKED, PANIC_MESSAGE, QUIT_CHAIN};
 
 #[derive(Clone, Debug, PartialEq, Event)]
 enum JobEvent {
@@ -33,40 +33,6 @@ enum Job {
     Broken {
         cause: SerializedCause,
     },
-}
-
-/// How the effects behave.
-#[derive(Default)]
-struct Switches {
-    /// What the `work` task of `Working` does.
-    task: AtomicU8,
-    /// What the `notify` action of `Start` does.
-    action: AtomicU8,
-}
-
-const SUCCEED: u8 = 0;
-const FAIL: u8 = 1;
-const PANIC: u8 = 2;
-/// Never ends (so the task runs as long as its state is current).
-const HANG: u8 = 3;
-/// Fails with [`GATED`], whose event waits at [`GATE`].
-const FAIL_GATED: u8 = 4;
-
-/// The message of a [`FAIL_GATED`] failure.
-const GATED: &str = "gated";
-
-#[derive(Debug, thiserror::Error)]
-#[error("the worker quit")]
-struct Quit(#[source] std::io::Error);
-
-async fn behave(switch: &AtomicU8) -> Result<(), EffectError> {
-    match switch.load(Ordering::SeqCst) {
-        FAIL => Err(Box::new(Quit(std::io::Error::other("no space left")))),
-        PANIC => panic!("the worker exploded"),
-        FAIL_GATED => Err(GATED.into()),
-        HANG => std::future::pending().await,
-        _ => Ok(()),
-    }
 }
 
 impl JobTransitions for Job {
@@ -106,7 +72,7 @@ impl Effects for Job {
         if matches!(step.event, JobEvent::Start) {
             actions.run_or(
                 "notify",
-                |ctx| async move { behave(&ctx.env().action).await },
+                |ctx| async move { ctx.env().action.act().await },
                 failed,
             );
         }
@@ -117,13 +83,13 @@ impl Effects for Job {
             scope.task_or(
                 "work",
                 |ctx| async move {
-                    behave(&ctx.env().task).await?;
+                    ctx.env().task.act().await?;
                     // Success is not what these tests are about: the task then ends quietly
                     // by leaving the state.
                     Ok(JobEvent::Leave)
                 },
                 |cause| {
-                    if cause.message == GATED {
+                    if cause.message == MARKED {
                         let gate = GATE.lock().unwrap().take();
                         let (reached, release) = gate.expect("a gate was set");
                         reached.send(()).unwrap();
@@ -136,7 +102,7 @@ impl Effects for Job {
     }
 }
 
-/// Where turning a [`FAIL_GATED`] failure into an event says it got there, then waits for the
+/// Where turning an [`Outcome::FailMarked`] failure into an event says it got there, then waits for the
 /// test to let it go on (one test uses it).
 type Gate = Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>;
 static GATE: Mutex<Gate> = Mutex::new(None);
@@ -147,11 +113,9 @@ struct Fixture {
     recorder: Recorder<Job>,
 }
 
-fn start(task: u8, action: u8) -> Fixture {
+fn start(task: Outcome, action: Outcome) -> Fixture {
     let system = ActorSystem::new();
-    let switches = Switches::default();
-    switches.task.store(task, Ordering::SeqCst);
-    switches.action.store(action, Ordering::SeqCst);
+    let switches = Switches::new(action, task);
     let recorder = Recorder::new();
     let job = system
         .spawn_with(
@@ -184,10 +148,10 @@ async fn broken(job: &ActorRef<Job>) -> SerializedCause {
 
 #[tokio::test]
 async fn a_failed_task_becomes_an_event_with_its_cause() {
-    let fixture = start(FAIL, SUCCEED);
+    let fixture = start(Outcome::Fail, Outcome::Succeed);
     fixture.job.send(JobEvent::Start).await.unwrap();
     let cause = broken(&fixture.job).await;
-    assert_eq!(cause.chain(), ["the worker quit", "no space left"]);
+    assert_eq!(cause.chain(), QUIT_CHAIN);
     let recorded = fixture
         .recorder
         .records()
@@ -211,35 +175,35 @@ async fn a_failed_task_becomes_an_event_with_its_cause() {
 
 #[tokio::test]
 async fn a_panicking_task_becomes_an_event_too() {
-    let fixture = start(PANIC, SUCCEED);
+    let fixture = start(Outcome::Panic, Outcome::Succeed);
     fixture.job.send(JobEvent::Start).await.unwrap();
     let cause = broken(&fixture.job).await;
     assert_eq!(cause.type_name.as_deref(), Some("panic"));
-    assert_eq!(cause.message, "the worker exploded");
+    assert_eq!(cause.message, PANIC_MESSAGE);
     fixture.system.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_failed_action_becomes_an_event_whatever_the_state() {
-    let fixture = start(HANG, FAIL);
+    let fixture = start(Outcome::Hang, Outcome::Fail);
     fixture.job.send(JobEvent::Start).await.unwrap();
     let cause = broken(&fixture.job).await;
-    assert_eq!(cause.chain(), ["the worker quit", "no space left"]);
+    assert_eq!(cause.chain(), QUIT_CHAIN);
     fixture.system.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_panicking_action_becomes_an_event() {
-    let fixture = start(HANG, PANIC);
+    let fixture = start(Outcome::Hang, Outcome::Panic);
     fixture.job.send(JobEvent::Start).await.unwrap();
     let cause = broken(&fixture.job).await;
-    assert_eq!(cause, SerializedCause::panic("the worker exploded"));
+    assert_eq!(cause, SerializedCause::panic(PANIC_MESSAGE));
     fixture.system.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_succeeding_action_sends_nothing() {
-    let fixture = start(HANG, SUCCEED);
+    let fixture = start(Outcome::Hang, Outcome::Succeed);
     fixture.job.send(JobEvent::Start).await.unwrap();
     let wait = fixture
         .job
@@ -259,7 +223,7 @@ async fn a_task_failure_after_its_state_was_left_is_discarded() {
     let (reached_tx, reached_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel();
     *GATE.lock().unwrap() = Some((reached_tx, release_rx));
-    let fixture = start(FAIL_GATED, SUCCEED);
+    let fixture = start(Outcome::FailMarked, Outcome::Succeed);
     fixture.job.send(JobEvent::Start).await.unwrap();
     // The task failed and is about to send its event: leave the state first.
     tokio::task::spawn_blocking(move || reached_rx.recv().unwrap())

@@ -4,16 +4,16 @@
 //! like any other; an effect that succeeds leaves nothing.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::TryStreamExt;
 
-use machine_core::{Actions, EffectError, Effects, Scope, SerializedCause, Step};
+use machine_core::{Actions, Effects, Scope, SerializedCause, Step};
 use machine_macros::{Event, Machine};
 use machine_persist::store::{ActionStatus, StoredAction};
 use machine_persist::{MemoryStore, PersistConfig, PersistentRef, PersistentSystem, Repository};
+use machine_test_support::switch::{Outcome, Switches, PANIC_MESSAGE, QUIT_CHAIN};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Event)]
@@ -35,32 +35,6 @@ enum Job {
     },
 }
 
-/// What the `notify` action (of `Start`, failure not fed back) and the `work` task (of
-/// `Working`, failure fed back) do.
-#[derive(Default)]
-struct Switches {
-    action: AtomicU8,
-    task: AtomicU8,
-}
-
-const SUCCEED: u8 = 0;
-const FAIL: u8 = 1;
-const PANIC: u8 = 2;
-const HANG: u8 = 3;
-
-#[derive(Debug, thiserror::Error)]
-#[error("the worker quit")]
-struct Quit(#[source] std::io::Error);
-
-async fn behave(switch: &AtomicU8) -> Result<(), EffectError> {
-    match switch.load(Ordering::SeqCst) {
-        FAIL => Err(Box::new(Quit(std::io::Error::other("disk full")))),
-        PANIC => panic!("the worker exploded"),
-        HANG => std::future::pending().await,
-        _ => Ok(()),
-    }
-}
-
 impl JobTransitions for Job {
     fn idle_start(_: JobEventStart<'_>) -> Result<JobIdleOnStart, Infallible> {
         Ok(JobIdleOnStart::Working)
@@ -76,10 +50,7 @@ impl JobTransitions for Job {
 impl Effects for Job {
     fn actions(step: &Step<'_, Self>, actions: &mut Actions<Self>) {
         if matches!(step.event, JobEvent::Start) {
-            actions.run(
-                "notify",
-                |ctx| async move { behave(&ctx.env().action).await },
-            );
+            actions.run("notify", |ctx| async move { ctx.env().action.act().await });
         }
     }
 
@@ -88,7 +59,7 @@ impl Effects for Job {
             scope.task_or(
                 "work",
                 |ctx| async move {
-                    behave(&ctx.env().task).await?;
+                    ctx.env().task.act().await?;
                     std::future::pending().await
                 },
                 |cause| JobEvent::Failed { cause },
@@ -120,10 +91,11 @@ async fn rows_once(
     }
 }
 
-async fn start(action: u8, task: u8) -> (PersistentSystem, Repository<Job>, PersistentRef<Job>) {
-    let switches = Switches::default();
-    switches.action.store(action, Ordering::SeqCst);
-    switches.task.store(task, Ordering::SeqCst);
+async fn start(
+    action: Outcome,
+    task: Outcome,
+) -> (PersistentSystem, Repository<Job>, PersistentRef<Job>) {
+    let switches = Switches::new(action, task);
     let system = PersistentSystem::new(MemoryStore::new());
     let jobs = system.repository(PersistConfig::<Job>::new(), Arc::new(switches));
     let job = jobs.spawn("job-1", Job::Idle).await.unwrap();
@@ -140,25 +112,25 @@ fn causes(rows: &[StoredAction]) -> Vec<(String, Option<SerializedCause>)> {
 
 #[tokio::test]
 async fn a_failed_action_is_recorded_with_its_cause_chain() {
-    let (system, jobs, _job) = start(FAIL, HANG).await;
+    let (system, jobs, _job) = start(Outcome::Fail, Outcome::Hang).await;
     let rows = rows_once(&jobs, "job-1", |rows| !rows.is_empty()).await;
     let recorded = causes(&rows);
     assert_eq!(recorded.len(), 1, "{rows:?}");
     assert_eq!(recorded[0].0, "job-1/1/notify");
     let cause = recorded[0].1.clone().expect("a cause");
-    assert_eq!(cause.chain(), ["the worker quit", "disk full"]);
+    assert_eq!(cause.chain(), QUIT_CHAIN);
     system.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_panicking_action_is_recorded_as_a_panic() {
-    let (system, jobs, _job) = start(PANIC, HANG).await;
+    let (system, jobs, _job) = start(Outcome::Panic, Outcome::Hang).await;
     let rows = rows_once(&jobs, "job-1", |rows| !rows.is_empty()).await;
     assert_eq!(
         causes(&rows),
         [(
             "job-1/1/notify".to_owned(),
-            Some(SerializedCause::panic("the worker exploded"))
+            Some(SerializedCause::panic(PANIC_MESSAGE))
         )]
     );
     system.shutdown().await;
@@ -166,7 +138,7 @@ async fn a_panicking_action_is_recorded_as_a_panic() {
 
 #[tokio::test]
 async fn a_failed_task_is_recorded_and_its_cause_journaled_as_an_event() {
-    let (system, jobs, job) = start(SUCCEED, FAIL).await;
+    let (system, jobs, job) = start(Outcome::Succeed, Outcome::Fail).await;
     let state = tokio::time::timeout(
         Duration::from_secs(10),
         job.wait_for(|state| matches!(state, Job::Broken { .. })),
@@ -177,7 +149,7 @@ async fn a_failed_task_is_recorded_and_its_cause_journaled_as_an_event() {
     let Job::Broken { cause } = state else {
         unreachable!()
     };
-    assert_eq!(cause.chain(), ["the worker quit", "disk full"]);
+    assert_eq!(cause.chain(), QUIT_CHAIN);
     let rows = rows_once(&jobs, "job-1", |rows| !rows.is_empty()).await;
     assert_eq!(
         causes(&rows),
@@ -210,7 +182,7 @@ async fn a_failed_task_is_recorded_and_its_cause_journaled_as_an_event() {
 
 #[tokio::test]
 async fn effects_that_succeed_write_nothing() {
-    let (system, jobs, job) = start(SUCCEED, HANG).await;
+    let (system, jobs, job) = start(Outcome::Succeed, Outcome::Hang).await;
     // Everything the step started has ended, or hangs, once the actor answers again.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(job.state().await.unwrap(), Job::Working);

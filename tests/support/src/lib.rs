@@ -8,7 +8,9 @@
 //! * [`postgres`]: where the Postgres tests find their server, and the rule that a missing
 //!   server is a skip locally but a failure under `CI=true`;
 //! * [`process`]: the test binary's own ignored tests run as child processes, to kill, freeze
-//!   or watch.
+//!   or watch;
+//! * [`switch`]: an effect whose outcome (success, a nested failure, a panic, no end) a test
+//!   chooses.
 
 #![warn(missing_docs)]
 
@@ -16,3 +18,4 @@ pub mod order;
 pub mod postgres;
 pub mod process;
 pub mod proxy;
+pub mod switch;
