@@ -73,28 +73,6 @@ pub fn load_average() -> String {
         .join(" ")
 }
 
-/// CPU seconds this process has used so far, all threads (user + system, from `/proc`; 0 where
-/// it cannot be read). Under a loaded machine, CPU per event compares runs that wall-clock
-/// rates cannot.
-#[allow(dead_code)]
-pub fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name (which is in parentheses and may hold spaces).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |n: usize| {
-        fields
-            .get(n)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 11 and 12 after the name; 100 ticks/s.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn placeholders(rows: usize, columns: usize) -> String {
     let row = format!("({})", vec!["?"; columns].join(","));
     vec![row; rows].join(",")
@@ -225,26 +203,63 @@ pub mod sqlite {
         }
     }
 
+    /// The event columns every raw read hands over, in the store's order.
+    const EVENT_COLUMNS: &str = "version, machine_type, tag, schema_version, codec, payload,
+        metadata, recorded_at, position";
+
     /// Reads every event of `actor_id` from the merged level in pages of 4,096 straight through
     /// SQLite's C API (rusqlite, on the same library sqlx links), looking at every column's bytes
     /// without copying or decoding them: what the engine can hand over.
     pub fn read(path: &std::path::Path, actor_id: &str) -> Rate {
-        use rusqlite::{params, Connection, OpenFlags};
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE actor_id = ?1 AND version >= ?2
+             ORDER BY version LIMIT 4096"
+        );
+        // The next page starts after the last version.
+        let after = |row: &rusqlite::Row| row.get::<_, i64>(0).map(|version| version + 1);
+        read_pages(path, &sql, 1, after, |statement, next| {
+            statement.query(rusqlite::params![actor_id, next])
+        })
+    }
+
+    /// Reads the whole global stream in position order, both journal levels merged as the
+    /// store's own page query does, in pages of 4,096 through SQLite's C API: the ceiling of a
+    /// projection's catch-up.
+    pub fn read_stream(path: &std::path::Path) -> Rate {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1
+             UNION ALL SELECT {EVENT_COLUMNS} FROM recent_events WHERE position > ?1
+             ORDER BY position LIMIT 4096"
+        );
+        // The next page starts after the last position.
+        let after = |row: &rusqlite::Row| row.get::<_, i64>(8);
+        read_pages(path, &sql, 0, after, |statement, next| {
+            statement.query(rusqlite::params![next])
+        })
+    }
+
+    /// Pages of 4,096 rows of `sql` until a page is short; `query` runs it from `next`, which
+    /// starts at `first` and is then `after` of each page's last row.
+    fn read_pages(
+        path: &std::path::Path,
+        sql: &str,
+        first: i64,
+        after: impl Fn(&rusqlite::Row) -> rusqlite::Result<i64>,
+        query: impl for<'s> Fn(
+            &'s mut rusqlite::Statement<'_>,
+            i64,
+        ) -> rusqlite::Result<rusqlite::Rows<'s>>,
+    ) -> Rate {
+        use rusqlite::{Connection, OpenFlags};
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let mut statement = conn
-            .prepare(
-                "SELECT version, machine_type, tag, schema_version, codec, payload, metadata,
-                     recorded_at, position
-                 FROM events WHERE actor_id = ?1 AND version >= ?2 ORDER BY version LIMIT 4096",
-            )
-            .unwrap();
+        let mut statement = conn.prepare(sql).unwrap();
         let start = Instant::now();
-        let (mut next, mut rows, mut bytes) = (1i64, 0u64, 0usize);
+        let (mut next, mut rows, mut bytes) = (first, 0u64, 0usize);
         loop {
             let mut page = 0u64;
-            let mut found = statement.query(params![actor_id, next]).unwrap();
+            let mut found = query(&mut statement, next).unwrap();
             while let Some(row) = found.next().unwrap() {
-                next = row.get::<_, i64>(0).unwrap() + 1;
+                next = after(row).unwrap();
                 for column in [1, 2, 4, 5, 6, 7] {
                     bytes += row
                         .get_ref(column)
