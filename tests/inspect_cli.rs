@@ -13,8 +13,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use machine::core::{ActorId, IdempotencyKey, SerializedCause};
 use machine::persist::fixture::Fixture;
-use machine::persist::store::Store;
+use machine::persist::store::{FailedEffect, Store};
 use machine::persist::{PostgresOptions, PostgresStore};
 use machine::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -166,8 +167,31 @@ async fn every_command<S: Store>(store: S, args: &[&str]) {
         serde_json::to_value(&head).unwrap()
     );
 
-    // history: events and snapshots as JSON, and a range of it.
+    // history: events, snapshots and failed effects as JSON, and a range of it.
+    let notify = FailedEffect {
+        key: IdempotencyKey::new(ActorId::from("lamp-1"), 2, "notify"),
+        machine_type: "Lamp".into(),
+        cause: SerializedCause::of(&std::io::Error::other("bulb gone")).with_type_name("Bulb"),
+    };
+    assert!(store.record_failure(&notify).await.unwrap());
     let history = inspect_json(args, &["history", "lamp-1"]);
+    assert_eq!(history["effects"].as_array().unwrap().len(), 1);
+    assert_eq!(history["effects"][0]["name"], "notify");
+    assert_eq!(history["effects"][0]["version"], 2);
+    assert_eq!(history["effects"][0]["status"], "failed");
+    assert_eq!(history["effects"][0]["cause"]["type_name"], "Bulb");
+    assert_eq!(
+        history["effects"][0]["cause"]["chain"],
+        json!(["bulb gone"])
+    );
+    let table =
+        String::from_utf8(inspect(&[args, &["history", "lamp-1"]].concat()).stdout).unwrap();
+    assert!(
+        table.contains("notify") && table.contains("bulb gone"),
+        "{table}"
+    );
+    let before = inspect_json(args, &["history", "lamp-1", "--to", "1"]);
+    assert_eq!(before["effects"], json!([]));
     let tags: Vec<&str> = history["events"]
         .as_array()
         .unwrap()

@@ -11,7 +11,9 @@
 //! cargo bench -p machine-persist --features postgres --bench durable
 //! ```
 //!
-//! Environment: `BENCH_SECONDS` (5), `BENCH_ACTORS` (1000), `MACHINE_TEST_POSTGRES_URL`.
+//! Environment: `BENCH_SECONDS` (5), `BENCH_ACTORS` (1000), `MACHINE_TEST_POSTGRES_URL`;
+//! `BENCH_ONLY=sqlite|postgres` runs one store, `BENCH_RUN=plain|durable` only that run of the
+//! throughput pair (for profiling).
 
 #[path = "support/ceiling.rs"]
 mod ceiling;
@@ -20,8 +22,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ceiling::load_average;
-use machine_core::{ActionCtx, Actions, DurableAction, EffectError, Effects, Step};
+use ceiling::{cpu_time, load_average};
+use machine_core::{ActionCtx, Actions, DurableAction, EffectError, Effects, IdempotencyKey, Step};
 use machine_macros::{Event, Machine};
 use machine_persist::dispatch::DurablePolicy;
 use machine_persist::store::Store;
@@ -66,21 +68,21 @@ impl DurableAction<Tally> for Note {
     const NAME: &'static str = "note";
 
     async fn perform(self, ctx: ActionCtx<Tally>) -> Result<(), EffectError> {
+        // Recording costs a push: the bench measures the dispatcher, not a map of its own.
         let now = Instant::now();
         ctx.env()
             .started
             .lock()
             .unwrap()
-            .entry(ctx.key().to_string())
-            .or_insert(now);
+            .push((ctx.key().clone(), now));
         Ok(())
     }
 }
 
-/// When each action's first attempt started, by key.
+/// When each attempt started, with its key.
 #[derive(Debug, Default)]
 struct Started {
-    started: Mutex<HashMap<String, Instant>>,
+    started: Mutex<Vec<(IdempotencyKey, Instant)>>,
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -98,7 +100,7 @@ async fn run<S: Store>(
     duration: Duration,
     durable: bool,
     commands: bool,
-) -> (f64, HashMap<String, Instant>, Arc<Started>) {
+) -> (f64, HashMap<(String, u64), Instant>, Arc<Started>, f64) {
     let system = PersistentSystem::new(store);
     let started = Arc::new(Started::default());
     let config = PersistConfig::<Tally>::new()
@@ -112,6 +114,7 @@ async fn run<S: Store>(
         refs.push(repo.spawn(id, Tally::Counting { n: 0 }).await.unwrap());
     }
     let start = Instant::now();
+    let cpu_before = cpu_time();
     let deadline = start + duration;
     let tasks: Vec<_> = refs
         .into_iter()
@@ -129,25 +132,30 @@ async fn run<S: Store>(
                     let _ = outcome.unwrap();
                     version += 1;
                     if durable {
-                        acked.push((format!("{}/{version}/note", actor.id()), Instant::now()));
+                        acked.push((version, Instant::now()));
                     }
                 }
-                (version, acked)
+                (version, actor.id().to_string(), acked)
             })
         })
         .collect();
     let mut events = 0;
     let mut acked = HashMap::new();
     for task in tasks {
-        let (count, times) = task.await.unwrap();
+        let (count, id, times) = task.await.unwrap();
         events += count;
-        acked.extend(times);
+        acked.extend(
+            times
+                .into_iter()
+                .map(|(version, at)| ((id.clone(), version), at)),
+        );
     }
     let rate = events as f64 / start.elapsed().as_secs_f64();
+    let cpu = (cpu_time() - cpu_before).as_secs_f64() * 1e6 / events as f64;
     // Let the last actions start before measuring latency.
     tokio::time::sleep(Duration::from_secs(2)).await;
     system.shutdown().await;
-    (rate, acked, started)
+    (rate, acked, started, cpu)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -170,20 +178,37 @@ where
         "\n{name}: {actors} actors, {seconds} s per run, load average {}",
         load_average()
     );
-    let (plain, _, _) = run(open().await, actors, duration, false, false).await;
-    let (durable, acked, started) = run(open().await, actors, duration, true, false).await;
-    let started = started.started.lock().unwrap().clone();
+    let only = std::env::var("BENCH_RUN").unwrap_or_default();
+    let (plain, plain_cpu) = if only == "durable" {
+        (f64::NAN, f64::NAN)
+    } else {
+        let (rate, _, _, cpu) = run(open().await, actors, duration, false, false).await;
+        (rate, cpu)
+    };
+    let (durable, acked, started, durable_cpu) = if only == "plain" {
+        (f64::NAN, HashMap::new(), Arc::default(), f64::NAN)
+    } else {
+        run(open().await, actors, duration, true, false).await
+    };
+    // The first attempt of each key.
+    let mut first: HashMap<(String, u64), Instant> = HashMap::new();
+    for (key, at) in started.started.lock().unwrap().iter() {
+        first
+            .entry((key.actor_id.to_string(), key.version))
+            .or_insert(*at);
+    }
+    let started = first;
     let mut latencies: Vec<Duration> = acked
         .iter()
         .filter_map(|(key, at)| started.get(key).map(|s| s.saturating_duration_since(*at)))
         .collect();
     latencies.sort();
     let ran = latencies.len();
-    println!("| run | events/s | ratio |");
-    println!("|---|---|---|");
-    println!("| plain events | {plain:.0} | 1.00 |");
+    println!("| run | events/s | ratio | process CPU per event |");
+    println!("|---|---|---|---|");
+    println!("| plain events | {plain:.0} | 1.00 | {plain_cpu:.1} µs |");
     println!(
-        "| one durable action per event | {durable:.0} | {:.2} |",
+        "| one durable action per event | {durable:.0} | {:.2} | {durable_cpu:.1} µs |",
         durable / plain
     );
     println!(
@@ -192,9 +217,12 @@ where
         percentile(&latencies, 0.99),
         acked.len()
     );
+    if !only.is_empty() {
+        return;
+    }
     let few = actors.min(64);
-    let (calls, _, _) = run(open().await, few, duration, false, false).await;
-    let (commands, _, _) = run(open().await, few, duration, false, true).await;
+    let (calls, _, _, _) = run(open().await, few, duration, false, false).await;
+    let (commands, _, _, _) = run(open().await, few, duration, false, true).await;
     println!(
         "{few} actors: plain call {calls:.0}/s ({:.1} µs each per actor), call_command {commands:.0}/s ({:.1} µs), ratio {:.2}",
         few as f64 * 1e6 / calls,
@@ -212,14 +240,17 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let counter = std::sync::atomic::AtomicUsize::new(0);
-        bench("SQLite", || {
-            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let path = dir.path().join(format!("durable-{n}.db"));
-            async move { SqliteStore::open(&path).await.unwrap() }
-        })
-        .await;
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        if only != "postgres" {
+            bench("SQLite", || {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let path = dir.path().join(format!("durable-{n}.db"));
+                async move { SqliteStore::open(&path).await.unwrap() }
+            })
+            .await;
+        }
         #[cfg(feature = "postgres")]
-        {
+        if only != "sqlite" {
             use machine_persist::{PostgresOptions, PostgresStore};
             let url = std::env::var("MACHINE_TEST_POSTGRES_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());

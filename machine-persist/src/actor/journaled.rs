@@ -171,6 +171,7 @@ impl<M: Persistable> Journaled<M> {
                 machine_type: Arc::clone(machine_type),
                 payload: action.payload.into(),
                 attempts: 0,
+                claim: action.claim,
             })
             .collect();
         self.shared.runtime.dispatcher.offer(jobs);

@@ -36,7 +36,15 @@ use crate::StoreError;
 const RECORD_TRIES: u32 = 3;
 
 /// The most attempt records written in one transaction.
-const RECORD_BATCH: usize = 512;
+const RECORD_BATCH: usize = 2048;
+
+/// A round of at least this many records (the dispatcher is busy) waits [`RECORD_LINGER`] for
+/// more before it is written: a transaction costs about as much as a few hundred records, and
+/// nothing waits on a record but its action's own task. Smaller rounds are written at once.
+const LINGER_FROM: usize = 64;
+
+/// How long a busy round waits for more records.
+const RECORD_LINGER: Duration = Duration::from_millis(2);
 
 /// One attempt record for the recorder, and where its answer goes (`None`: the store failed).
 type RecordJob = (ActionUpdate, oneshot::Sender<Option<bool>>);
@@ -49,6 +57,9 @@ struct Inner {
     tasks: Mutex<JoinSet<()>>,
     /// Set when a machine type was registered: the next poll takes own claims back.
     reclaim_own: AtomicBool,
+    /// Every claim this dispatcher takes ends at or after this time; own claims that end
+    /// before it are an earlier run's (see [`ClaimRequest::reclaim_own_before`]).
+    reclaim_before: chrono::DateTime<Utc>,
     stop: watch::Sender<bool>,
     /// The recorder's queue: ended attempts are written many per transaction.
     records: mpsc::UnboundedSender<RecordJob>,
@@ -70,9 +81,11 @@ impl Dispatcher {
         let (stop, _) = watch::channel(false);
         let (records, queue) = mpsc::unbounded_channel();
         let recorder_store = Arc::clone(&store);
+        let reclaim_before = Utc::now() + config.effective_lease();
         let dispatcher = Self {
             inner: Arc::new(Inner {
                 store,
+                reclaim_before,
                 config,
                 runners: Mutex::new(HashMap::new()),
                 in_flight: Mutex::new(HashSet::new()),
@@ -170,16 +183,22 @@ impl Dispatcher {
                 return;
             }
         };
-        let mut driver = schedule.driver(tokio::time::Instant::now().into_std());
-        // After a restart, the schedule continues where the ended attempts left it.
+        // The retry schedule's driver, anchored at the start, is made when first needed (most
+        // actions succeed at once); after a restart, it continues where the ended attempts left
+        // it.
+        let started = tokio::time::Instant::now().into_std();
+        let mut driver = None;
         let mut exhausted = false;
-        for _ in 0..job.attempts {
-            if !matches!(
-                driver.next(tokio::time::Instant::now().into_std(), 1),
-                Decision::Continue(_)
-            ) {
-                exhausted = true;
-                break;
+        if job.attempts > 0 {
+            let driver = driver.insert(schedule.driver(started));
+            for _ in 0..job.attempts {
+                if !matches!(
+                    driver.next(tokio::time::Instant::now().into_std(), 1),
+                    Decision::Continue(_)
+                ) {
+                    exhausted = true;
+                    break;
+                }
             }
         }
         let mut last_cause = None;
@@ -205,6 +224,7 @@ impl Dispatcher {
                 Err(cause) => cause,
             };
             tracing::warn!(key = %job.key, attempt, %cause, "durable action failed");
+            let driver = driver.get_or_insert_with(|| schedule.driver(started));
             match driver.next(tokio::time::Instant::now().into_std(), 1) {
                 Decision::Continue(delay) => {
                     let claim_until = Utc::now() + delay + config.effective_lease();
@@ -212,6 +232,7 @@ impl Dispatcher {
                     if !self.record(&job, attempt, renewed, Some(cause)).await {
                         return;
                     }
+                    job.claim.until = claim_until;
                     tokio::time::sleep(delay).await;
                 }
                 Decision::Skip | Decision::Done => {
@@ -244,7 +265,7 @@ impl Dispatcher {
     ) -> bool {
         let update = ActionUpdate {
             key: job.key.clone(),
-            owner: Arc::clone(&self.inner.config.owner),
+            claim: job.claim.clone(),
             attempts,
             outcome,
             cause,
@@ -300,12 +321,16 @@ impl Dispatcher {
             claim: self.fresh_claim(),
             now: Utc::now(),
             limit: config.claim_batch,
-            include_own: self.inner.reclaim_own.swap(false, Ordering::AcqRel),
+            reclaim_own_before: self
+                .inner
+                .reclaim_own
+                .swap(false, Ordering::AcqRel)
+                .then_some(self.inner.reclaim_before),
         };
         let claimed = match self.inner.store.claim_due(&request).await {
             Ok(claimed) => claimed,
             Err(error) => {
-                if request.include_own {
+                if request.reclaim_own_before.is_some() {
                     self.inner.reclaim_own.store(true, Ordering::Release);
                 }
                 tracing::warn!(%error, "claiming durable actions failed; trying again at the next poll");
@@ -319,6 +344,7 @@ impl Dispatcher {
                     payload: action.payload.into(),
                     attempts: action.attempts,
                     key: action.key,
+                    claim: request.claim.clone(),
                 }),
                 Err(error) => tracing::error!(%error, "a stored durable action cannot be read"),
             }
@@ -334,6 +360,15 @@ async fn record_in_batches(
 ) {
     let mut round: Vec<RecordJob> = Vec::new();
     while queue.recv_many(&mut round, RECORD_BATCH).await > 0 {
+        if (LINGER_FROM..RECORD_BATCH).contains(&round.len()) {
+            tokio::time::sleep(RECORD_LINGER).await;
+            while round.len() < RECORD_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => round.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
         let updates: Vec<ActionUpdate> = round.iter().map(|(update, _)| update.clone()).collect();
         match store.record_many(&updates).await {
             Ok(applied) if applied.len() == round.len() => {

@@ -18,7 +18,9 @@
 //! * **One dispatcher at a time.** A pending action is claimed by one dispatcher until a lease
 //!   ends; claims are taken atomically in the store, so two processes never claim the same
 //!   action at once, and an attempt is cancelled before its claim can end
-//!   ([`DispatchConfig::attempt_timeout`]).
+//!   ([`DispatchConfig::attempt_timeout`]). An attempt's record applies only under the exact
+//!   claim it ran under, so a dispatcher that outlived its claim cannot overwrite the record of
+//!   the one that took it over.
 //! * **Duplicates, bounded.** An attempt runs again only when the process that ran it died (or
 //!   lost the store) before its end was recorded durably, so a completed attempt may be repeated
 //!   once per such crash. Records are not flushed by their own commit (SQLite: the write

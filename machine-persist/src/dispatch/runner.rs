@@ -12,15 +12,18 @@ use machine_core::{ActionCtx, ActorId, IdempotencyKey, Schedule, SerializedCause
 use super::policy::Handlers;
 use crate::actor::{Repository, Shared};
 use crate::codec::SharedCodec;
+use crate::store::ActionClaim;
 use crate::{PersistError, Persistable, PersistenceKey};
 
-/// One durable action to run: its key, its encoded value, and how many attempts already ended.
+/// One durable action to run: its key, its encoded value, how many attempts already ended, and
+/// the claim this dispatcher holds it under (its records apply only under that claim).
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
     pub(crate) key: IdempotencyKey,
     pub(crate) machine_type: Arc<str>,
     pub(crate) payload: Arc<[u8]>,
     pub(crate) attempts: u32,
+    pub(crate) claim: ActionClaim,
 }
 
 /// The machine-specific part of dispatching.

@@ -28,7 +28,6 @@ use serde_json::{json, Value};
 
 use super::assets;
 use super::auth;
-use super::effects;
 use super::live;
 use super::target::Target;
 use super::Shared;
@@ -265,7 +264,7 @@ async fn actor(
     Ok(Json(json!({
         "actor": Row::from(&meta),
         "live": live,
-        "effects": effects::rows(&outbox),
+        "effects": crate::store::effects_json(&outbox),
         "rewind": shared.allow_rewind,
         "states": target.states(),
     })))

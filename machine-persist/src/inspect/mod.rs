@@ -56,7 +56,6 @@ mod assets;
 mod auth;
 mod chart;
 mod diff;
-mod effects;
 mod escape;
 mod live;
 mod server;

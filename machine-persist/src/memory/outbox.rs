@@ -44,7 +44,10 @@ impl Outbox for MemoryStore {
             .filter(|action| {
                 action.status == ActionStatus::Pending
                     && (action.claimed_until < request.now
-                        || (request.include_own && *action.claimed_by == *request.claim.owner))
+                        || request.reclaim_own_before.is_some_and(|before| {
+                            *action.claimed_by == *request.claim.owner
+                                && action.claimed_until < before
+                        }))
                     && request.machine_types.contains(&action.machine_type)
             })
             .collect();
@@ -68,7 +71,10 @@ impl Outbox for MemoryStore {
         let Some(action) = state.actions.get_mut(&update.key) else {
             return Ok(false);
         };
-        if action.status != ActionStatus::Pending || *action.claimed_by != *update.owner {
+        if action.status != ActionStatus::Pending
+            || *action.claimed_by != *update.claim.owner
+            || action.claimed_until != time::to_micros(update.claim.until)
+        {
             return Ok(false);
         }
         action.attempts = update.attempts;

@@ -127,8 +127,11 @@ pub enum ActionOutcome {
 pub struct ActionUpdate {
     /// The action.
     pub key: IdempotencyKey,
-    /// The dispatcher that ran the attempt: the update applies only while it holds the claim.
-    pub owner: Arc<str>,
+    /// The claim the attempt ran under, as stored (its end at microsecond precision): the
+    /// update applies only while the action is pending under exactly this claim, so neither
+    /// another dispatcher nor an older claim of the same one can overwrite a newer holder's
+    /// record.
+    pub claim: ActionClaim,
     /// How many attempts have ended, this one included.
     pub attempts: u32,
     /// What the attempt leads to.
@@ -165,9 +168,10 @@ pub struct ClaimRequest {
     pub now: DateTime<Utc>,
     /// The most actions to claim.
     pub limit: usize,
-    /// Also claim the pending actions `claim.owner` holds, whenever their claim ends: a
-    /// dispatcher restarted under the same name takes its claims back.
-    pub include_own: bool,
+    /// Also claim the pending actions `claim.owner` holds whose claim ends before this time,
+    /// even if it has not ended: a dispatcher restarted under the same name takes back the
+    /// claims of its earlier run (those end before `start + lease`), not its own newer ones.
+    pub reclaim_own_before: Option<DateTime<Utc>>,
 }
 
 /// The actor of an outbox key, for building keys from stored rows.

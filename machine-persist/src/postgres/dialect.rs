@@ -7,6 +7,7 @@ use sqlx::{Pool, Postgres, Row, Transaction};
 
 use crate::error::BoxError;
 use crate::sql::decode::{action_columns_of, ACTOR_COLUMNS, SNAPSHOT_COLUMNS};
+use crate::sql::outbox::{OutboxTable, RecordKey, KEYED_OUTBOX};
 use crate::sql::{Dialect, SqlQuery};
 use crate::StoreError;
 
@@ -86,38 +87,68 @@ impl Dialect for Postgres {
     /// another claimer has locked are skipped, so concurrent claimers take disjoint rows
     /// without waiting on each other. The condition is checked again on the locked row, so a
     /// row claimed meanwhile is not taken.
-    fn claim_actions_sql() -> String {
+    const OUTBOX_TABLES: &'static [OutboxTable] = &[KEYED_OUTBOX];
+
+    fn claim_actions_sql(table: &OutboxTable) -> String {
+        let name = table.name;
         format!(
             "WITH due AS MATERIALIZED (
-                 SELECT actor_id, version, name FROM durable_actions
+                 SELECT actor_id, version, name FROM {name}
                  WHERE status = 'pending'
-                   AND (claimed_until < $3 OR ($6 = 1 AND claimed_by = $1)){}
+                   AND (claimed_until < $3 OR (claimed_by = $1 AND claimed_until < $6)){}
                  ORDER BY claimed_until LIMIT $5
                  FOR UPDATE SKIP LOCKED)
-             UPDATE durable_actions AS a
+             UPDATE {name} AS a
              SET claimed_by = $1, claimed_until = $2, updated_at = $3
              FROM due
              WHERE a.actor_id = due.actor_id AND a.version = due.version AND a.name = due.name
                AND a.status = 'pending'
-               AND (a.claimed_until < $3 OR ($6 = 1 AND a.claimed_by = $1))
+               AND (a.claimed_until < $3 OR (a.claimed_by = $1 AND a.claimed_until < $6))
              RETURNING {}",
             Self::in_list("machine_type", 4, false),
             action_columns_of("a")
         )
     }
 
-    /// `UPDATE ... FROM` the array as a record set, each row a primary-key probe.
-    fn record_actions_sql() -> &'static str {
-        "UPDATE durable_actions AS a
-         SET attempts = u.attempts, status = u.status, claimed_until = u.claimed_until,
-             last_cause = CASE WHEN u.cause = '' THEN a.last_cause ELSE u.cause END,
-             updated_at = $2
-         FROM json_to_recordset($1::json) AS u(
-             actor_id text, version bigint, name text, owner text, attempts bigint, status text,
-             claimed_until timestamptz, cause text)
-         WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
-           AND a.claimed_by = u.owner AND a.status = 'pending'
-         RETURNING a.actor_id, a.version, a.name"
+    /// `UPDATE ... FROM` the keys as arrays (binary, no JSON to parse), one statement per group.
+    /// The status is tested through `coalesce` (it is never null) so that the planner cannot
+    /// start from the partial index of pending rows, whose row count it can badly underestimate
+    /// (a fresh table has no statistics), and loop over the keys for each of them: it probes
+    /// the primary key once per key, or hashes a small table. See also
+    /// [`bind_record_keys`](Self::bind_record_keys).
+    fn record_actions_sql(table: &OutboxTable, _rows: usize) -> String {
+        let name = table.name;
+        format!(
+            "UPDATE {name} AS a
+             SET attempts = $1, status = $2, claimed_until = $3,
+                 last_cause = coalesce(nullif($4, ''), a.last_cause), updated_at = $5
+             FROM unnest($6::text[], $7::bigint[], $8::text[], $9::timestamptz[], $10::text[])
+                 AS u(actor_id, version, name, held_until, owner)
+             WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
+               AND a.claimed_until = u.held_until AND a.claimed_by = u.owner
+               AND coalesce(a.status, '') = 'pending'
+             RETURNING a.actor_id, a.version, a.name"
+        )
+    }
+
+    /// The statement is planned at each execution, with the arrays and the table as they are: a
+    /// plan cached while the table was small (a nested loop over every pending row for every
+    /// key) would stay in use as the table grows.
+    fn bind_record_keys<'q>(
+        query: SqlQuery<'q, Self>,
+        keys: &[&RecordKey<'q>],
+    ) -> SqlQuery<'q, Self> {
+        query
+            .persistent(false)
+            .bind(keys.iter().map(|key| key.actor_id).collect::<Vec<_>>())
+            .bind(keys.iter().map(|key| key.version).collect::<Vec<_>>())
+            .bind(keys.iter().map(|key| key.name).collect::<Vec<_>>())
+            .bind(keys.iter().map(|key| key.held_until).collect::<Vec<_>>())
+            .bind(keys.iter().map(|key| key.owner).collect::<Vec<_>>())
+    }
+
+    fn record_chunks<T>(keys: &[T]) -> Vec<&[T]> {
+        vec![keys]
     }
 
     fn begin_write(

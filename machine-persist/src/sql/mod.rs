@@ -200,20 +200,35 @@ pub trait Dialect: SqlDatabase {
     /// the list after the [actor columns](decode::ACTOR_COLUMNS).
     fn actors_by_id_sql() -> String;
 
-    /// Claims due durable actions and returns their [action columns](decode::ACTION_COLUMNS):
-    /// `$1` the claiming dispatcher, `$2` the end of its claim, `$3` now, `$4` the machine
-    /// types (a list as [`bind_list`](Self::bind_list) binds it), `$5` the most rows, `$6` 1 to
-    /// also take rows `$1` holds. A row is due when it is pending and its claim ended before
-    /// `$3`; the oldest claims come first.
-    /// One statement, so no two claimers take the same row.
-    fn claim_actions_sql() -> String;
+    /// The tables holding outbox rows, each row in exactly one of them; the last one is
+    /// [`KEYED_OUTBOX`](outbox::KEYED_OUTBOX).
+    const OUTBOX_TABLES: &'static [outbox::OutboxTable];
 
-    /// Records ended attempts of durable actions, each only while its dispatcher holds the claim
-    /// of a pending action, and returns the key (`actor_id`, `version`, `name`) of each row it
-    /// changed. `$1` is a JSON array of objects with the fields `actor_id`, `version`, `name`,
-    /// `owner` (the recording dispatcher), `attempts`, `status` (the new one), `claimed_until`
-    /// (RFC 3339 text) and `cause` (`''` keeps the last one), no key twice; `$2` is now.
-    fn record_actions_sql() -> &'static str;
+    /// Claims due durable actions of `table` and returns their [action
+    /// columns](decode::ACTION_COLUMNS): `$1` the claiming dispatcher, `$2` the end of its
+    /// claim, `$3` now, `$4` the machine types (a list as [`bind_list`](Self::bind_list) binds
+    /// it), `$5` the most rows, `$6` a time before which `$1`'s own claims are taken too (see
+    /// [`ClaimRequest::reclaim_own_before`](crate::store::ClaimRequest::reclaim_own_before)). A
+    /// row is due when it is pending and its claim ended before `$3`; the oldest claims come
+    /// first. One statement, so no two claimers take the same row.
+    fn claim_actions_sql(table: &outbox::OutboxTable) -> String;
+
+    /// Records a group of ended attempts of durable actions in `table` that all set the same
+    /// values, each only while its action is pending under the claim its attempt ran under, and
+    /// returns the key (`actor_id`, `version`, `name`) of each row it changed. Its parameters,
+    /// in binding order: the attempts, the status, the new end of the claim, the cause (`''`
+    /// keeps the last one), now, then the `rows` [keys](outbox::RecordKey) as
+    /// [`bind_record_keys`](Self::bind_record_keys) binds them.
+    fn record_actions_sql(table: &outbox::OutboxTable, rows: usize) -> String;
+
+    /// Binds the keys of a [record statement](Self::record_actions_sql).
+    fn bind_record_keys<'q>(
+        query: SqlQuery<'q, Self>,
+        keys: &[&outbox::RecordKey<'q>],
+    ) -> SqlQuery<'q, Self>;
+
+    /// How many keys one record statement takes: a group is split into these chunks.
+    fn record_chunks<T>(keys: &[T]) -> Vec<&[T]>;
 
     /// Starts a transaction that writes: on SQLite it takes the write lock up front.
     fn begin_write(

@@ -2,14 +2,18 @@
 //! listing an actor's actions. The claim differs per driver ([`Dialect::claim_actions_sql`]:
 //! Postgres locks the rows it claims and skips rows another claimer holds), and so does the
 //! one statement that records a round of attempts ([`Dialect::record_actions_sql`]).
+//!
+//! A backend keeps its outbox rows in one or more tables ([`Dialect::OUTBOX_TABLES`]), each row
+//! in exactly one of them at any time: SQLite appends new rows to an insertion-ordered level
+//! that its merge moves into the table keyed by actor, as it does with events. Every query here
+//! runs on each table in turn.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use chrono::SecondsFormat;
+use chrono::{DateTime, Utc};
 use machine_core::IdempotencyKey;
-use serde::Serialize;
 use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Pool};
+use sqlx::{Connection, Pool, Transaction};
 
 use super::convert::{count_to_sql, version_to_sql};
 use super::decode::{self, ACTION_COLUMNS};
@@ -21,76 +25,102 @@ use crate::store::{
 };
 use crate::{ActorId, StoreError};
 
-/// Claims due actions (see [`Dialect::claim_actions_sql`]).
+/// A table that holds outbox rows (all with the [action columns](decode::ACTION_COLUMNS)).
+#[derive(Clone, Copy, Debug)]
+pub struct OutboxTable {
+    /// Its name.
+    pub name: &'static str,
+    /// The columns that pick out one row, as in `(row) IN (SELECT row ...)`: its primary key,
+    /// or `rowid`.
+    pub row: &'static str,
+}
+
+/// The table keyed by action (actor, version, name) that every backend has.
+pub const KEYED_OUTBOX: OutboxTable = OutboxTable {
+    name: "durable_actions",
+    row: "actor_id, version, name",
+};
+
+/// Claims due actions (see [`Dialect::claim_actions_sql`]), from each table in turn until the
+/// limit is reached. Each statement claims atomically; a row that moves between tables while
+/// this runs is left for the next poll.
 pub(crate) async fn claim_due<DB: Dialect>(
     pool: &Pool<DB>,
     request: &ClaimRequest,
 ) -> Result<Vec<RowResult<StoredAction>>, StoreError> {
-    if request.machine_types.is_empty() || request.limit == 0 {
-        return Ok(Vec::new());
+    let mut claimed = Vec::new();
+    if request.machine_types.is_empty() {
+        return Ok(claimed);
     }
-    let sql = DB::claim_actions_sql();
-    let query = DB::bind_text(sqlx::query(&sql), &request.claim.owner)
-        .bind(DB::time_param(time::to_micros(request.claim.until)))
-        .bind(DB::time_param(time::to_micros(request.now)));
-    let types = request.machine_types.iter().map(String::as_str).collect();
-    let query = DB::bind_int(DB::bind_list(query, types)?, count_to_sql(request.limit));
-    let query = DB::bind_int(query, i64::from(request.include_own));
-    let rows = DB::fetch_all(query, pool).await?;
-    Ok(rows
-        .iter()
-        .map(|row| decode::action::<DB>(row, 0))
-        .collect())
+    let reclaim_before = request.reclaim_own_before.map(time::to_micros);
+    for table in DB::OUTBOX_TABLES {
+        let limit = request.limit.saturating_sub(claimed.len());
+        if limit == 0 {
+            break;
+        }
+        let sql = DB::claim_actions_sql(table);
+        let query = DB::bind_text(sqlx::query(&sql), &request.claim.owner)
+            .bind(DB::time_param(time::to_micros(request.claim.until)))
+            .bind(DB::time_param(time::to_micros(request.now)));
+        let types = request.machine_types.iter().map(String::as_str).collect();
+        let query = DB::bind_int(DB::bind_list(query, types)?, count_to_sql(limit));
+        // Without a reclaim, "before the epoch" takes no own claim that has not ended.
+        let query = query.bind(DB::time_param(reclaim_before.unwrap_or_default()));
+        let rows = DB::fetch_all(query, pool).await?;
+        claimed.extend(rows.iter().map(|row| decode::action::<DB>(row, 0)));
+    }
+    Ok(claimed)
 }
 
-/// The ended attempts of one recorder round, as the one statement of
-/// [`Dialect::record_actions_sql`] reads them (its `$1`).
-#[derive(Serialize)]
-struct RecordRow<'a> {
-    actor_id: &'a str,
-    version: i64,
-    name: &'a str,
-    owner: &'a str,
+/// One action of a record group, as [`Dialect::bind_record_keys`] binds it: the key and the
+/// claim the attempt ran under.
+#[derive(Debug)]
+pub struct RecordKey<'a> {
+    /// The actor.
+    pub actor_id: &'a str,
+    /// The version of the declaring event.
+    pub version: i64,
+    /// The action's name.
+    pub name: &'a str,
+    /// The end of the claim, truncated to microseconds as stored.
+    pub held_until: DateTime<Utc>,
+    /// The holder of the claim.
+    pub owner: &'a str,
+}
+
+/// What a group of ended attempts sets: every update of a group sets the same values (in the
+/// common case, every first attempt that succeeded in a round), so one statement records them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Outcome {
     attempts: u32,
-    status: &'static str,
-    /// Fixed-width RFC 3339 with microseconds, which both backends read as their timestamp.
-    claimed_until: String,
+    status: ActionStatus,
+    /// The new end of the claim (for an ended action, when it ended), in microseconds.
+    claimed_until: DateTime<Utc>,
     /// `''` keeps the last cause.
     cause: String,
 }
 
-/// Records ended attempts with one statement in one write transaction whose commit need not be
-/// durable by itself (see [`RelaxedWrite`]); whether each applied. A key recorded twice in one
-/// call is applied in order, one statement per occurrence.
+/// Records ended attempts in one write transaction whose commit need not be durable by itself
+/// (see [`RelaxedWrite`]); whether each applied. The updates that set the same values are
+/// recorded together, one statement per outbox table (and per chunk of
+/// [`Dialect::record_chunks`]), each table given only what the tables before it did not apply.
+/// A key recorded twice in one call is applied in order, one round of statements per occurrence.
 pub(crate) async fn record_many<DB: Dialect>(
     pool: &Pool<DB>,
     relaxed: RelaxedWrite,
     updates: &[ActionUpdate],
 ) -> Result<Vec<bool>, StoreError> {
+    let now = time::to_micros(time::now());
+    let outcomes = updates
+        .iter()
+        .map(|update| outcome_of(update, now))
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let mut connection = RestoreGuard::new(pool.acquire().await?);
     let mut tx = connection.begin_with(relaxed.begin).await?;
     let mut applied = vec![false; updates.len()];
     for round in distinct_rounds(updates) {
-        let rows = round
-            .iter()
-            .map(|&at| record_row(&updates[at]))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let rows = serde_json::to_string(&rows)?;
-        let query = DB::bind_text(sqlx::query(DB::record_actions_sql()), &rows)
-            .bind(DB::time_param(time::now()));
-        let done = DB::fetch_all_in(&mut tx, query)
-            .await?
-            .iter()
-            .map(returned_key::<DB>)
-            .collect::<Result<HashSet<_>, StoreError>>()?;
-        for at in round {
-            let key = &updates[at].key;
-            let version = version_to_sql(&key.actor_id, key.version)?;
-            applied[at] = done.contains(&(
-                key.actor_id.as_str().to_owned(),
-                version,
-                key.action.to_string(),
-            ));
+        for (outcome, members) in groups(&round, &outcomes) {
+            record_group::<DB>(&mut tx, updates, outcome, &members, now, &mut applied).await?;
         }
     }
     tx.commit().await?;
@@ -101,14 +131,74 @@ pub(crate) async fn record_many<DB: Dialect>(
     Ok(applied)
 }
 
+/// Records the `members` of `updates` that set `outcome`, in each outbox table in turn (each
+/// given what the tables before it did not apply), marking in `applied` what applied.
+async fn record_group<DB: Dialect>(
+    tx: &mut Transaction<'_, DB>,
+    updates: &[ActionUpdate],
+    outcome: &Outcome,
+    members: &[usize],
+    now: DateTime<Utc>,
+    applied: &mut [bool],
+) -> Result<(), StoreError> {
+    let keys = members
+        .iter()
+        .map(|&at| record_key(&updates[at]))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut by_actor: HashMap<&str, Vec<usize>> = HashMap::new();
+    for &at in members {
+        by_actor
+            .entry(updates[at].key.actor_id.as_str())
+            .or_default()
+            .push(at);
+    }
+    for table in DB::OUTBOX_TABLES {
+        let remaining: Vec<&RecordKey<'_>> = members
+            .iter()
+            .zip(&keys)
+            .filter(|(&at, _)| !applied[at])
+            .map(|(_, key)| key)
+            .collect();
+        if remaining.is_empty() {
+            break;
+        }
+        for chunk in DB::record_chunks(&remaining) {
+            let sql = DB::record_actions_sql(table, chunk.len());
+            let query = DB::bind_int(sqlx::query(&sql), i64::from(outcome.attempts));
+            let query = DB::bind_text(query, outcome.status.as_str())
+                .bind(DB::time_param(outcome.claimed_until));
+            let query = DB::bind_text(query, &outcome.cause).bind(DB::time_param(now));
+            let query = DB::bind_record_keys(query, chunk);
+            for row in &DB::fetch_all_in(tx, query).await? {
+                let (actor_id, version, name) = returned_key::<DB>(row)?;
+                let at = by_actor
+                    .get(actor_id)
+                    .and_then(|of_actor| {
+                        of_actor.iter().copied().find(|&at| {
+                            let key = &updates[at].key;
+                            key.version == version && *key.action == *name
+                        })
+                    })
+                    .ok_or_else(|| {
+                        StoreError::Contract(format!(
+                            "a record changed action {actor_id}/{version}/{name}, which it was not given"
+                        ))
+                    })?;
+                applied[at] = true;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The key of a row the record statement changed.
-fn returned_key<DB: Dialect>(row: &DB::Row) -> Result<(String, i64, String), StoreError> {
+fn returned_key<DB: Dialect>(row: &DB::Row) -> Result<(&str, u64, &str), StoreError> {
     let read = || -> Result<_, BoxError> {
         let version = DB::int(row, 1)?.ok_or("the version is null")?;
         Ok((
-            DB::text(row, 0)?.to_owned(),
-            version,
-            DB::text(row, 2)?.to_owned(),
+            DB::text(row, 0)?,
+            u64::try_from(version)?,
+            DB::text(row, 2)?,
         ))
     };
     read().map_err(|error| {
@@ -187,45 +277,68 @@ impl<DB: Dialect> Drop for RestoreGuard<DB> {
     }
 }
 
-/// The [`RecordRow`] of `update`.
-fn record_row(update: &ActionUpdate) -> Result<RecordRow<'_>, StoreError> {
-    let now = time::now();
-    let (status, claim_until) = match &update.outcome {
+/// What `update` sets, recorded at `now`.
+fn outcome_of(update: &ActionUpdate, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
+    let (status, claimed_until) = match &update.outcome {
         ActionOutcome::Succeeded => (ActionStatus::Succeeded, now),
         ActionOutcome::DeadLettered => (ActionStatus::DeadLettered, now),
-        ActionOutcome::Retry { claim_until } => {
-            (ActionStatus::Pending, time::to_micros(*claim_until))
-        }
+        ActionOutcome::Retry { claim_until } => (ActionStatus::Pending, *claim_until),
     };
+    Ok(Outcome {
+        attempts: update.attempts,
+        status,
+        claimed_until: time::to_micros(claimed_until),
+        cause: match &update.cause {
+            Some(cause) => serde_json::to_string(cause)?,
+            None => String::new(),
+        },
+    })
+}
+
+/// The [`RecordKey`] of `update`.
+fn record_key(update: &ActionUpdate) -> Result<RecordKey<'_>, StoreError> {
     let key = &update.key;
-    Ok(RecordRow {
+    Ok(RecordKey {
         actor_id: key.actor_id.as_str(),
         version: version_to_sql(&key.actor_id, key.version)?,
         name: &key.action,
-        owner: &update.owner,
-        attempts: update.attempts,
-        status: status.as_str(),
-        claimed_until: claim_until.to_rfc3339_opts(SecondsFormat::Micros, true),
-        cause: cause_text(update)?,
+        held_until: time::to_micros(update.claim.until),
+        owner: &update.claim.owner,
     })
 }
 
-/// The cause of an update as stored (`''` for none).
-fn cause_text(update: &ActionUpdate) -> Result<String, StoreError> {
-    Ok(match &update.cause {
-        Some(cause) => serde_json::to_string(cause)?,
-        None => String::new(),
-    })
+/// The members of `round` (indices into `outcomes`) grouped by what they set, in order of
+/// first appearance.
+fn groups<'a>(round: &[usize], outcomes: &'a [Outcome]) -> Vec<(&'a Outcome, Vec<usize>)> {
+    let mut groups: Vec<(&Outcome, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<&Outcome, usize> = HashMap::new();
+    for &at in round {
+        let outcome = &outcomes[at];
+        let group = *index.entry(outcome).or_insert_with(|| {
+            groups.push((outcome, Vec::new()));
+            groups.len() - 1
+        });
+        groups[group].1.push(at);
+    }
+    groups
 }
 
-/// Every action of `actor_id`, by version then name.
+/// Every action of `actor_id`, from every outbox table, by version then name.
 pub(crate) async fn of_actor<DB: Dialect>(
     pool: &Pool<DB>,
     actor_id: &ActorId,
 ) -> Result<Vec<RowResult<StoredAction>>, StoreError> {
-    let sql = format!(
-        "SELECT {ACTION_COLUMNS} FROM durable_actions WHERE actor_id = $1 ORDER BY version, name"
-    );
+    let sql = DB::OUTBOX_TABLES
+        .iter()
+        .map(|table| {
+            format!(
+                "SELECT {ACTION_COLUMNS} FROM {} WHERE actor_id = $1",
+                table.name
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+        + " ORDER BY version, name";
     let query = DB::bind_text(sqlx::query(&sql), actor_id.as_str());
     let rows = DB::fetch_all(query, pool).await?;
     Ok(rows

@@ -10,8 +10,9 @@
 //!    when nothing waits to be merged, straight into `events` (the [`MergePolicy`] decides), and
 //!    upsert the registry rows and the snapshots, with multi-row `VALUES` statements (see
 //!    [`values`]);
-//!    and insert the durable actions of the accepted requests into the outbox
-//!    (`durable_actions`), so each exists exactly when its event does;
+//!    and insert the durable actions of the accepted requests into the outbox, so each exists
+//!    exactly when its event does: into `recent_actions` along with the events, or straight
+//!    into `durable_actions` when the events go straight into `events`;
 //! 4. advance the position counter and, when due, [merge](super::merge) `recent_events` into
 //!    `events`;
 //! 5. commit.
@@ -116,8 +117,18 @@ const UPSERT_SNAPSHOTS: Statement = Statement {
 };
 
 /// The durable actions of a batch (the outbox), in the column order of [`ActionRow`] then the
-/// commit time (as creation and last change).
-const INSERT_ACTIONS: Statement = Statement {
+/// commit time (as creation and last change), into the outbox's insertion-ordered level.
+const INSERT_RECENT_ACTIONS: Statement = Statement {
+    head: "INSERT OR FAIL INTO recent_actions
+               (actor_id, version, name, machine_type, codec, payload, claimed_by,
+                claimed_until, created_at, updated_at)",
+    columns: 10,
+    tail: "",
+};
+
+/// As [`INSERT_RECENT_ACTIONS`], straight into the keyed level (with the events of a narrow
+/// batch written straight into `events`).
+const INSERT_MERGED_ACTIONS: Statement = Statement {
     head: "INSERT OR FAIL INTO durable_actions
                (actor_id, version, name, machine_type, codec, payload, claimed_by,
                 claimed_until, created_at, updated_at)",
@@ -410,9 +421,9 @@ impl<'a> Rows<'a> {
         counters: Counters,
         now: &str,
     ) -> Result<(), StoreError> {
-        let insert = match route {
-            Route::Merged => INSERT_MERGED,
-            Route::Recent { .. } => INSERT_RECENT,
+        let (insert, insert_actions) = match route {
+            Route::Merged => (INSERT_MERGED, INSERT_MERGED_ACTIONS),
+            Route::Recent { .. } => (INSERT_RECENT, INSERT_RECENT_ACTIONS),
         };
         for chunk in values::chunks(&self.events) {
             let sql = insert.sql(chunk.len());
@@ -483,7 +494,7 @@ impl<'a> Rows<'a> {
             query.execute(&mut *conn).await?;
         }
         for chunk in values::chunks(&self.actions) {
-            let sql = INSERT_ACTIONS.sql(chunk.len());
+            let sql = insert_actions.sql(chunk.len());
             let mut query = sqlx::query(&sql);
             for row in chunk {
                 query = query

@@ -132,6 +132,7 @@ impl SqlBackend for SqliteStore {
             format!("DELETE FROM recent_events WHERE {RECENT_OF_ACTOR}"),
             "DELETE FROM events WHERE actor_id = $1".into(),
             "DELETE FROM snapshots WHERE actor_id = $1".into(),
+            "DELETE FROM recent_actions WHERE actor_id = $1".into(),
             "DELETE FROM durable_actions WHERE actor_id = $1".into(),
             "DELETE FROM commands WHERE actor_id = $1".into(),
             "DELETE FROM actors WHERE actor_id = $1".into(),

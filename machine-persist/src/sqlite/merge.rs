@@ -1,4 +1,5 @@
-//! The merge: moving appended events from `recent_events` into `events`.
+//! The merge: moving appended events from `recent_events` into `events`, and appended durable
+//! actions from `recent_actions` into `durable_actions`.
 //!
 //! Appends insert into `recent_events`, keyed by position, so a batch that touches a thousand
 //! actors writes a few fresh pages instead of one page per actor of an index ordered by actor.
@@ -6,6 +7,10 @@
 //! `events` sorted by `(actor_id, version)`, so each actor's last page of `events` is touched once
 //! per merge, not once per batch. It runs inside an append's transaction (no extra commit), when
 //! the [`MergePolicy`] says so, and when a store is opened.
+//!
+//! The outbox has the same two levels for the same reason, merged at the same time: every row
+//! of `recent_actions` is moved, so the records of a dispatcher find an action in one level or
+//! the other, never both.
 //!
 //! The primary key of `events` is the backstop against duplicate versions. Rows inserted behind
 //! the registry's back could duplicate a version; a merge then moves every other row and leaves
@@ -112,8 +117,64 @@ const POINT_AT_LEFTOVERS: &str = "
 const WATERMARK_BELOW_LEFTOVERS: &str = "
     UPDATE journal_state SET merged_through = (SELECT min(position) - 1 FROM recent_events)";
 
-/// Merges `recent_events` into `events`, inside the caller's write transaction.
+/// Moves every row of `recent_actions` whose key is free into `durable_actions`.
+const MOVE_ACTIONS: &str = "
+    INSERT OR FAIL INTO durable_actions
+        (actor_id, version, name, machine_type, codec, payload, status, attempts, claimed_by,
+         claimed_until, last_cause, created_at, updated_at)
+    SELECT actor_id, version, name, machine_type, codec, payload, status, attempts, claimed_by,
+           claimed_until, last_cause, created_at, updated_at
+    FROM recent_actions WHERE true
+    ORDER BY actor_id, version, name
+    ON CONFLICT DO NOTHING";
+
+/// After a move that left rows whose key was taken: drop the rows that were moved (those
+/// `durable_actions` now holds as they were).
+const CLEAR_MOVED_ACTIONS: &str = "
+    DELETE FROM recent_actions WHERE EXISTS (
+        SELECT 1 FROM durable_actions AS d
+        WHERE d.actor_id = recent_actions.actor_id
+          AND d.version = recent_actions.version
+          AND d.name = recent_actions.name
+          AND d.created_at = recent_actions.created_at
+          AND d.payload = recent_actions.payload)";
+
+/// Merges `recent_events` into `events` and `recent_actions` into `durable_actions`, inside the
+/// caller's write transaction.
 pub(super) async fn merge(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    merge_actions(conn).await?;
+    merge_events(conn).await
+}
+
+/// Moves the outbox's insertion-ordered level into the keyed one. A row whose key is already
+/// taken there (written behind the registry's back) stays where it is, and is reported.
+async fn merge_actions(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM recent_actions")
+        .fetch_one(&mut *conn)
+        .await?;
+    if pending == 0 {
+        return Ok(());
+    }
+    let moved = sqlx::query(MOVE_ACTIONS)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if u64::try_from(pending).is_ok_and(|pending| pending == moved) {
+        sqlx::query("DELETE FROM recent_actions")
+            .execute(&mut *conn)
+            .await?;
+        return Ok(());
+    }
+    sqlx::query(CLEAR_MOVED_ACTIONS).execute(&mut *conn).await?;
+    tracing::error!(
+        left = pending.saturating_sub(i64::try_from(moved).unwrap_or(i64::MAX)),
+        "durable actions duplicate keys already merged; they stay in recent_actions"
+    );
+    Ok(())
+}
+
+/// Moves `recent_events` into `events`.
+async fn merge_events(conn: &mut SqliteConnection) -> Result<(), StoreError> {
     let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM recent_events")
         .fetch_one(&mut *conn)
         .await?;

@@ -14,6 +14,9 @@
 //! levels in one statement ([`reads`]); a batch of few actors skips the first level when
 //! nothing waits to be merged. The registry head is the authority for the optimistic lock; the
 //! primary key of `events` is the backstop against a duplicate version written behind its back.
+//! The outbox of durable actions has the same two levels for the same reason (`recent_actions`,
+//! merged with the events into `durable_actions`); a dispatcher's record finds an unmerged row
+//! through the one index of the first level, the pending rows by the end of their claim.
 //!
 //! Timestamps are stored as fixed-width RFC 3339 text (UTC, microseconds); payloads as the exact
 //! bytes the codec produced (as text when they are UTF-8, so JSON stays readable with plain SQL).

@@ -27,26 +27,30 @@ pub(super) struct Statement {
 impl Statement {
     /// The statement text for `rows` rows.
     pub(super) fn sql(&self, rows: usize) -> String {
-        let mut sql =
-            String::with_capacity(self.head.len() + self.tail.len() + rows * self.columns * 2 + 8);
-        sql.push_str(self.head);
-        sql.push_str(" VALUES ");
-        for row in 0..rows {
-            if row > 0 {
+        rows_sql(self.head, self.columns, rows, self.tail)
+    }
+}
+
+/// `head`, then `VALUES` and `rows` rows of `columns` anonymous placeholders, then `tail`.
+pub(super) fn rows_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 2 + 8);
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
                 sql.push(',');
             }
-            sql.push('(');
-            for column in 0..self.columns {
-                if column > 0 {
-                    sql.push(',');
-                }
-                sql.push('?');
-            }
-            sql.push(')');
+            sql.push('?');
         }
-        sql.push_str(self.tail);
-        sql
+        sql.push(')');
     }
+    sql.push_str(tail);
+    sql
 }
 
 /// Splits `rows` into chunks of [`MAX_ROWS`], then of decreasing powers of two.

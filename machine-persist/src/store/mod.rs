@@ -29,6 +29,7 @@
 mod catalog;
 mod checkpoints;
 mod commands;
+mod effects_json;
 mod journal;
 mod outbox;
 mod snapshots;
@@ -38,6 +39,7 @@ pub use catalog::{Catalog, RowResult};
 pub(crate) use checkpoints::check_name;
 pub use checkpoints::{CheckpointStore, MAX_PROJECTION_NAME_BYTES};
 pub use commands::CommandLog;
+pub use effects_json::effects_json;
 pub use journal::{BatchOutcome, Journal, STREAM_PAGE};
 pub use outbox::Outbox;
 pub use snapshots::SnapshotStore;

@@ -14,8 +14,10 @@ use crate::{ActorId, StoreError};
 /// against other processes on the same database:
 /// - a pending action is claimed by at most one dispatcher at a time: [`claim_due`] takes only
 ///   rows whose claim has ended, atomically;
-/// - [`record`] applies only while the recording dispatcher holds the claim, so a dispatcher
-///   that lost its claim (it outlived its lease) cannot overwrite the new holder's record.
+/// - [`record`] applies only while the action is pending under the exact claim the attempt ran
+///   under ([`ActionUpdate::claim`]: holder and end), so a dispatcher that lost its claim (it
+///   outlived its lease, or its own poller took the claim back) cannot overwrite the new
+///   holder's record.
 ///
 /// [`claim_due`]: Outbox::claim_due
 /// [`record`]: Outbox::record

@@ -1397,7 +1397,15 @@ pub fn claim_request(owner: &str, limit: usize) -> ClaimRequest {
         },
         now: Utc::now(),
         limit,
-        include_own: false,
+        reclaim_own_before: None,
+    }
+}
+
+/// The claim a stored action is held under.
+pub fn held(action: &StoredAction) -> ActionClaim {
+    ActionClaim {
+        owner: action.claimed_by.as_str().into(),
+        until: action.claimed_until,
     }
 }
 
@@ -1484,30 +1492,58 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
     other_type.now = Utc::now() + chrono::Duration::seconds(120);
     assert!(store.claim_due(&other_type).await.unwrap().is_empty());
 
-    // Only the holder records, and only while pending.
+    // Only the holder records, under the claim it holds, and only while pending.
     let charge = claimed
         .iter()
         .find(|a| a.key.to_string() == "a/1/charge")
         .unwrap();
-    let holder: std::sync::Arc<str> = charge.claimed_by.as_str().into();
-    let update = |owner: &std::sync::Arc<str>, key: &StoredAction, outcome, cause| ActionUpdate {
+    let update = |claim: ActionClaim, key: &StoredAction, outcome, cause| ActionUpdate {
         key: key.key.clone(),
-        owner: owner.clone(),
+        claim,
         attempts: 1,
         outcome,
         cause,
     };
-    let stranger: std::sync::Arc<str> = "stranger".into();
+    let stranger = ActionClaim {
+        owner: "stranger".into(),
+        ..held(charge)
+    };
     assert!(!store
-        .record(&update(&stranger, charge, ActionOutcome::Succeeded, None))
+        .record(&update(
+            stranger.clone(),
+            charge,
+            ActionOutcome::Succeeded,
+            None
+        ))
         .await
         .unwrap());
+    let older = ActionClaim {
+        until: charge.claimed_until - chrono::Duration::seconds(5),
+        ..held(charge)
+    };
+    assert!(
+        !store
+            .record(&update(older, charge, ActionOutcome::Succeeded, None))
+            .await
+            .unwrap(),
+        "an older claim of the same holder records nothing"
+    );
     assert!(store
-        .record(&update(&holder, charge, ActionOutcome::Succeeded, None))
+        .record(&update(
+            held(charge),
+            charge,
+            ActionOutcome::Succeeded,
+            None
+        ))
         .await
         .unwrap());
     assert!(!store
-        .record(&update(&holder, charge, ActionOutcome::DeadLettered, None))
+        .record(&update(
+            held(charge),
+            charge,
+            ActionOutcome::DeadLettered,
+            None
+        ))
         .await
         .unwrap());
 
@@ -1516,7 +1552,6 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
         .iter()
         .find(|a| a.key.to_string() == "a/2/mail")
         .unwrap();
-    let mail_holder: std::sync::Arc<str> = mail.claimed_by.as_str().into();
     let cause = SerializedCause::of(&std::io::Error::other("smtp down"))
         .with_value(serde_json::json!({ "code": 421 }));
     let nested = SerializedCause {
@@ -1529,7 +1564,7 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
         claim_until: Utc::now() - chrono::Duration::seconds(1),
     };
     assert!(store
-        .record(&update(&mail_holder, mail, retry, Some(nested.clone())))
+        .record(&update(held(mail), mail, retry, Some(nested.clone())))
         .await
         .unwrap());
     let due = stored_actions(store.claim_due(&claim_request("r", 10)).await.unwrap());
@@ -1538,12 +1573,25 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
     assert_eq!((due[0].attempts, due[0].claimed_by.as_str()), (1, "r"));
     assert_eq!(due[0].last_cause.as_ref(), Some(&nested));
 
-    // A restarted owner takes back what it holds, whenever its claim ends.
+    // A restarted owner takes back the claims of its earlier run (those ending before its
+    // cutoff), not newer ones.
     let mut own = claim_request("r", 10);
-    own.include_own = true;
+    own.reclaim_own_before = Some(due[0].claimed_until);
+    assert!(
+        store.claim_due(&own).await.unwrap().is_empty(),
+        "a claim ending at the cutoff is not an earlier run's"
+    );
+    own.reclaim_own_before = Some(due[0].claimed_until + chrono::Duration::seconds(1));
     let back = stored_actions(store.claim_due(&own).await.unwrap());
     assert_eq!(back.len(), 1, "{back:?}");
     assert_eq!(back[0].key.to_string(), "a/2/mail");
+    assert!(
+        !store
+            .record(&update(held(&due[0]), mail, ActionOutcome::Succeeded, None))
+            .await
+            .unwrap(),
+        "the claim taken back replaced the one before"
+    );
 
     let after = stored_actions(store.actions(&id("a")).await.unwrap());
     assert_eq!(after[0].status, ActionStatus::Succeeded);
@@ -1555,12 +1603,15 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
         .iter()
         .find(|a| a.key.to_string() == "a/2/charge")
         .unwrap();
-    let second_holder: std::sync::Arc<str> = second.claimed_by.as_str().into();
+    let stranger = ActionClaim {
+        owner: "stranger".into(),
+        ..held(second)
+    };
     let applied = store
         .record_many(&[
-            update(&stranger, second, ActionOutcome::Succeeded, None),
-            update(&second_holder, second, ActionOutcome::Succeeded, None),
-            update(&second_holder, second, ActionOutcome::DeadLettered, None),
+            update(stranger, second, ActionOutcome::Succeeded, None),
+            update(held(second), second, ActionOutcome::Succeeded, None),
+            update(held(second), second, ActionOutcome::DeadLettered, None),
         ])
         .await
         .unwrap();
@@ -1570,19 +1621,23 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
 
     // Two records of one action in one call apply in order, among records of other actions;
     // a record without a cause keeps the last one.
-    let r: std::sync::Arc<str> = "r".into();
     let failed = SerializedCause::new("timed out");
+    let renewed_until = Utc::now() + chrono::Duration::seconds(60);
     let later = ActionOutcome::Retry {
-        claim_until: Utc::now() + chrono::Duration::seconds(60),
+        claim_until: renewed_until,
     };
-    let mut retried = update(&r, mail, later, Some(failed.clone()));
+    let mut retried = update(held(&back[0]), mail, later, Some(failed.clone()));
     retried.attempts = 2;
-    let mut succeeded = update(&r, mail, ActionOutcome::Succeeded, None);
+    let renewed = ActionClaim {
+        until: renewed_until,
+        ..held(&back[0])
+    };
+    let mut succeeded = update(renewed, mail, ActionOutcome::Succeeded, None);
     succeeded.attempts = 3;
     let applied = store
         .record_many(&[
             retried,
-            update(&second_holder, second, ActionOutcome::DeadLettered, None),
+            update(held(second), second, ActionOutcome::DeadLettered, None),
             succeeded,
         ])
         .await

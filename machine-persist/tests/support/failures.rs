@@ -74,7 +74,7 @@ pub async fn failed_effects_are_recorded_once_and_never_claimed<B: Backend>(back
     for owner in ["", "p"] {
         let mut late = claim_request(owner, 10);
         late.now = Utc::now() + chrono::Duration::days(1);
-        late.include_own = true;
+        late.reclaim_own_before = Some(late.now);
         let claimed = stored_actions(store.claim_due(&late).await.unwrap());
         let claimed: Vec<String> = claimed.iter().map(|row| row.key.to_string()).collect();
         assert!(
@@ -84,7 +84,7 @@ pub async fn failed_effects_are_recorded_once_and_never_claimed<B: Backend>(back
     }
     let attempt = ActionUpdate {
         key: receipt.key.clone(),
-        owner: "".into(),
+        claim: super::conformance::held(&rows[2]),
         attempts: 2,
         outcome: ActionOutcome::Succeeded,
         cause: None,

@@ -9,7 +9,8 @@ use machine::persist::codec::payload_to_json;
 use machine::persist::fixture::Fixture;
 use machine::persist::serde_json::{self, json, Value};
 use machine::persist::store::{
-    ActorMetadata, CatalogQuery, Store, StoreError, StoredEvent, StoredSnapshot, StreamFilter,
+    effects_json, ActorMetadata, CatalogQuery, Store, StoreError, StoredEvent, StoredSnapshot,
+    StreamFilter,
 };
 use machine::persist::tail::JournalTail;
 use machine::persist::PersistError;
@@ -294,11 +295,24 @@ async fn history<S: Store>(
         }
     }
     snapshots.reverse();
+    // The durable actions and failed effects stored under the versions shown (a row that
+    // cannot be read is shown as its error).
+    let effects: Vec<_> = store
+        .actions(id)
+        .await
+        .map_err(PersistError::from)?
+        .into_iter()
+        .filter(|row| {
+            row.as_ref()
+                .map_or(true, |action| (from..=to).contains(&action.key.version))
+        })
+        .collect();
     if json {
         return print_json(&json!({
             "actor": meta_json(&meta),
             "events": events.iter().map(event_json).collect::<Vec<_>>(),
             "snapshots": snapshots.iter().map(snapshot_json).collect::<Vec<_>>(),
+            "effects": effects_json(&effects),
         }));
     }
     let mut table = Table::new(vec!["VERSION", "RECORDED AT", "EVENT", "PAYLOAD"]);
@@ -320,6 +334,39 @@ async fn history<S: Store>(
                 snapshot.state_tag.clone(),
                 payload(&snapshot.codec, &snapshot.payload).to_string(),
             ]);
+        }
+        println!();
+        print!("{}", table.render());
+    }
+    if !effects.is_empty() {
+        let mut table = Table::new(vec![
+            "EFFECT",
+            "VERSION",
+            "STATUS",
+            "ATTEMPTS",
+            "LAST CAUSE",
+        ]);
+        for row in &effects {
+            table.row(match row {
+                Ok(action) => vec![
+                    action.key.action.to_string(),
+                    action.key.version.to_string(),
+                    action.status.as_str().to_owned(),
+                    action.attempts.to_string(),
+                    action
+                        .last_cause
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ],
+                Err(error) => vec![
+                    "(unreadable)".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    error.to_string(),
+                ],
+            });
         }
         println!();
         print!("{}", table.render());

@@ -1,14 +1,16 @@
-//! An actor's durable actions and failed effects as the inspector's API shows them.
+//! An actor's durable actions and failed effects as JSON, one shape for every tool that shows
+//! them (the inspector's API, `machine-inspect history`).
 
 use serde_json::{json, Value};
 
 use crate::store::{RowResult, StoredAction};
 use machine_core::SerializedCause;
 
-/// One object per outbox row of an actor, in the store's order (version, then name): its name,
-/// version, status, attempts, last change and last cause; a row that cannot be read is
-/// `{"error": …}` in its place.
-pub(super) fn rows(rows: &[RowResult<StoredAction>]) -> Vec<Value> {
+/// One object per outbox row of an actor, in the given order (the store's: version, then
+/// name): its `name`, `version`, `status`, `attempts`, last change (`updated_at`) and last
+/// `cause` (`type_name`, `message`, the `chain` of messages outermost first, and `value`); a
+/// row that cannot be read is `{"error": …}` in its place.
+pub fn effects_json(rows: &[RowResult<StoredAction>]) -> Vec<Value> {
     rows.iter()
         .map(|row| match row {
             Ok(action) => json!({
@@ -68,7 +70,7 @@ mod tests {
             "status",
             "unknown status `x`",
         ));
-        let shown = rows(&[Ok(failed), bad]);
+        let shown = effects_json(&[Ok(failed), bad]);
         assert_eq!(shown[0]["name"], "send receipt");
         assert_eq!(shown[0]["version"], 3);
         assert_eq!(shown[0]["status"], "failed");
