@@ -163,3 +163,57 @@ async fn actions_are_found_in_either_level_and_the_merge_moves_them_all() {
     assert!(store.delete_actor(&"a".into()).await.unwrap());
     assert_eq!(levels(&store).await, (0, 2));
 }
+
+#[tokio::test]
+async fn records_ride_on_appends_while_appends_flow_and_apply_alone_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("ride.db")).await.unwrap();
+    // Appends flow: another actor appends every millisecond.
+    let writer = store.clone();
+    let flowing = tokio::spawn(async move {
+        for n in 0..2_000u64 {
+            let request = AppendRequest::new("busy", "Order", n, "S", Utc::now())
+                .with_events(vec![NewEvent::new("E1", 1, "json", "{}")]);
+            let request = if n == 0 { request.create() } else { request };
+            writer.append(request).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let mut claims = Vec::new();
+    for n in 0..20 {
+        let actor = format!("r{n}");
+        claims.push((actor.clone(), append_action(&store, &actor, "d").await));
+    }
+    // Each record applies exactly once, in either level, whatever carries it; a second record
+    // of the same claim finds the action ended.
+    for (actor, claim) in &claims {
+        let update = success(actor, claim.clone());
+        assert_eq!(
+            store
+                .record_many(std::slice::from_ref(&update))
+                .await
+                .unwrap(),
+            [true]
+        );
+        assert_eq!(store.record_many(&[update]).await.unwrap(), [false]);
+        let rows = store.actions(&actor.as_str().into()).await.unwrap();
+        assert_eq!(rows[0].as_ref().unwrap().status, ActionStatus::Succeeded);
+    }
+    flowing.abort();
+    assert_eq!(writer_synchronous(&store).await, 2, "the writer stays FULL");
+
+    // No append flows any more: a record is written alone, at once.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let claim = append_action(&store, "late", "d").await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        store.record_many(&[success("late", claim)]).await.unwrap(),
+        [true]
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "written without waiting for an append"
+    );
+}

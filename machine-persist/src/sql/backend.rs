@@ -130,6 +130,16 @@ pub trait SqlBackend: Send + Sync {
     /// closed: their commits need not be durable by themselves (see `crate::dispatch`).
     fn relaxed_write(&self) -> RelaxedWrite;
 
+    /// Records ended attempts of durable actions (see [`Outbox::record_many`]; called with at
+    /// least one update): in a [relaxed](Self::relaxed_write) transaction of their own, unless
+    /// the backend has a cheaper way.
+    fn record_attempts<'a>(
+        &'a self,
+        updates: &'a [ActionUpdate],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send + 'a {
+        outbox::record_many(self.writer(), self.relaxed_write(), updates)
+    }
+
     /// The statements that delete the events of actor `$1` with `version <= $2` (retention), run
     /// in order in one write transaction.
     fn delete_events_sql() -> Vec<String>;
@@ -470,10 +480,7 @@ impl<B: SqlBackend> Outbox for B {
             return Ok(Vec::new());
         }
         self.deadline()
-            .run(
-                "record actions",
-                outbox::record_many(self.writer(), self.relaxed_write(), updates),
-            )
+            .run("record actions", self.record_attempts(updates))
             .await
     }
 

@@ -101,13 +101,29 @@ struct Outcome {
 }
 
 /// Records ended attempts in one write transaction whose commit need not be durable by itself
-/// (see [`RelaxedWrite`]); whether each applied. The updates that set the same values are
-/// recorded together, one statement per outbox table (and per chunk of
-/// [`Dialect::record_chunks`]), each table given only what the tables before it did not apply.
-/// A key recorded twice in one call is applied in order, one round of statements per occurrence.
+/// (see [`RelaxedWrite`]); whether each applied (see [`record_in`]).
 pub(crate) async fn record_many<DB: Dialect>(
     pool: &Pool<DB>,
     relaxed: RelaxedWrite,
+    updates: &[ActionUpdate],
+) -> Result<Vec<bool>, StoreError> {
+    let mut connection = RestoreGuard::new(pool.acquire().await?);
+    let mut tx = connection.begin_with(relaxed.begin).await?;
+    let applied = record_in(&mut tx, updates).await?;
+    tx.commit().await?;
+    if let Some(restore) = relaxed.restore {
+        DB::execute_raw(&mut connection, restore).await?;
+    }
+    connection.release();
+    Ok(applied)
+}
+
+/// Records ended attempts inside `tx`; whether each applied. The updates that set the same
+/// values are recorded together, one statement per outbox table (and per chunk of
+/// [`Dialect::record_chunks`]), each table given only what the tables before it did not apply.
+/// A key recorded twice in one call is applied in order, one round of statements per occurrence.
+pub(crate) async fn record_in<DB: Dialect>(
+    tx: &mut Transaction<'_, DB>,
     updates: &[ActionUpdate],
 ) -> Result<Vec<bool>, StoreError> {
     let now = time::to_micros(time::now());
@@ -115,19 +131,12 @@ pub(crate) async fn record_many<DB: Dialect>(
         .iter()
         .map(|update| outcome_of(update, now))
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let mut connection = RestoreGuard::new(pool.acquire().await?);
-    let mut tx = connection.begin_with(relaxed.begin).await?;
     let mut applied = vec![false; updates.len()];
     for round in distinct_rounds(updates) {
         for (outcome, members) in groups(&round, &outcomes) {
-            record_group::<DB>(&mut tx, updates, outcome, &members, now, &mut applied).await?;
+            record_group::<DB>(tx, updates, outcome, &members, now, &mut applied).await?;
         }
     }
-    tx.commit().await?;
-    if let Some(restore) = relaxed.restore {
-        DB::execute_raw(&mut connection, restore).await?;
-    }
-    connection.release();
     Ok(applied)
 }
 

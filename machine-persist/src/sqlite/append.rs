@@ -15,7 +15,10 @@
 //!    into `durable_actions` when the events go straight into `events`;
 //! 4. advance the position counter and, when due, [merge](super::merge) `recent_events` into
 //!    `events`;
-//! 5. commit.
+//! 5. apply the attempt records of durable actions waiting for an append ([`records`]);
+//! 6. commit, then answer those records.
+//!
+//! [`records`]: super::records
 //!
 //! The registry head is the authority for the optimistic lock: events are not probed, because
 //! `recent_events` has no index by actor (that is what makes appends cheap). Every writer through
@@ -226,6 +229,7 @@ impl SqliteStore {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
+        self.records.append_started();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (counters, found) = read_state(&mut tx, requests).await?;
         let recorded = read_commands(&mut tx, requests).await?;
@@ -249,7 +253,11 @@ impl SqliteStore {
             &self.narrow_streak,
         );
         rows.write(&mut tx, route, counters, &now).await?;
+        let riding = self.record_riding(&mut tx).await;
         tx.commit().await?;
+        if let Some(riding) = riding {
+            riding.answer();
+        }
         Ok(plan.outcome)
     }
 }

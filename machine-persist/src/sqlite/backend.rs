@@ -1,6 +1,8 @@
 //! [`SqliteStore`] as a [`SqlBackend`]: what SQLite does its own way. The storage traits follow
 //! from it (see `crate::sql::backend`).
 
+use std::future::Future;
+
 use sqlx::{Pool, Sqlite};
 
 use super::reads::RECENT_OF_ACTOR;
@@ -10,7 +12,7 @@ use crate::sql::deadline::Deadline;
 use crate::sql::decode::EVENT_COLUMNS;
 use crate::sql::outbox::RelaxedWrite;
 use crate::sql::stream::FilterParams;
-use crate::store::{CommitSignal, RowResult, StreamEntry};
+use crate::store::{ActionUpdate, CommitSignal, RowResult, StreamEntry};
 use crate::{ActorId, AppendRequest, BatchOutcome, StoreError, StoredEvent, StoredSnapshot};
 
 impl SqlBackend for SqliteStore {
@@ -36,6 +38,14 @@ impl SqlBackend for SqliteStore {
 
     fn relaxed_write(&self) -> RelaxedWrite {
         self.relaxed
+    }
+
+    /// With the next append while appends are flowing (see [`records`](super::records)).
+    fn record_attempts<'a>(
+        &'a self,
+        updates: &'a [ActionUpdate],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send + 'a {
+        self.record_with_appends(updates)
     }
 
     /// Positions are assigned under the write lock, which a transaction holds until it commits:

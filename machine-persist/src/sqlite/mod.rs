@@ -31,6 +31,7 @@ mod merge;
 mod options;
 mod packed_rows;
 mod reads;
+mod records;
 mod stream;
 mod values;
 
@@ -77,6 +78,8 @@ pub struct SqliteStore {
     ///
     /// [`SqlBackend::relaxed_write`]: crate::sql::backend::SqlBackend::relaxed_write
     relaxed: RelaxedWrite,
+    /// Attempt records waiting to ride on the next append.
+    records: Arc<records::RecordQueue>,
 }
 
 impl SqliteStore {
@@ -115,6 +118,7 @@ impl SqliteStore {
             deadline: options.deadline,
             commits: CommitSignal::default(),
             relaxed: options.synchronous.relaxed_write(),
+            records: Arc::default(),
         };
         // Events left unmerged by the previous run: reads of their actors are fastest merged.
         store.merge().await?;
