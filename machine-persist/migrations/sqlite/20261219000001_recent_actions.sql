@@ -2,8 +2,10 @@
 -- write their durable actions here, so a batch for a thousand actors fills a few fresh pages
 -- instead of dirtying one page per actor of `durable_actions` (which is clustered by actor).
 -- The journal's merge moves every row into `durable_actions` in key order, many batches at a
--- time; a row is in exactly one of the two tables at any time. Same columns and meaning as
--- `durable_actions`.
+-- time; a row is in one of the two tables at any time (a key written twice behind the
+-- registry's back stays here, and every merge reports it). Same columns and meaning as
+-- `durable_actions`. With no index by actor, reads of one actor's actions scan this level,
+-- which the merge keeps short (`SqliteOptions::merge_after`).
 CREATE TABLE IF NOT EXISTS recent_actions (
     actor_id      TEXT    NOT NULL,
     version       INTEGER NOT NULL,

@@ -15,7 +15,8 @@
 //! the schedule ends (dead letter, then the optional feedback event). An action is in flight at
 //! most once per process; across processes the claim keeps it to one dispatcher at a time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -46,6 +47,9 @@ const LINGER_FROM: usize = 64;
 /// How long a busy round waits for more records.
 const RECORD_LINGER: Duration = Duration::from_millis(2);
 
+/// The claim a running action is held under, shared by its task and the poller.
+type Held = Arc<Mutex<ActionClaim>>;
+
 /// One attempt record for the recorder, and where its answer goes (`None`: the store failed).
 type RecordJob = (ActionUpdate, oneshot::Sender<Option<bool>>);
 
@@ -53,7 +57,10 @@ struct Inner {
     store: Arc<dyn ErasedStore>,
     config: DispatchConfig,
     runners: Mutex<HashMap<String, Arc<dyn Runner>>>,
-    in_flight: Mutex<HashSet<IdempotencyKey>>,
+    /// The actions running here, each with the claim it is held under now: when the poller
+    /// claims a running action again (its record came too late, or a restart under the same
+    /// name took its claims back), the running attempt records under the new claim.
+    in_flight: Mutex<HashMap<IdempotencyKey, Held>>,
     tasks: Mutex<JoinSet<()>>,
     /// Set when a machine type was registered: the next poll takes own claims back.
     reclaim_own: AtomicBool,
@@ -88,7 +95,7 @@ impl Dispatcher {
                 reclaim_before,
                 config,
                 runners: Mutex::new(HashMap::new()),
-                in_flight: Mutex::new(HashSet::new()),
+                in_flight: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(JoinSet::new()),
                 reclaim_own: AtomicBool::new(false),
                 stop,
@@ -139,22 +146,26 @@ impl Dispatcher {
             tracing::warn!(machine = %job.machine_type, key = %job.key, "no runner for a durable action's machine type");
             return;
         };
-        if !lock(&self.inner.in_flight).insert(job.key.clone()) {
-            return;
-        }
+        let held = match lock(&self.inner.in_flight).entry(job.key.clone()) {
+            Entry::Occupied(running) => {
+                *lock(running.get()) = job.claim;
+                return;
+            }
+            Entry::Vacant(slot) => Arc::clone(slot.insert(Arc::new(Mutex::new(job.claim.clone())))),
+        };
         let dispatcher = self.clone();
         let mut tasks = lock(&self.inner.tasks);
         // Reap finished tasks, so the set holds only running ones.
         while tasks.try_join_next().is_some() {}
         tasks.spawn(async move {
             let key = job.key.clone();
-            dispatcher.run(runner, job).await;
+            dispatcher.run(runner, job, &held).await;
             lock(&dispatcher.inner.in_flight).remove(&key);
         });
     }
 
     /// One action's life in this dispatcher.
-    async fn run(&self, runner: Arc<dyn Runner>, mut job: Job) {
+    async fn run(&self, runner: Arc<dyn Runner>, mut job: Job, held: &Held) {
         let config = &self.inner.config;
         let schedule = if runner.owns(&job.key.actor_id) {
             runner.retry(&job.key.action).ok_or_else(|| {
@@ -179,7 +190,8 @@ impl Dispatcher {
                 let release = ActionOutcome::Retry {
                     claim_until: Utc::now(),
                 };
-                self.record(&job, job.attempts, release, Some(cause)).await;
+                self.record(&job, held, job.attempts, release, Some(cause))
+                    .await;
                 return;
             }
         };
@@ -217,7 +229,7 @@ impl Dispatcher {
             let cause = match outcome {
                 Ok(()) => {
                     tracing::debug!(key = %job.key, attempt, "durable action succeeded");
-                    self.record(&job, attempt, ActionOutcome::Succeeded, None)
+                    self.record(&job, held, attempt, ActionOutcome::Succeeded, None)
                         .await;
                     return;
                 }
@@ -229,10 +241,9 @@ impl Dispatcher {
                 Decision::Continue(delay) => {
                     let claim_until = Utc::now() + delay + config.effective_lease();
                     let renewed = ActionOutcome::Retry { claim_until };
-                    if !self.record(&job, attempt, renewed, Some(cause)).await {
+                    if !self.record(&job, held, attempt, renewed, Some(cause)).await {
                         return;
                     }
-                    job.claim.until = claim_until;
                     tokio::time::sleep(delay).await;
                 }
                 Decision::Skip | Decision::Done => {
@@ -250,34 +261,50 @@ impl Dispatcher {
             tracing::error!(key = %job.key, %error, "the feedback event of a dead-lettered action failed");
         }
         tracing::warn!(key = %job.key, attempts = job.attempts, %cause, "durable action dead-lettered");
-        self.record(&job, job.attempts, ActionOutcome::DeadLettered, Some(cause))
-            .await;
+        self.record(
+            &job,
+            held,
+            job.attempts,
+            ActionOutcome::DeadLettered,
+            Some(cause),
+        )
+        .await;
     }
 
-    /// Records an ended attempt, retrying transient store failures; whether this dispatcher
-    /// still holds the claim.
+    /// Records an ended attempt under the claim `held` holds, retrying transient store failures
+    /// and a refusal that came because the claim was taken over here meanwhile; whether this
+    /// dispatcher still holds the action (then `held` holds the claim the record left).
     async fn record(
         &self,
         job: &Job,
+        held: &Held,
         attempts: u32,
         outcome: ActionOutcome,
         cause: Option<SerializedCause>,
     ) -> bool {
-        let update = ActionUpdate {
-            key: job.key.clone(),
-            claim: job.claim.clone(),
-            attempts,
-            outcome,
-            cause,
-        };
         let mut pause = Duration::from_millis(50);
         for tries in 1..=RECORD_TRIES {
+            let claim = lock(held).clone();
+            let update = ActionUpdate {
+                key: job.key.clone(),
+                claim: claim.clone(),
+                attempts,
+                outcome: outcome.clone(),
+                cause: cause.clone(),
+            };
             let (answer, answered) = oneshot::channel();
-            if self.inner.records.send((update.clone(), answer)).is_err() {
+            if self.inner.records.send((update, answer)).is_err() {
                 return false;
             }
             match answered.await.ok().flatten() {
-                Some(true) => return true,
+                Some(true) => {
+                    if let ActionOutcome::Retry { claim_until } = outcome {
+                        lock(held).until = claim_until;
+                    }
+                    return true;
+                }
+                // This dispatcher's poller claimed the action again meanwhile.
+                Some(false) if *lock(held) != claim => {}
                 Some(false) => {
                     tracing::warn!(key = %job.key, "the claim of a durable action was lost; another dispatcher runs it");
                     return false;

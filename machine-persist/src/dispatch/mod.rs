@@ -23,8 +23,9 @@
 //!   the one that took it over.
 //! * **Duplicates, bounded.** An attempt runs again only when the process that ran it died (or
 //!   lost the store) before its end was recorded durably, so a completed attempt may be repeated
-//!   once per such crash. Records are not flushed by their own commit (SQLite: the write
-//!   connection runs their transaction with `synchronous = NORMAL`; Postgres: `SET LOCAL
+//!   once per such crash. Records are not flushed by their own commit (SQLite: while appends
+//!   flow, they are written in the next append's transaction, flushed with it; otherwise the
+//!   write connection runs their transaction with `synchronous = NORMAL`; Postgres: `SET LOCAL
 //!   synchronous_commit = off`): the next flushed commit, such as the journal's next append,
 //!   makes them durable, as it follows them in the log. A crash of the process alone loses no
 //!   record; a power loss, or a crash of the database server, may lose the last unflushed ones,
@@ -33,8 +34,9 @@
 //! * **Recorded.** Every ended attempt is recorded in the store: the attempt count, the last
 //!   failure as a [`SerializedCause`](machine_core::SerializedCause), and the outcome
 //!   ([`ActionStatus`](crate::store::ActionStatus)); [`Repository::actions`](crate::Repository::actions)
-//!   reads them. Records are written many per transaction, in one statement
-//!   ([`Outbox::record_many`](crate::store::Outbox::record_many)), off the attempts' path.
+//!   reads them. Records are written many per transaction, a few statements for any number
+//!   (one per group of records that set the same values, one for the rest;
+//!   [`Outbox::record_many`](crate::store::Outbox::record_many)), off the attempts' path.
 //! * **Dead letters.** When the schedule ends, the action is dead-lettered; with
 //!   [`DurablePolicy::on_failed`] an event made from the action and its last cause is first fed
 //!   back to the actor (restored if needed), so the machine can compensate. The feedback is

@@ -169,8 +169,10 @@ pub struct ClaimRequest {
     /// The most actions to claim.
     pub limit: usize,
     /// Also claim the pending actions `claim.owner` holds whose claim ends before this time,
-    /// even if it has not ended: a dispatcher restarted under the same name takes back the
-    /// claims of its earlier run (those end before `start + lease`), not its own newer ones.
+    /// even if it has not ended: a dispatcher restarted under the same name passes its start
+    /// plus its lease, and so takes back at once the claims of its earlier run that end before
+    /// that (a retry its earlier run scheduled further out waits for its claim to end), never
+    /// the ones it has taken since.
     pub reclaim_own_before: Option<DateTime<Utc>>,
 }
 

@@ -7,7 +7,7 @@ use sqlx::{Pool, Postgres, Row, Transaction};
 
 use crate::error::BoxError;
 use crate::sql::decode::{action_columns_of, ACTOR_COLUMNS, SNAPSHOT_COLUMNS};
-use crate::sql::outbox::{OutboxTable, RecordKey, KEYED_OUTBOX};
+use crate::sql::outbox::{OutboxTable, RecordRow, KEYED_OUTBOX};
 use crate::sql::{Dialect, SqlQuery};
 use crate::StoreError;
 
@@ -82,13 +82,16 @@ impl Dialect for Postgres {
         )
     }
 
+    /// One table: the heap is filled in insertion order already, and the log records the index
+    /// entries a batch adds, not the whole pages they land on (but for a page's first change
+    /// after a checkpoint).
+    const OUTBOX_TABLES: &'static [OutboxTable] = &[KEYED_OUTBOX];
+
     /// The rows are chosen and locked once, in a materialized CTE (a subquery in `FROM` may be
     /// evaluated again while rows are rechecked, and then yield more than its `LIMIT`); rows
     /// another claimer has locked are skipped, so concurrent claimers take disjoint rows
     /// without waiting on each other. The condition is checked again on the locked row, so a
     /// row claimed meanwhile is not taken.
-    const OUTBOX_TABLES: &'static [OutboxTable] = &[KEYED_OUTBOX];
-
     fn claim_actions_sql(table: &OutboxTable) -> String {
         let name = table.name;
         format!(
@@ -136,19 +139,53 @@ impl Dialect for Postgres {
     /// key) would stay in use as the table grows.
     fn bind_record_keys<'q>(
         query: SqlQuery<'q, Self>,
-        keys: &[&RecordKey<'q>],
+        rows: &[&RecordRow<'q>],
     ) -> SqlQuery<'q, Self> {
         query
             .persistent(false)
-            .bind(keys.iter().map(|key| key.actor_id).collect::<Vec<_>>())
-            .bind(keys.iter().map(|key| key.version).collect::<Vec<_>>())
-            .bind(keys.iter().map(|key| key.name).collect::<Vec<_>>())
-            .bind(keys.iter().map(|key| key.held_until).collect::<Vec<_>>())
-            .bind(keys.iter().map(|key| key.owner).collect::<Vec<_>>())
+            .bind(rows.iter().map(|row| row.actor_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|row| row.version).collect::<Vec<_>>())
+            .bind(rows.iter().map(|row| row.name).collect::<Vec<_>>())
+            .bind(rows.iter().map(|row| row.held_until).collect::<Vec<_>>())
+            .bind(rows.iter().map(|row| row.owner).collect::<Vec<_>>())
     }
 
     fn record_chunks<T>(keys: &[T]) -> Vec<&[T]> {
         vec![keys]
+    }
+
+    /// As [`record_actions_sql`](Self::record_actions_sql), with every row's values in arrays.
+    fn record_rows_sql(table: &OutboxTable) -> String {
+        let name = table.name;
+        format!(
+            "UPDATE {name} AS a
+             SET attempts = u.attempts, status = u.status, claimed_until = u.claimed_until,
+                 last_cause = coalesce(nullif(u.cause, ''), a.last_cause), updated_at = $10
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[],
+                         $6::bigint[], $7::text[], $8::timestamptz[], $9::text[])
+                 AS u(actor_id, version, name, held_until, owner, attempts, status,
+                      claimed_until, cause)
+             WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
+               AND a.claimed_until = u.held_until AND a.claimed_by = u.owner
+               AND coalesce(a.status, '') = 'pending'
+             RETURNING a.actor_id, a.version, a.name"
+        )
+    }
+
+    /// Planned at each execution, like [`bind_record_keys`](Self::bind_record_keys).
+    fn bind_record_rows<'q>(
+        query: SqlQuery<'q, Self>,
+        rows: &[&RecordRow<'q>],
+    ) -> Result<SqlQuery<'q, Self>, StoreError> {
+        Ok(Self::bind_record_keys(query, rows)
+            .bind(
+                rows.iter()
+                    .map(|row| i64::from(row.attempts))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(rows.iter().map(|row| row.status).collect::<Vec<_>>())
+            .bind(rows.iter().map(|row| row.claimed_until).collect::<Vec<_>>())
+            .bind(rows.iter().map(|row| row.cause).collect::<Vec<_>>()))
     }
 
     fn begin_write(

@@ -200,8 +200,9 @@ pub trait Dialect: SqlDatabase {
     /// the list after the [actor columns](decode::ACTOR_COLUMNS).
     fn actors_by_id_sql() -> String;
 
-    /// The tables holding outbox rows, each row in exactly one of them; the last one is
-    /// [`KEYED_OUTBOX`](outbox::KEYED_OUTBOX).
+    /// The tables holding outbox rows, each row in one of them (a key written twice behind the
+    /// registry's back stays in the first level, and is reported by every merge); the last one
+    /// is [`KEYED_OUTBOX`](outbox::KEYED_OUTBOX).
     const OUTBOX_TABLES: &'static [outbox::OutboxTable];
 
     /// Claims due durable actions of `table` and returns their [action
@@ -209,23 +210,35 @@ pub trait Dialect: SqlDatabase {
     /// claim, `$3` now, `$4` the machine types (a list as [`bind_list`](Self::bind_list) binds
     /// it), `$5` the most rows, `$6` a time before which `$1`'s own claims are taken too (see
     /// [`ClaimRequest::reclaim_own_before`](crate::store::ClaimRequest::reclaim_own_before)). A
-    /// row is due when it is pending and its claim ended before `$3`; the oldest claims come
-    /// first. One statement, so no two claimers take the same row.
+    /// row is due when it is pending and its claim ended before `$3`; the oldest claims of the
+    /// table come first. One statement, so no two claimers take the same row.
     fn claim_actions_sql(table: &outbox::OutboxTable) -> String;
 
     /// Records a group of ended attempts of durable actions in `table` that all set the same
     /// values, each only while its action is pending under the claim its attempt ran under, and
     /// returns the key (`actor_id`, `version`, `name`) of each row it changed. Its parameters,
     /// in binding order: the attempts, the status, the new end of the claim, the cause (`''`
-    /// keeps the last one), now, then the `rows` [keys](outbox::RecordKey) as
-    /// [`bind_record_keys`](Self::bind_record_keys) binds them.
+    /// keeps the last one), now, then the keys and claims of `rows` [rows](outbox::RecordRow)
+    /// as [`bind_record_keys`](Self::bind_record_keys) binds them.
     fn record_actions_sql(table: &outbox::OutboxTable, rows: usize) -> String;
 
-    /// Binds the keys of a [record statement](Self::record_actions_sql).
+    /// Binds the keys and claims of a [record statement](Self::record_actions_sql).
     fn bind_record_keys<'q>(
         query: SqlQuery<'q, Self>,
-        keys: &[&outbox::RecordKey<'q>],
+        rows: &[&outbox::RecordRow<'q>],
     ) -> SqlQuery<'q, Self>;
+
+    /// Records ended attempts of durable actions in `table` that each set values of their own
+    /// (as [`record_actions_sql`](Self::record_actions_sql) does for a group), any number in
+    /// one statement: the rows as [`bind_record_rows`](Self::bind_record_rows) binds them,
+    /// then now.
+    fn record_rows_sql(table: &outbox::OutboxTable) -> String;
+
+    /// Binds the rows of a [per-row record statement](Self::record_rows_sql).
+    fn bind_record_rows<'q>(
+        query: SqlQuery<'q, Self>,
+        rows: &[&outbox::RecordRow<'q>],
+    ) -> Result<SqlQuery<'q, Self>, StoreError>;
 
     /// How many keys one record statement takes: a group is split into these chunks.
     fn record_chunks<T>(keys: &[T]) -> Vec<&[T]>;

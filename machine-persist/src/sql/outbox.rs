@@ -72,10 +72,11 @@ pub(crate) async fn claim_due<DB: Dialect>(
     Ok(claimed)
 }
 
-/// One action of a record group, as [`Dialect::bind_record_keys`] binds it: the key and the
-/// claim the attempt ran under.
+/// One ended attempt as the record statements bind it: the key, the claim the attempt ran
+/// under, and what it sets (which [`Dialect::bind_record_keys`] leaves out: its group binds it
+/// once).
 #[derive(Debug)]
-pub struct RecordKey<'a> {
+pub struct RecordRow<'a> {
     /// The actor.
     pub actor_id: &'a str,
     /// The version of the declaring event.
@@ -86,6 +87,14 @@ pub struct RecordKey<'a> {
     pub held_until: DateTime<Utc>,
     /// The holder of the claim.
     pub owner: &'a str,
+    /// How many attempts have ended.
+    pub attempts: u32,
+    /// The new status.
+    pub status: &'static str,
+    /// The new end of the claim, in microseconds.
+    pub claimed_until: DateTime<Utc>,
+    /// The new cause as stored (`''` keeps the last one).
+    pub cause: &'a str,
 }
 
 /// What a group of ended attempts sets: every update of a group sets the same values (in the
@@ -131,29 +140,55 @@ pub(crate) async fn record_in<DB: Dialect>(
         .iter()
         .map(|update| outcome_of(update, now))
         .collect::<Result<Vec<_>, StoreError>>()?;
+    let rows = updates
+        .iter()
+        .zip(&outcomes)
+        .map(|(update, outcome)| record_row(update, outcome))
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let mut applied = vec![false; updates.len()];
     for round in distinct_rounds(updates) {
+        // Groups of two or more take one statement each; the rest (retries, whose claims end at
+        // distinct times; dead letters) share one statement that binds every row's values.
+        let mut singles = Vec::new();
         for (outcome, members) in groups(&round, &outcomes) {
-            record_group::<DB>(tx, updates, outcome, &members, now, &mut applied).await?;
+            if members.len() < 2 {
+                singles.extend(members);
+                continue;
+            }
+            let shape = Shape::Group { outcome, now };
+            record_members::<DB>(tx, updates, &rows, &members, shape, &mut applied).await?;
+        }
+        if !singles.is_empty() {
+            let shape = Shape::Rows { now };
+            record_members::<DB>(tx, updates, &rows, &singles, shape, &mut applied).await?;
         }
     }
     Ok(applied)
 }
 
-/// Records the `members` of `updates` that set `outcome`, in each outbox table in turn (each
-/// given what the tables before it did not apply), marking in `applied` what applied.
-async fn record_group<DB: Dialect>(
+/// How a set of records is written.
+#[derive(Clone, Copy)]
+enum Shape<'o> {
+    /// Every member sets `outcome`: bound once, with the keys ([`Dialect::record_actions_sql`]).
+    Group {
+        outcome: &'o Outcome,
+        now: DateTime<Utc>,
+    },
+    /// Each member's values bound with it ([`Dialect::record_rows_sql`]).
+    Rows { now: DateTime<Utc> },
+}
+
+/// Records the `members` of `updates` (their `rows`) as `shape` says, in each outbox table in
+/// turn (each given what the tables before it did not apply), marking in `applied` what
+/// applied.
+async fn record_members<DB: Dialect>(
     tx: &mut Transaction<'_, DB>,
     updates: &[ActionUpdate],
-    outcome: &Outcome,
+    rows: &[RecordRow<'_>],
     members: &[usize],
-    now: DateTime<Utc>,
+    shape: Shape<'_>,
     applied: &mut [bool],
 ) -> Result<(), StoreError> {
-    let keys = members
-        .iter()
-        .map(|&at| record_key(&updates[at]))
-        .collect::<Result<Vec<_>, StoreError>>()?;
     let mut by_actor: HashMap<&str, Vec<usize>> = HashMap::new();
     for &at in members {
         by_actor
@@ -162,22 +197,34 @@ async fn record_group<DB: Dialect>(
             .push(at);
     }
     for table in DB::OUTBOX_TABLES {
-        let remaining: Vec<&RecordKey<'_>> = members
+        let remaining: Vec<&RecordRow<'_>> = members
             .iter()
-            .zip(&keys)
-            .filter(|(&at, _)| !applied[at])
-            .map(|(_, key)| key)
+            .filter(|&&at| !applied[at])
+            .map(|&at| &rows[at])
             .collect();
         if remaining.is_empty() {
             break;
         }
-        for chunk in DB::record_chunks(&remaining) {
-            let sql = DB::record_actions_sql(table, chunk.len());
-            let query = DB::bind_int(sqlx::query(&sql), i64::from(outcome.attempts));
-            let query = DB::bind_text(query, outcome.status.as_str())
-                .bind(DB::time_param(outcome.claimed_until));
-            let query = DB::bind_text(query, &outcome.cause).bind(DB::time_param(now));
-            let query = DB::bind_record_keys(query, chunk);
+        let chunks = match shape {
+            Shape::Group { .. } => DB::record_chunks(&remaining),
+            Shape::Rows { .. } => vec![&remaining[..]],
+        };
+        for chunk in chunks {
+            let sql;
+            let query = match shape {
+                Shape::Group { outcome, now } => {
+                    sql = DB::record_actions_sql(table, chunk.len());
+                    let query = DB::bind_int(sqlx::query(&sql), i64::from(outcome.attempts));
+                    let query = DB::bind_text(query, outcome.status.as_str())
+                        .bind(DB::time_param(outcome.claimed_until));
+                    let query = DB::bind_text(query, &outcome.cause).bind(DB::time_param(now));
+                    DB::bind_record_keys(query, chunk)
+                }
+                Shape::Rows { now } => {
+                    sql = DB::record_rows_sql(table);
+                    DB::bind_record_rows(sqlx::query(&sql), chunk)?.bind(DB::time_param(now))
+                }
+            };
             for row in &DB::fetch_all_in(tx, query).await? {
                 let (actor_id, version, name) = returned_key::<DB>(row)?;
                 let at = by_actor
@@ -304,15 +351,22 @@ fn outcome_of(update: &ActionUpdate, now: DateTime<Utc>) -> Result<Outcome, Stor
     })
 }
 
-/// The [`RecordKey`] of `update`.
-fn record_key(update: &ActionUpdate) -> Result<RecordKey<'_>, StoreError> {
+/// The [`RecordRow`] of `update`, which sets `outcome`.
+fn record_row<'a>(
+    update: &'a ActionUpdate,
+    outcome: &'a Outcome,
+) -> Result<RecordRow<'a>, StoreError> {
     let key = &update.key;
-    Ok(RecordKey {
+    Ok(RecordRow {
         actor_id: key.actor_id.as_str(),
         version: version_to_sql(&key.actor_id, key.version)?,
         name: &key.action,
         held_until: time::to_micros(update.claim.until),
         owner: &update.claim.owner,
+        attempts: outcome.attempts,
+        status: outcome.status.as_str(),
+        claimed_until: outcome.claimed_until,
+        cause: &outcome.cause,
     })
 }
 

@@ -8,7 +8,7 @@ use sqlx::{Pool, Sqlite, Transaction};
 use super::values;
 use crate::error::BoxError;
 use crate::sql::decode::{ACTION_COLUMNS, ACTOR_COLUMNS, SNAPSHOT_COLUMNS};
-use crate::sql::outbox::{OutboxTable, RecordKey, KEYED_OUTBOX};
+use crate::sql::outbox::{OutboxTable, RecordRow, KEYED_OUTBOX};
 use crate::sql::{Dialect, SqlDatabase, SqlQuery};
 use crate::StoreError;
 
@@ -121,21 +121,65 @@ impl Dialect for Sqlite {
 
     fn bind_record_keys<'q>(
         mut query: SqlQuery<'q, Self>,
-        keys: &[&RecordKey<'q>],
+        rows: &[&RecordRow<'q>],
     ) -> SqlQuery<'q, Self> {
-        for key in keys {
+        for row in rows {
             query = query
-                .bind(key.actor_id)
-                .bind(key.version)
-                .bind(key.name)
-                .bind(time_text(key.held_until))
-                .bind(key.owner);
+                .bind(row.actor_id)
+                .bind(row.version)
+                .bind(row.name)
+                .bind(time_text(row.held_until))
+                .bind(row.owner);
         }
         query
     }
 
     fn record_chunks<T>(keys: &[T]) -> Vec<&[T]> {
         values::chunks(keys).collect()
+    }
+
+    /// `UPDATE ... FROM` the elements of one JSON array (`$1`), each a probe of the pending rows
+    /// by the end of their claim (the one index of `recent_actions`) or by primary key.
+    fn record_rows_sql(table: &OutboxTable) -> String {
+        let name = table.name;
+        format!(
+            "UPDATE {name}
+             SET attempts = u.attempts, status = u.status, claimed_until = u.claimed_until,
+                 last_cause = coalesce(nullif(u.cause, ''), {name}.last_cause), updated_at = $2
+             FROM (SELECT value ->> 'actor_id' AS actor_id, value ->> 'version' AS version,
+                          value ->> 'name' AS name, value ->> 'owner' AS owner,
+                          value ->> 'held_until' AS held_until,
+                          value ->> 'attempts' AS attempts, value ->> 'status' AS status,
+                          value ->> 'claimed_until' AS claimed_until, value ->> 'cause' AS cause
+                   FROM json_each($1)) AS u
+             WHERE {name}.claimed_until = u.held_until AND {name}.status = 'pending'
+               AND {name}.actor_id = u.actor_id AND {name}.version = u.version
+               AND {name}.name = u.name AND {name}.claimed_by = u.owner
+             RETURNING actor_id, version, name"
+        )
+    }
+
+    fn bind_record_rows<'q>(
+        query: SqlQuery<'q, Self>,
+        rows: &[&RecordRow<'q>],
+    ) -> Result<SqlQuery<'q, Self>, StoreError> {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|row| {
+                serde_json::json!({
+                    "actor_id": row.actor_id,
+                    "version": row.version,
+                    "name": row.name,
+                    "owner": row.owner,
+                    "held_until": time_text(row.held_until),
+                    "attempts": row.attempts,
+                    "status": row.status,
+                    "claimed_until": time_text(row.claimed_until),
+                    "cause": row.cause,
+                })
+            })
+            .collect();
+        Ok(query.bind(serde_json::to_string(&rows)?))
     }
 
     fn begin_write(
@@ -184,5 +228,31 @@ mod tests {
                 .any(|step| step.contains("durable_actions USING PRIMARY KEY")),
             "{plan:?}"
         );
+        for (table, probe) in [
+            (
+                RECENT_OUTBOX,
+                "recent_actions USING INDEX recent_actions_due",
+            ),
+            (KEYED_OUTBOX, "durable_actions USING PRIMARY KEY"),
+        ] {
+            let plan = rows_plan(&table).await;
+            assert!(plan.iter().any(|step| step.contains(probe)), "{plan:?}");
+        }
+    }
+
+    /// The steps of the plan of a per-row record statement of `table`.
+    async fn rows_plan(table: &OutboxTable) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::super::SqliteStore::open(dir.path().join("plan.db"))
+            .await
+            .unwrap();
+        let explain = format!("EXPLAIN QUERY PLAN {}", Sqlite::record_rows_sql(table));
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&explain)
+            .bind("[]")
+            .bind("now")
+            .fetch_all(store.write_pool())
+            .await
+            .unwrap();
+        plan.into_iter().map(|(_, _, _, step)| step).collect()
     }
 }

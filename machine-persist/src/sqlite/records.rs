@@ -123,6 +123,19 @@ impl Riding {
     }
 }
 
+/// Takes a waiting round back when its wait ends, however it ends (a no-op once an append
+/// took it).
+struct Withdraw<'a> {
+    queue: &'a RecordQueue,
+    id: u64,
+}
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        self.queue.take_back(self.id);
+    }
+}
+
 /// A failure, once per round (a store error cannot be cloned).
 fn shared_failure(error: &StoreError) -> StoreError {
     StoreError::Backend {
@@ -145,6 +158,11 @@ impl SqliteStore {
             updates: updates.to_vec(),
             answer,
         });
+        // Should this wait be cancelled (a deadline, a shutdown), the round leaves the queue.
+        let _withdraw = Withdraw {
+            queue: &self.records,
+            id,
+        };
         let lost = || StoreError::Backend {
             transient: true,
             source: "the append carrying these records failed before it committed".into(),

@@ -23,7 +23,9 @@ use crate::{ActorId, StoreError};
 /// [`record`]: Outbox::record
 pub trait Outbox: Send + Sync {
     /// Claims up to `request.limit` pending actions of `request.machine_types` whose claim ended
-    /// before `request.now`, oldest claim first, for `request.claim`; returns them as claimed. A
+    /// before `request.now` (and those [`ClaimRequest::reclaim_own_before`] takes back), oldest
+    /// claim first (per table, where a backend keeps two levels), for `request.claim`; returns
+    /// them as claimed. A
     /// row that cannot be read is returned as its error (and stays claimed until the claim
     /// ends, so it is not retried in a tight loop).
     fn claim_due(
@@ -31,8 +33,9 @@ pub trait Outbox: Send + Sync {
         request: &ClaimRequest,
     ) -> impl Future<Output = Result<Vec<RowResult<StoredAction>>, StoreError>> + Send;
 
-    /// Records an ended attempt; returns whether it applied (`false`: the action is not pending
-    /// or another dispatcher holds its claim).
+    /// Records an ended attempt; returns whether it applied (`false`: the action is not pending,
+    /// or it is held under another claim: another dispatcher's, or a newer one of the same
+    /// dispatcher).
     fn record(
         &self,
         update: &ActionUpdate,

@@ -1652,6 +1652,38 @@ pub async fn durable_actions_commit_with_their_events_and_are_claimed_once<B: Ba
     assert_eq!(after[2].last_cause.as_ref(), Some(&failed));
     assert_eq!(after[1].status, ActionStatus::Succeeded);
 
+    // Records that set the same values are applied together, each under its own claim; one
+    // whose claim is not the stored one is refused alone.
+    let until = Utc::now() + chrono::Duration::seconds(60);
+    let batch = request("g", 0, 3)
+        .create()
+        .push_action(outbox_action(1, "charge", "p", until))
+        .push_action(outbox_action(2, "charge", "p", until))
+        .push_action(outbox_action(3, "charge", "p", until));
+    assert_eq!(store.append_batch(&[batch]).await.unwrap(), [Ok(())]);
+    let stored = stored_actions(store.actions(&id("g")).await.unwrap());
+    let mut together: Vec<ActionUpdate> = stored
+        .iter()
+        .map(|action| update(held(action), action, ActionOutcome::Succeeded, None))
+        .collect();
+    together[1].claim.until = until + chrono::Duration::seconds(1);
+    assert_eq!(
+        store.record_many(&together).await.unwrap(),
+        [true, false, true]
+    );
+    let statuses: Vec<ActionStatus> = stored_actions(store.actions(&id("g")).await.unwrap())
+        .iter()
+        .map(|action| action.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ActionStatus::Succeeded,
+            ActionStatus::Pending,
+            ActionStatus::Succeeded
+        ]
+    );
+
     // Deleting the actor deletes its outbox.
     assert!(store.delete_actor(&id("a")).await.unwrap());
     assert!(store.actions(&id("a")).await.unwrap().is_empty());
