@@ -106,10 +106,36 @@ async fn repeats<S: Store>(first: S, second: S) {
         elsewhere.call_command("deposit-2", deposit(6)).await,
         Err(PersistError::CommandConflict { version: 2, .. })
     ));
+    // The first process applies a command the second's view of the actor has not seen: a
+    // repeat there (whose append meets a newer head) hears the first outcome.
+    let applied = account.call_command("deposit-4", deposit(2)).await.unwrap();
+    let repeat = elsewhere
+        .call_command("deposit-4", deposit(2))
+        .await
+        .unwrap();
+    assert_eq!(repeat, applied);
     other_system.shutdown().await;
+    // A repeat the actor's state has moved past (a frozen account takes no second freeze):
+    // the first outcome, not the refusal.
+    let frozen = account
+        .call_command("freeze-1", AccountEvent::Freeze)
+        .await
+        .unwrap();
+    assert!(frozen.is_accepted());
+    let repeat = account
+        .call_command("freeze-1", AccountEvent::Freeze)
+        .await
+        .unwrap();
+    assert_eq!(repeat, frozen);
     assert_eq!(
         events(&accounts, "acc").await,
-        [deposit(10), deposit(5), deposit(1)],
+        [
+            deposit(10),
+            deposit(5),
+            deposit(1),
+            deposit(2),
+            AccountEvent::Freeze
+        ],
         "each command applied once"
     );
     system.shutdown().await;

@@ -96,28 +96,24 @@ impl<M: Persistable> PersistentRef<M> {
         let flight = self.shared.commands.join(&key);
         let result = {
             let _turn = flight.lock().await;
-            match self.first_outcome(&key.1, &print).await? {
-                Some(outcome) => Ok(outcome),
-                None => match self
-                    .run(|actor| {
-                        let (command_id, event) = (key.1.clone(), event.clone());
-                        async move { actor.call_command(command_id.as_str(), event).await }
-                    })
-                    .await
-                {
-                    Ok(outcome) => Ok(outcome),
-                    Err(error) => match error {
-                        // Another process applied it first: its outcome is the answer.
-                        PersistError::DuplicateCommand { .. } => self
-                            .first_outcome(&key.1, &print)
-                            .await?
-                            .ok_or_else(|| PersistError::DuplicateCommand {
-                                actor_id: key.0.clone(),
-                                command_id: key.1.clone(),
-                            }),
-                        other => Err(other),
-                    },
-                },
+            // No lookup first: an event the actor accepts is refused by the store if its command
+            // is recorded (atomically, under the store's lock), and only then is the first
+            // outcome read; an event the actor refuses may be a repeat its state has moved past,
+            // and a failure may come from another process's write, so the record is looked up
+            // before either is reported.
+            match self
+                .run(|actor| {
+                    let (command_id, event) = (key.1.clone(), event.clone());
+                    async move { actor.call_command(command_id.as_str(), event).await }
+                })
+                .await
+            {
+                Ok(outcome) if outcome.is_accepted() => Ok(outcome),
+                Ok(refused) => Ok(self.first_outcome(&key.1, &print).await?.unwrap_or(refused)),
+                // Applied before (by this process before a restart, or by another process, which
+                // may also have moved the actor past this one's view): its first outcome is the
+                // answer.
+                Err(error) => self.first_outcome(&key.1, &print).await?.ok_or(error),
             }
         };
         self.shared.commands.leave(&key, flight);
