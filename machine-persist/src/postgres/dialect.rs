@@ -29,6 +29,18 @@ fn from_pg_micros(micros: i64) -> Result<DateTime<Utc>, BoxError> {
         .ok_or_else(|| format!("the timestamp {micros} µs after 2000-01-01 is out of range").into())
 }
 
+/// How the rows `u` of a record statement find the actions they record (`a`): by key, while
+/// pending under the claim each attempt ran under.
+const HELD: &str = "WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
+               AND a.claimed_until = u.held_until AND a.claimed_by = u.owner
+               AND coalesce(a.status, '') = 'pending'
+             RETURNING a.actor_id, a.version, a.name";
+
+/// One field of every record row, as an array parameter.
+fn column<'q, T>(rows: &[&RecordRow<'q>], field: impl Fn(&RecordRow<'q>) -> T) -> Vec<T> {
+    rows.iter().map(|row| field(row)).collect()
+}
+
 impl Dialect for Postgres {
     type Time = DateTime<Utc>;
 
@@ -127,10 +139,7 @@ impl Dialect for Postgres {
                  last_cause = coalesce(nullif($4, ''), a.last_cause), updated_at = $5
              FROM unnest($6::text[], $7::bigint[], $8::text[], $9::timestamptz[], $10::text[])
                  AS u(actor_id, version, name, held_until, owner)
-             WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
-               AND a.claimed_until = u.held_until AND a.claimed_by = u.owner
-               AND coalesce(a.status, '') = 'pending'
-             RETURNING a.actor_id, a.version, a.name"
+             {HELD}"
         )
     }
 
@@ -143,11 +152,11 @@ impl Dialect for Postgres {
     ) -> SqlQuery<'q, Self> {
         query
             .persistent(false)
-            .bind(rows.iter().map(|row| row.actor_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|row| row.version).collect::<Vec<_>>())
-            .bind(rows.iter().map(|row| row.name).collect::<Vec<_>>())
-            .bind(rows.iter().map(|row| row.held_until).collect::<Vec<_>>())
-            .bind(rows.iter().map(|row| row.owner).collect::<Vec<_>>())
+            .bind(column(rows, |row| row.actor_id))
+            .bind(column(rows, |row| row.version))
+            .bind(column(rows, |row| row.name))
+            .bind(column(rows, |row| row.held_until))
+            .bind(column(rows, |row| row.owner))
     }
 
     fn record_chunks<T>(keys: &[T]) -> Vec<&[T]> {
@@ -165,10 +174,7 @@ impl Dialect for Postgres {
                          $6::bigint[], $7::text[], $8::timestamptz[], $9::text[])
                  AS u(actor_id, version, name, held_until, owner, attempts, status,
                       claimed_until, cause)
-             WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
-               AND a.claimed_until = u.held_until AND a.claimed_by = u.owner
-               AND coalesce(a.status, '') = 'pending'
-             RETURNING a.actor_id, a.version, a.name"
+             {HELD}"
         )
     }
 
@@ -178,14 +184,10 @@ impl Dialect for Postgres {
         rows: &[&RecordRow<'q>],
     ) -> Result<SqlQuery<'q, Self>, StoreError> {
         Ok(Self::bind_record_keys(query, rows)
-            .bind(
-                rows.iter()
-                    .map(|row| i64::from(row.attempts))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(rows.iter().map(|row| row.status).collect::<Vec<_>>())
-            .bind(rows.iter().map(|row| row.claimed_until).collect::<Vec<_>>())
-            .bind(rows.iter().map(|row| row.cause).collect::<Vec<_>>()))
+            .bind(column(rows, |row| i64::from(row.attempts)))
+            .bind(column(rows, |row| row.status))
+            .bind(column(rows, |row| row.claimed_until))
+            .bind(column(rows, |row| row.cause)))
     }
 
     fn begin_write(
