@@ -62,24 +62,46 @@ const SELECT_STATE: &str = "
     FROM json_each(?1) AS ids
     LEFT JOIN actors ON actors.actor_id = ids.value";
 
-/// The events of a batch, in the column order of [`EventRow`] then the commit time.
-const INSERT_RECENT: Statement = Statement {
-    head: "INSERT OR FAIL INTO recent_events
-               (position, actor_id, version, machine_type, tag, schema_version, codec, payload,
-                metadata, recorded_at)",
-    columns: 10,
-    tail: "",
-};
+/// The insert of a batch's events into `$table`, in the column order of [`EventRow`] then the
+/// commit time.
+macro_rules! insert_events {
+    ($table:literal) => {
+        Statement {
+            head: concat!(
+                "INSERT OR FAIL INTO ",
+                $table,
+                " (position, actor_id, version, machine_type, tag, schema_version, codec, \
+                 payload, metadata, recorded_at)"
+            ),
+            columns: 10,
+            tail: "",
+        }
+    };
+}
+
+/// The insert of a batch's durable actions into `$table` (the outbox), in the column order of
+/// [`ActionRow`] then the commit time (as creation and last change).
+macro_rules! insert_actions {
+    ($table:literal) => {
+        Statement {
+            head: concat!(
+                "INSERT OR FAIL INTO ",
+                $table,
+                " (actor_id, version, name, machine_type, codec, payload, claimed_by, \
+                 claimed_until, created_at, updated_at)"
+            ),
+            columns: 10,
+            tail: "",
+        }
+    };
+}
+
+/// The events of a batch, into the insertion-ordered level.
+const INSERT_RECENT: Statement = insert_events!("recent_events");
 
 /// As [`INSERT_RECENT`], straight into the merged level (for a narrow batch with nothing
 /// waiting to be merged).
-const INSERT_MERGED: Statement = Statement {
-    head: "INSERT OR FAIL INTO events
-               (position, actor_id, version, machine_type, tag, schema_version, codec, payload,
-                metadata, recorded_at)",
-    columns: 10,
-    tail: "",
-};
+const INSERT_MERGED: Statement = insert_events!("events");
 
 /// The registry rows of a batch, in the column order of [`ActorRow`] then the commit time (as
 /// creation and last activity); the last parameter is the merge watermark. `recent_from` is the
@@ -119,25 +141,12 @@ const UPSERT_SNAPSHOTS: Statement = Statement {
         created_at = excluded.created_at",
 };
 
-/// The durable actions of a batch (the outbox), in the column order of [`ActionRow`] then the
-/// commit time (as creation and last change), into the outbox's insertion-ordered level.
-const INSERT_RECENT_ACTIONS: Statement = Statement {
-    head: "INSERT OR FAIL INTO recent_actions
-               (actor_id, version, name, machine_type, codec, payload, claimed_by,
-                claimed_until, created_at, updated_at)",
-    columns: 10,
-    tail: "",
-};
+/// The durable actions of a batch, into the outbox's insertion-ordered level.
+const INSERT_RECENT_ACTIONS: Statement = insert_actions!("recent_actions");
 
 /// As [`INSERT_RECENT_ACTIONS`], straight into the keyed level (with the events of a narrow
 /// batch written straight into `events`).
-const INSERT_MERGED_ACTIONS: Statement = Statement {
-    head: "INSERT OR FAIL INTO durable_actions
-               (actor_id, version, name, machine_type, codec, payload, claimed_by,
-                claimed_until, created_at, updated_at)",
-    columns: 10,
-    tail: "",
-};
+const INSERT_MERGED_ACTIONS: Statement = insert_actions!("durable_actions");
 
 /// The command ids of a batch, in the column order of [`CommandRow`] then the commit time. An
 /// expired record of the same id is replaced (a live one was refused by the plan).
