@@ -3,6 +3,10 @@
 //! feedback event, picked up again after a restart; never stored for a refused event.
 
 mod shop;
+#[macro_use]
+#[allow(unused_macros)]
+mod support;
+mod fixture;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +16,7 @@ use machine_persist::dispatch::{DispatchConfig, DurablePolicy};
 use machine_persist::store::{ActionProblem, ActionStatus, StoredAction};
 use machine_persist::{MemoryStore, PersistConfig, PersistError, PersistentSystem, Repository};
 use shop::{ChargeCard, Gateway, Order, OrderEvent};
+use support::faulty::Faulty;
 
 /// Waits (on the paused clock) until `done` holds, for at most `limit` of simulated time.
 async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) {
@@ -250,5 +255,36 @@ async fn an_attempt_outliving_its_timeout_fails_and_is_retried() {
         .message
         .contains("did not end within"));
     assert!(gateway.charged().is_empty());
+    system.shutdown().await;
+}
+
+/// A record that outlives its claim (a stalled store): the dispatcher's own poller claims the
+/// action again while the record is on its way, and the record is then made under the claim
+/// taken over, so the action runs once. On the real clock: claims end by the wall clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_outlives_its_claim_is_made_under_the_claim_taken_over() {
+    let store = Faulty::default();
+    let gateway = Arc::new(Gateway::default());
+    let system = PersistentSystem::builder(store.clone())
+        .dispatch(
+            DispatchConfig::default()
+                .lease(Duration::from_millis(300))
+                .attempt_timeout(Duration::from_millis(100))
+                .poll_interval(Duration::from_millis(20)),
+        )
+        .build();
+    let orders = system.repository(shop::config(DurablePolicy::new()), Arc::clone(&gateway));
+    let order = orders.spawn("o-1", Order::Pending).await.unwrap();
+    *store.slow_record.lock().unwrap() = Some(Duration::from_secs(1));
+    let _ = order.call(OrderEvent::Pay { cents: 5 }).await.unwrap();
+    let action = wait_for_status(&orders, "o-1", ActionStatus::Succeeded).await;
+    assert_eq!(action.attempts, 1);
+    // Room for the second attempt a lost claim would have led to.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        gateway.attempts_of("o-1/1/charge card").len(),
+        1,
+        "run once"
+    );
     system.shutdown().await;
 }

@@ -5,6 +5,7 @@
 
 pub mod conformance;
 pub mod failures;
+pub mod faulty;
 pub mod keys;
 pub mod lifecycle;
 #[cfg(feature = "postgres")]
