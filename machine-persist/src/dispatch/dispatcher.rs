@@ -39,14 +39,6 @@ const RECORD_TRIES: u32 = 3;
 /// The most attempt records written in one transaction.
 const RECORD_BATCH: usize = 2048;
 
-/// A round of at least this many records (the dispatcher is busy) waits [`RECORD_LINGER`] for
-/// more before it is written: a transaction costs about as much as a few hundred records, and
-/// nothing waits on a record but its action's own task. Smaller rounds are written at once.
-const LINGER_FROM: usize = 64;
-
-/// How long a busy round waits for more records.
-const RECORD_LINGER: Duration = Duration::from_millis(2);
-
 /// The claim a running action is held under, shared by its task and the poller.
 type Held = Arc<Mutex<ActionClaim>>;
 
@@ -387,15 +379,6 @@ async fn record_in_batches(
 ) {
     let mut round: Vec<RecordJob> = Vec::new();
     while queue.recv_many(&mut round, RECORD_BATCH).await > 0 {
-        if (LINGER_FROM..RECORD_BATCH).contains(&round.len()) {
-            tokio::time::sleep(RECORD_LINGER).await;
-            while round.len() < RECORD_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => round.push(job),
-                    Err(_) => break,
-                }
-            }
-        }
         let updates: Vec<ActionUpdate> = round.iter().map(|(update, _)| update.clone()).collect();
         match store.record_many(&updates).await {
             Ok(applied) if applied.len() == round.len() => {

@@ -4,9 +4,9 @@
 //! one statement that records a round of attempts ([`Dialect::record_actions_sql`]).
 //!
 //! A backend keeps its outbox rows in one or more tables ([`Dialect::OUTBOX_TABLES`]), each row
-//! in exactly one of them at any time: SQLite appends new rows to an insertion-ordered level
-//! that its merge moves into the table keyed by actor, as it does with events. Every query here
-//! runs on each table in turn.
+//! in one of them: SQLite appends new rows to an insertion-ordered level that its merge moves
+//! into the table keyed by actor, as it does with events. Every query here runs on each table in
+//! turn.
 
 use std::collections::HashMap;
 
@@ -155,12 +155,12 @@ pub(crate) async fn record_in<DB: Dialect>(
                 singles.extend(members);
                 continue;
             }
-            let shape = Shape::Group { outcome, now };
-            record_members::<DB>(tx, updates, &rows, &members, shape, &mut applied).await?;
+            let shape = Shape::Group(outcome);
+            record_members::<DB>(tx, updates, &rows, &members, shape, now, &mut applied).await?;
         }
         if !singles.is_empty() {
-            let shape = Shape::Rows { now };
-            record_members::<DB>(tx, updates, &rows, &singles, shape, &mut applied).await?;
+            let shape = Shape::Rows;
+            record_members::<DB>(tx, updates, &rows, &singles, shape, now, &mut applied).await?;
         }
     }
     Ok(applied)
@@ -169,17 +169,15 @@ pub(crate) async fn record_in<DB: Dialect>(
 /// How a set of records is written.
 #[derive(Clone, Copy)]
 enum Shape<'o> {
-    /// Every member sets `outcome`: bound once, with the keys ([`Dialect::record_actions_sql`]).
-    Group {
-        outcome: &'o Outcome,
-        now: DateTime<Utc>,
-    },
+    /// Every member sets this outcome: bound once, with the keys
+    /// ([`Dialect::record_actions_sql`]).
+    Group(&'o Outcome),
     /// Each member's values bound with it ([`Dialect::record_rows_sql`]).
-    Rows { now: DateTime<Utc> },
+    Rows,
 }
 
-/// Records the `members` of `updates` (their `rows`) as `shape` says, in each outbox table in
-/// turn (each given what the tables before it did not apply), marking in `applied` what
+/// Records the `members` of `updates` (their `rows`) as `shape` says, at `now`, in each outbox
+/// table in turn (each given what the tables before it did not apply), marking in `applied` what
 /// applied.
 async fn record_members<DB: Dialect>(
     tx: &mut Transaction<'_, DB>,
@@ -187,6 +185,7 @@ async fn record_members<DB: Dialect>(
     rows: &[RecordRow<'_>],
     members: &[usize],
     shape: Shape<'_>,
+    now: DateTime<Utc>,
     applied: &mut [bool],
 ) -> Result<(), StoreError> {
     let mut by_actor: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -206,13 +205,13 @@ async fn record_members<DB: Dialect>(
             break;
         }
         let chunks = match shape {
-            Shape::Group { .. } => DB::record_chunks(&remaining),
-            Shape::Rows { .. } => vec![&remaining[..]],
+            Shape::Group(_) => DB::record_chunks(&remaining),
+            Shape::Rows => vec![&remaining[..]],
         };
         for chunk in chunks {
             let sql;
             let query = match shape {
-                Shape::Group { outcome, now } => {
+                Shape::Group(outcome) => {
                     sql = DB::record_actions_sql(table, chunk.len());
                     let query = DB::bind_int(sqlx::query(&sql), i64::from(outcome.attempts));
                     let query = DB::bind_text(query, outcome.status.as_str())
@@ -220,7 +219,7 @@ async fn record_members<DB: Dialect>(
                     let query = DB::bind_text(query, &outcome.cause).bind(DB::time_param(now));
                     DB::bind_record_keys(query, chunk)
                 }
-                Shape::Rows { now } => {
+                Shape::Rows => {
                     sql = DB::record_rows_sql(table);
                     DB::bind_record_rows(sqlx::query(&sql), chunk)?.bind(DB::time_param(now))
                 }

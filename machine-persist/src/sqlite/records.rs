@@ -180,20 +180,21 @@ impl SqliteStore {
     /// Applies every waiting round inside an append's transaction, after its rows; the caller
     /// answers them once the transaction commits.
     pub(super) async fn record_riding(&self, tx: &mut Transaction<'_, Sqlite>) -> Option<Riding> {
-        let rounds = self.records.take_all();
+        let mut rounds = self.records.take_all();
         if rounds.is_empty() {
             return None;
         }
+        let sizes: Vec<usize> = rounds.iter().map(|round| round.updates.len()).collect();
         let updates: Vec<ActionUpdate> = rounds
-            .iter()
-            .flat_map(|round| round.updates.iter().cloned())
+            .iter_mut()
+            .flat_map(|round| std::mem::take(&mut round.updates))
             .collect();
         let answers = match outbox::record_in(tx, &updates).await {
             Ok(applied) => {
                 let mut applied = applied.into_iter();
-                rounds
+                sizes
                     .iter()
-                    .map(|round| Ok(applied.by_ref().take(round.updates.len()).collect()))
+                    .map(|&size| Ok(applied.by_ref().take(size).collect()))
                     .collect()
             }
             Err(error) => {
