@@ -56,6 +56,9 @@ async fn direct(test: &str, schema: &str) -> PostgresStore {
 /// `Sync`) takes fewer.
 const APPEND_BYTES: usize = 200;
 
+/// Long enough for a commit's notification, sent in the background, to have left.
+const NOTIFIED: Duration = Duration::from_millis(200);
+
 fn deposit(amount: u64) -> AccountEvent {
     AccountEvent::Deposit { amount }
 }
@@ -129,6 +132,9 @@ async fn a_commit_whose_answer_is_lost_is_reported_as_stored() {
     let accounts = system.repository(PersistConfig::<Account>::new(), Ledger::default());
     let account = accounts.spawn(id.clone(), Account::new()).await.unwrap();
     assert!(account.call(deposit(1)).await.unwrap().is_accepted());
+    // The first commit's notification leaves in the background (coalesced for 10 ms): let it go
+    // before severing, so that the request cut next is the append's.
+    tokio::time::sleep(NOTIFIED).await;
     proxy.sever_next_request(APPEND_BYTES);
     let ambiguous = account.call(deposit(2)).await.unwrap_err();
     assert!(ambiguous.is_transient(), "{ambiguous}");
@@ -148,6 +154,7 @@ async fn a_commit_whose_answer_is_lost_is_reported_as_stored() {
     let account = accounts.restore(id.clone()).await.unwrap().unwrap();
     assert_eq!(account.version().await.unwrap(), 2);
     assert!(account.call(deposit(3)).await.unwrap().is_accepted());
+    tokio::time::sleep(NOTIFIED).await;
     let severed_before = proxy.severed();
     proxy.sever_next_request(APPEND_BYTES);
     let outcome = account.call(deposit(4)).await.unwrap();
