@@ -217,3 +217,48 @@ async fn a_request_the_database_refuses_fails_alone() {
     writer.shutdown().await;
     teardown(store).await;
 }
+
+/// The text columns that primary keys are built from compare as bytes: under a locale collation
+/// (the database default, even `C.UTF-8`), every key comparison would go through the locale.
+#[tokio::test]
+async fn key_columns_compare_as_bytes() {
+    let Some(store) = open(|options| options).await else {
+        return;
+    };
+    let keys: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT c.table_name::text, c.column_name::text, c.collation_name::text
+         FROM information_schema.table_constraints t
+         JOIN information_schema.key_column_usage k
+           ON k.constraint_schema = t.constraint_schema AND k.constraint_name = t.constraint_name
+         JOIN information_schema.columns c
+           ON c.table_schema = k.table_schema AND c.table_name = k.table_name
+          AND c.column_name = k.column_name
+         WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_schema = current_schema()
+           AND c.data_type = 'text'
+           AND c.table_name IN ('actors', 'events', 'snapshots', 'durable_actions', 'commands')
+         ORDER BY 1, 2",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let columns: Vec<String> = keys
+        .iter()
+        .map(|(table, column, _)| format!("{table}.{column}"))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "actors.actor_id",
+            "commands.actor_id",
+            "commands.command_id",
+            "durable_actions.actor_id",
+            "durable_actions.name",
+            "events.actor_id",
+            "snapshots.actor_id",
+        ]
+    );
+    for (table, column, collation) in &keys {
+        assert_eq!(collation.as_deref(), Some("C"), "{table}.{column}");
+    }
+    teardown(store).await;
+}

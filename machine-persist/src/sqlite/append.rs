@@ -238,7 +238,7 @@ impl SqliteStore {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        self.records.append_started();
+        let _appending = self.records.append_started();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let (counters, found) = read_state(&mut tx, requests).await?;
         let recorded = read_commands(&mut tx, requests).await?;

@@ -3,7 +3,8 @@
 //! Every write of a SQLite store serialises on one connection, and a transaction of its own
 //! costs a record round a handful of round trips to the connection's worker thread (acquire,
 //! begin, commit, restore the durability) and makes the next append wait for it. While appends
-//! are flowing (one started within [`FLOWING`]), a round is instead handed to the next append,
+//! are flowing (one is running, or one started within [`FLOWING`]), a round is instead handed
+//! to the next append,
 //! which applies it in its own transaction after its rows (see [`append`](super::append)) and
 //! answers once it has committed; a round no append takes within [`RIDE_WAIT`] is written in a
 //! transaction of its own, as it is at once when no append is flowing.
@@ -14,7 +15,7 @@
 //! SQLite statement is atomic) and reports the failure to its records alone, whose dispatcher
 //! then finds the claims as the statements left them (at-least-once delivery allows either).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -26,8 +27,9 @@ use crate::sql::outbox;
 use crate::store::ActionUpdate;
 use crate::StoreError;
 
-/// How recently an append must have started for a round to wait for the next one.
-const FLOWING: Duration = Duration::from_millis(5);
+/// How recently an append must have started (if none is running) for a round to wait for the
+/// next one.
+const FLOWING: Duration = Duration::from_millis(50);
 
 /// How long a round waits for an append to take it.
 const RIDE_WAIT: Duration = Duration::from_millis(20);
@@ -49,6 +51,8 @@ pub(super) struct RecordQueue {
     next_id: AtomicU64,
     /// When the last append started, in microseconds since `epoch` (0: never).
     last_append: AtomicU64,
+    /// How many appends are running.
+    running: AtomicUsize,
     epoch: Instant,
 }
 
@@ -67,6 +71,7 @@ impl Default for RecordQueue {
             waiting: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
             last_append: AtomicU64::new(0),
+            running: AtomicUsize::new(0),
             epoch: Instant::now(),
         }
     }
@@ -83,13 +88,19 @@ impl RecordQueue {
             .max(1)
     }
 
-    /// Notes that an append started.
-    pub(super) fn append_started(&self) {
+    /// Notes that an append started; it runs until the guard is dropped.
+    pub(super) fn append_started(&self) -> Appending<'_> {
         self.last_append.store(self.micros_now(), Ordering::Relaxed);
+        self.running.fetch_add(1, Ordering::Relaxed);
+        Appending(self)
     }
 
-    /// Whether an append started within [`FLOWING`].
+    /// Whether an append is running or started within [`FLOWING`]: a round handed over now
+    /// is likely taken by the next one soon.
     fn flowing(&self) -> bool {
+        if self.running.load(Ordering::Relaxed) > 0 {
+            return true;
+        }
         let last = self.last_append.load(Ordering::Relaxed);
         last != 0 && self.micros_now().saturating_sub(last) < FLOWING.as_micros() as u64
     }
@@ -104,6 +115,15 @@ impl RecordQueue {
         let mut waiting = self.lock();
         let at = waiting.iter().position(|round| round.id == id)?;
         Some(waiting.swap_remove(at).updates)
+    }
+}
+
+/// A running append, counted by its [`RecordQueue`] until dropped.
+pub(super) struct Appending<'a>(&'a RecordQueue);
+
+impl Drop for Appending<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -252,11 +272,30 @@ mod tests {
         }
     }
 
+    /// A round waits for an append while one runs, however long it runs: a batch taking
+    /// longer than the window must not send the records of its time to transactions of their
+    /// own, which would make the next append wait for the write lock.
+    #[test]
+    fn appends_flow_while_one_runs_and_for_a_window_after_the_last_start() {
+        let queue = RecordQueue::default();
+        assert!(!queue.flowing(), "no append yet");
+        let running = queue.append_started();
+        std::thread::sleep(FLOWING + Duration::from_millis(10));
+        assert!(queue.flowing(), "an append is running");
+        drop(running);
+        assert!(
+            !queue.flowing(),
+            "the last one started longer ago than the window"
+        );
+        let _next = queue.append_started();
+        assert!(queue.flowing());
+    }
+
     #[tokio::test]
     async fn a_waiting_round_is_applied_and_answered_by_the_next_append() {
         let dir = tempfile::tempdir().unwrap();
         let (store, update) = store_with_action(&dir).await;
-        store.records.append_started();
+        let _appending = store.records.append_started();
         let recorder = store.clone();
         let recorded =
             tokio::spawn(async move { recorder.record_with_appends(&[update]).await.unwrap() });
@@ -276,7 +315,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, update) = store_with_action(&dir).await;
         // Flowing, but no append comes: written alone after the wait.
-        store.records.append_started();
+        let _appending = store.records.append_started();
         assert_eq!(
             store
                 .record_with_appends(std::slice::from_ref(&update))
@@ -288,7 +327,7 @@ mod tests {
 
         // An append that took the round and then failed (dropped before its commit): the
         // round hears that its answer was lost, and can be tried again.
-        store.records.append_started();
+        let _appending = store.records.append_started();
         let recorder = store.clone();
         let again = update.clone();
         let recorded = tokio::spawn(async move { recorder.record_with_appends(&[again]).await });
