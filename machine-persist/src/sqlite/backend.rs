@@ -5,6 +5,7 @@ use std::future::Future;
 
 use sqlx::{Pool, Sqlite};
 
+use super::append_thread;
 use super::reads::RECENT_OF_ACTOR;
 use super::SqliteStore;
 use crate::sql::backend::{Page, SqlBackend, StreamBounds};
@@ -88,8 +89,11 @@ impl SqlBackend for SqliteStore {
         self.stream_page_split(page).await
     }
 
+    /// Driven from the appends' own thread (see `sqlite::append_thread`).
     async fn append_batch(&self, requests: &[AppendRequest]) -> Result<BatchOutcome, StoreError> {
-        self.decide_and_write(requests).await
+        let store = self.clone();
+        let requests = requests.to_vec();
+        append_thread::drive(async move { store.decide_and_write(&requests).await }).await
     }
 
     /// Fast as one packed value; a page with anything that does not decode is read again row by

@@ -4,7 +4,9 @@
 //! (`BEGIN IMMEDIATE`), so a batch decides its optimistic locks against the registry's heads,
 //! which nobody else can change until it commits, in this process or another. Reads use a
 //! separate pool and never block the writer. A batch of any size costs a handful of statements,
-//! because every statement is a round trip to the connection's worker thread.
+//! because every statement is a round trip to the connection's worker thread; appends are driven
+//! from a thread of their own, so those round trips do not wait behind the actors' tasks
+//! ([`append_thread`]).
 //!
 //! The journal has two levels. A group commit of a thousand actors would touch a thousand pages
 //! of a table ordered by actor, and every touched page is written whole to the log and fsynced:
@@ -25,6 +27,7 @@
 //! shares with Postgres live in `crate::sql`.
 
 mod append;
+mod append_thread;
 mod backend;
 mod dialect;
 mod merge;
