@@ -458,7 +458,9 @@ impl<'a> Rows<'a> {
                     .bind(row.metadata.as_ref())
                     .bind(now);
             }
-            query.execute(&mut *conn).await?;
+            values::pad(query, chunk.len(), insert.columns)
+                .execute(&mut *conn)
+                .await?;
         }
         for chunk in values::chunks(&self.actors) {
             let sql = UPSERT_ACTORS.sql(chunk.len());
@@ -476,7 +478,7 @@ impl<'a> Rows<'a> {
                     .bind(now)
                     .bind(now);
             }
-            query
+            values::pad(query, chunk.len(), UPSERT_ACTORS.columns)
                 .bind(counters.merged_through)
                 .execute(&mut *conn)
                 .await?;
@@ -495,7 +497,9 @@ impl<'a> Rows<'a> {
                     .bind(row.entered_at.as_str())
                     .bind(now);
             }
-            query.execute(&mut *conn).await?;
+            values::pad(query, chunk.len(), UPSERT_SNAPSHOTS.columns)
+                .execute(&mut *conn)
+                .await?;
         }
         for chunk in values::chunks(&self.commands) {
             let sql = UPSERT_COMMANDS.sql(chunk.len());
@@ -508,7 +512,9 @@ impl<'a> Rows<'a> {
                     .bind(row.command.fingerprint.as_str())
                     .bind(now);
             }
-            query.execute(&mut *conn).await?;
+            values::pad(query, chunk.len(), UPSERT_COMMANDS.columns)
+                .execute(&mut *conn)
+                .await?;
         }
         for chunk in values::chunks(&self.actions) {
             let sql = insert_actions.sql(chunk.len());
@@ -526,7 +532,9 @@ impl<'a> Rows<'a> {
                     .bind(now)
                     .bind(now);
             }
-            query.execute(&mut *conn).await?;
+            values::pad(query, chunk.len(), insert_actions.columns)
+                .execute(&mut *conn)
+                .await?;
         }
         if self.events.is_empty() {
             return Ok(());

@@ -102,7 +102,8 @@ impl Dialect for Sqlite {
     }
 
     /// The keys as a `VALUES` list of bound parameters (unpacking JSON costs a parse and a
-    /// lookup per field), matched against the pending rows of the table.
+    /// lookup per field), matched against the pending rows of the table; padded to a power of
+    /// two with `NULL` keys, which match nothing (see [`values`]).
     fn record_actions_sql(table: &OutboxTable, rows: usize) -> String {
         let name = table.name;
         values::rows_sql(
@@ -114,7 +115,7 @@ impl Dialect for Sqlite {
                    AND (actor_id, version, name, claimed_until, claimed_by) IN ("
             ),
             5,
-            rows,
+            values::padded(rows),
             ") RETURNING actor_id, version, name",
         )
     }
@@ -131,7 +132,7 @@ impl Dialect for Sqlite {
                 .bind(time_text(row.held_until))
                 .bind(row.owner);
         }
-        query
+        values::pad(query, rows.len(), 5)
     }
 
     fn record_chunks<T>(keys: &[T]) -> Vec<&[T]> {
