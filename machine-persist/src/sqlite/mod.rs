@@ -18,7 +18,8 @@
 //! primary key of `events` is the backstop against a duplicate version written behind its back.
 //! The outbox of durable actions has the same two levels for the same reason (`recent_actions`,
 //! merged with the events into `durable_actions`); a dispatcher's record finds an unmerged row
-//! through the one index of the first level, the pending rows by the end of their claim.
+//! with one probe of the one index of the first level, the pending rows by the end of their
+//! claim, actor and version.
 //!
 //! Timestamps are stored as fixed-width RFC 3339 text (UTC, microseconds); payloads as the exact
 //! bytes the codec produced (as text when they are UTF-8, so JSON stays readable with plain SQL).
