@@ -218,8 +218,9 @@ async fn a_request_the_database_refuses_fails_alone() {
     teardown(store).await;
 }
 
-/// The text columns that primary keys are built from compare as bytes: under a locale collation
-/// (the database default, even `C.UTF-8`), every key comparison would go through the locale.
+/// The text columns that the primary keys of the journal, the outbox and the command records are
+/// built from compare as bytes: under a locale collation (the database default, even `C.UTF-8`),
+/// every key comparison would go through the locale.
 #[tokio::test]
 async fn key_columns_compare_as_bytes() {
     let Some(store) = open(|options| options).await else {

@@ -12,8 +12,11 @@
 //! itself stays on the connection's worker thread. Should that runtime not start (the thread
 //! cannot be spawned), appends run on the caller's runtime as before.
 //!
-//! Cancelling the caller (a deadline) aborts the append's task, which drops its transaction
-//! unfinished, so nothing of it commits: the same as cancelling an append driven in place.
+//! Cancelling the caller (a deadline) aborts the append's task at its next await, which drops
+//! its transaction unfinished. An abort that comes while the task is being polled takes effect
+//! after that poll, which may already have sent the commit: a timed-out append may have
+//! committed, as it may when a deadline strikes during the commit of an append driven in place.
+//! The journal writer's request ids make its retry of such a batch safe.
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -29,29 +32,33 @@ static RUNTIME: OnceLock<Option<Handle>> = OnceLock::new();
 
 /// The handle of the appends' runtime, starting it on first use.
 fn runtime() -> Option<&'static Handle> {
-    RUNTIME
-        .get_or_init(|| {
-            let runtime = Builder::new_current_thread().enable_all().build();
-            let runtime = match runtime {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    tracing::warn!(%error, "the SQLite append runtime did not start; appends run on the caller's runtime");
-                    return None;
-                }
-            };
-            let handle = runtime.handle().clone();
-            let thread = std::thread::Builder::new()
-                .name("machine-sqlite-appends".into())
-                .spawn(move || runtime.block_on(std::future::pending::<()>()));
-            match thread {
-                Ok(_) => Some(handle),
-                Err(error) => {
-                    tracing::warn!(%error, "the SQLite append thread did not start; appends run on the caller's runtime");
-                    None
-                }
+    RUNTIME.get_or_init(start).as_ref()
+}
+
+/// Starts the appends' thread, which builds its runtime and hands its handle back: a runtime
+/// is never dropped on the caller's thread, where dropping one is refused.
+fn start() -> Option<Handle> {
+    let (hand_over, handed) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("machine-sqlite-appends".into())
+        .spawn(move || match Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => {
+                let _ = hand_over.send(Some(runtime.handle().clone()));
+                runtime.block_on(std::future::pending::<()>());
             }
-        })
-        .as_ref()
+            Err(error) => {
+                tracing::warn!(%error, "the SQLite append runtime did not start; appends run on the caller's runtime");
+                let _ = hand_over.send(None);
+            }
+        });
+    match thread {
+        // Waits once per process, for the thread to build its runtime.
+        Ok(_) => handed.recv().ok().flatten(),
+        Err(error) => {
+            tracing::warn!(%error, "the SQLite append thread did not start; appends run on the caller's runtime");
+            None
+        }
+    }
 }
 
 /// Aborts a task when its caller stops waiting for it.
