@@ -19,6 +19,10 @@ pub(super) const RECENT_OUTBOX: OutboxTable = OutboxTable {
     row: "rowid",
 };
 
+/// The values bound per key of a grouped record statement: actor, version, name, and the claim
+/// it ran under (end, holder).
+const RECORD_KEY_COLUMNS: usize = 5;
+
 /// Formats a timestamp the way this backend stores it: fixed-width RFC 3339 in UTC with
 /// microseconds (`2024-05-01T12:00:00.000000Z`), which sorts lexicographically in time order.
 pub(super) fn time_text(at: DateTime<Utc>) -> String {
@@ -114,7 +118,7 @@ impl Dialect for Sqlite {
                      last_cause = coalesce(nullif(?, ''), last_cause), updated_at = ?
                  FROM ("
             ),
-            5,
+            RECORD_KEY_COLUMNS,
             values::padded(rows),
             &format!(
                 ") AS u
@@ -138,7 +142,7 @@ impl Dialect for Sqlite {
                 .bind(time_text(row.held_until))
                 .bind(row.owner);
         }
-        values::pad(query, rows.len(), 5)
+        values::pad(query, rows.len(), RECORD_KEY_COLUMNS)
     }
 
     fn record_chunks<T>(keys: &[T]) -> Vec<&[T]> {
