@@ -1,7 +1,11 @@
 //! Durable actions and idempotent commands, end to end on SQLite (and Postgres when reachable):
 //!
 //! * `throughput`: 1,000 actors, each awaiting each event; every event declaring one durable
-//!   action against the same run without actions (events/s and the ratio);
+//!   action against the same run without actions (events/s and the ratio), each beside its
+//!   ceiling from the same run (`support/ceiling.rs`): the plain run beside the bare design's
+//!   rows, the durable run beside the same rows plus an outbox row per event and its record;
+//!   and the ceiling of an outbox row that is never recorded, which bounds any design that
+//!   stores intents as rows of their own;
 //! * `latency`: from the commit's acknowledgement (`call` returning) to the start of the
 //!   action's first attempt, p50 and p99, in the durable run;
 //! * `commands`: `call_command` with a fresh id per call against a plain `call` (µs per call).
@@ -22,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ceiling::{cpu_time, load_average};
+use ceiling::{cpu_time, load_average, ratio};
 use machine_core::{ActionCtx, Actions, DurableAction, EffectError, Effects, IdempotencyKey, Step};
 use machine_macros::{Event, Machine};
 use machine_persist::dispatch::DurablePolicy;
@@ -166,7 +170,20 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[at.min(sorted.len() - 1)]
 }
 
-async fn bench<S: Store, F, Fut>(name: &str, open: F)
+/// The engine's ceilings for the throughput pair, measured in the same run (events/s).
+#[derive(Clone, Copy, Debug)]
+struct Ceilings {
+    /// The plain run's rows.
+    plain: f64,
+    /// And one outbox row per event, never recorded.
+    intents: f64,
+    /// And its record: the durable run's rows.
+    recorded: f64,
+    /// The plain rows, each event carrying its action, and a progress row per transaction.
+    inline: f64,
+}
+
+async fn bench<S: Store, F, Fut>(name: &str, ceilings: Ceilings, open: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = S>,
@@ -204,12 +221,28 @@ where
         .collect();
     latencies.sort();
     let ran = latencies.len();
-    println!("| run | events/s | ratio | process CPU per event |");
-    println!("|---|---|---|---|");
-    println!("| plain events | {plain:.0} | 1.00 | {plain_cpu:.1} µs |");
+    println!("| run | events/s | ratio | process CPU per event | ceiling | ÷ ceiling |");
+    println!("|---|---|---|---|---|---|");
     println!(
-        "| one durable action per event | {durable:.0} | {:.2} | {durable_cpu:.1} µs |",
-        durable / plain
+        "| plain events | {plain:.0} | 1.00 | {plain_cpu:.1} µs | {:.0} | {:.2} |",
+        ceilings.plain,
+        ratio(plain, ceilings.plain)
+    );
+    println!(
+        "| one durable action per event | {durable:.0} | {:.2} | {durable_cpu:.1} µs | {:.0} | {:.2} |",
+        durable / plain,
+        ceilings.recorded,
+        ratio(durable, ceilings.recorded)
+    );
+    println!(
+        "ceilings: plain rows {:.0}/s; with an outbox row per event {:.0}/s ({:.2} of plain); and its record {:.0}/s ({:.2} of plain); intents inline in the event rows {:.0}/s ({:.2} of plain)",
+        ceilings.plain,
+        ceilings.intents,
+        ratio(ceilings.intents, ceilings.plain),
+        ceilings.recorded,
+        ratio(ceilings.recorded, ceilings.plain),
+        ceilings.inline,
+        ratio(ceilings.inline, ceilings.plain)
     );
     println!(
         "dispatch latency from the commit's acknowledgement to the first attempt: p50 {:?}, p99 {:?} ({ran} of {} actions started within the run + 2 s)",
@@ -231,6 +264,40 @@ where
     );
 }
 
+/// Which of the [`Ceilings`] to measure.
+#[cfg(feature = "postgres")]
+#[derive(Clone, Copy, Debug)]
+enum Level {
+    Plain,
+    Intents,
+    Recorded,
+    Inline,
+}
+
+/// One Postgres ceiling, from 2 clients (as the store's append connections), on a schema of
+/// its own that is dropped afterwards.
+#[cfg(feature = "postgres")]
+async fn postgres_ceiling(
+    options: &machine_persist::PostgresOptions,
+    level: Level,
+    seconds: Duration,
+) -> f64 {
+    use ceiling::postgres::{inserts, with_inline_intents, with_intents, with_recorded_intents};
+    let store = machine_persist::PostgresStore::with_options(options.clone())
+        .await
+        .unwrap();
+    let pool = store.pool();
+    let rate = match level {
+        Level::Plain => inserts(pool, 2, seconds).await,
+        Level::Intents => with_intents(pool, 2, seconds).await,
+        Level::Recorded => with_recorded_intents(pool, 2, seconds).await,
+        Level::Inline => with_inline_intents(pool, 2, seconds).await,
+    };
+    store.drop_schema().await.unwrap();
+    store.close().await;
+    rate.per_second()
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -241,8 +308,37 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let counter = std::sync::atomic::AtomicUsize::new(0);
         let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        let seconds = Duration::from_secs(env_number("BENCH_SECONDS", 5));
+        let actors = env_number("BENCH_ACTORS", 1000) as usize;
         if only != "postgres" {
-            bench("SQLite", || {
+            let ceiling_store = |name: &str| {
+                let path = dir.path().join(format!("ceiling-{name}.db"));
+                async move { SqliteStore::open(&path).await.unwrap() }
+            };
+            let store = ceiling_store("plain").await;
+            let plain = ceiling::sqlite::design(store.write_pool(), actors, seconds)
+                .await
+                .per_second();
+            let store = ceiling_store("intents").await;
+            let intents = ceiling::sqlite::with_intents(store.write_pool(), actors, seconds)
+                .await
+                .per_second();
+            let store = ceiling_store("recorded").await;
+            let recorded =
+                ceiling::sqlite::with_recorded_intents(store.write_pool(), actors, seconds)
+                    .await
+                    .per_second();
+            let store = ceiling_store("inline").await;
+            let inline = ceiling::sqlite::with_inline_intents(store.write_pool(), actors, seconds)
+                .await
+                .per_second();
+            let ceilings = Ceilings {
+                plain,
+                intents,
+                recorded,
+                inline,
+            };
+            bench("SQLite", ceilings, || {
                 let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let path = dir.path().join(format!("durable-{n}.db"));
                 async move { SqliteStore::open(&path).await.unwrap() }
@@ -258,7 +354,16 @@ fn main() {
             let options = PostgresOptions::url(&url).unwrap().schema(&schema).unwrap();
             match PostgresStore::with_options(options.clone()).await {
                 Ok(first) => {
-                    bench("Postgres", || {
+                    first.drop_schema().await.unwrap();
+                    first.close().await;
+                    let ceilings = Ceilings {
+                        plain: postgres_ceiling(&options, Level::Plain, seconds).await,
+                        intents: postgres_ceiling(&options, Level::Intents, seconds).await,
+                        recorded: postgres_ceiling(&options, Level::Recorded, seconds).await,
+                        inline: postgres_ceiling(&options, Level::Inline, seconds).await,
+                    };
+                    let first = PostgresStore::with_options(options.clone()).await.unwrap();
+                    bench("Postgres", ceilings, || {
                         let options = options.clone();
                         async move { PostgresStore::with_options(options).await.unwrap() }
                     })

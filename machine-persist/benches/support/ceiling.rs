@@ -7,10 +7,25 @@
 //!   actors' registry rows, and every 32,768 events the sorted merge into the clustered level;
 //!   the heads are not read (a single writer could keep them), nothing is decoded.
 //! * SQLite **append level**: only the multi-row inserts into the append level.
+//! * SQLite **with intents**: the design ceiling plus one durable action per event, inserted
+//!   into the outbox's insertion-ordered level beside its event and merged with the events: the
+//!   bare cost of an outbox row, what any design storing intents as rows of their own pays.
+//! * SQLite **with recorded intents**: that, plus one grouped record per transaction marking
+//!   the previous transaction's actions succeeded (the store's record statement, without its
+//!   `RETURNING`): the storage work of the store's outbox.
+//! * SQLite **with inline intents**: the design ceiling, each event row carrying its action in
+//!   its metadata, and one row per transaction noting how far the actions have run: the bare
+//!   cost of an outbox kept in the journal's own rows (a design the store does not have yet).
 //! * SQLite **raw read**: one actor's events read back in pages of 4,096 through SQLite's C API
 //!   (rusqlite on the same library), every column looked at, nothing copied or decoded.
 //! * Postgres **multi-row inserts**: 1,000 event rows per statement into `events` (with its
 //!   position identity and index), from 2 clients at once; and **one-row commits** from one.
+//! * Postgres **with intents**: each statement also inserts one durable action per event into
+//!   `durable_actions`; **with recorded intents**: and each client then marks its previous
+//!   statement's actions succeeded in a transaction of its own without a flush, as the store's
+//!   recorder does; **with inline intents**: each event row carries its action in its
+//!   metadata, and each client then notes how far its actions have run in one row, in a
+//!   transaction of its own without a flush.
 
 #![allow(dead_code)] // each bench binary uses part of it
 
@@ -80,6 +95,9 @@ fn placeholders(rows: usize, columns: usize) -> String {
 
 const EVENT: &[u8] = br#"{"Deposit":{"amount":1}}"#;
 
+/// The metadata of an event row that carries its durable action (inline intents).
+const INLINE_INTENT: &str = r#"{"actions":[{"name":"note","codec":"json","payload":null}]}"#;
+
 #[cfg(feature = "sqlite")]
 pub mod sqlite {
     use super::*;
@@ -87,18 +105,72 @@ pub mod sqlite {
 
     const RECORDED_AT: &str = "2026-12-01T00:00:00.000000Z";
 
+    /// What a ceiling transaction writes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Writes {
+        /// The events, into the append level.
+        AppendLevel,
+        /// And the registry rows, and the merge.
+        Design,
+        /// And one durable action per event, merged with the events.
+        Intents,
+        /// And the record of the previous transaction's actions.
+        RecordedIntents,
+        /// The design's rows, each event carrying its action, and a progress row.
+        InlineIntents,
+    }
+
+    impl Writes {
+        fn registry(self) -> bool {
+            self != Self::AppendLevel
+        }
+
+        fn intents(self) -> bool {
+            matches!(self, Self::Intents | Self::RecordedIntents)
+        }
+    }
+
     /// The two-level design on the store's tables: `actors` actors, one event each per
     /// transaction, for at least `duration`.
     pub async fn design(pool: &SqlitePool, actors: usize, duration: Duration) -> Rate {
-        write(pool, actors, duration, true).await
+        write(pool, actors, duration, Writes::Design).await
     }
 
     /// Only the append level: one event per actor per transaction, no registry, no merge.
     pub async fn append_level(pool: &SqlitePool, actors: usize, duration: Duration) -> Rate {
-        write(pool, actors, duration, false).await
+        write(pool, actors, duration, Writes::AppendLevel).await
     }
 
-    async fn write(pool: &SqlitePool, actors: usize, duration: Duration, design: bool) -> Rate {
+    /// [`design`], each event with one durable action stored beside it.
+    pub async fn with_intents(pool: &SqlitePool, actors: usize, duration: Duration) -> Rate {
+        write(pool, actors, duration, Writes::Intents).await
+    }
+
+    /// [`with_intents`], each transaction also recording the previous one's actions as
+    /// succeeded.
+    pub async fn with_recorded_intents(
+        pool: &SqlitePool,
+        actors: usize,
+        duration: Duration,
+    ) -> Rate {
+        write(pool, actors, duration, Writes::RecordedIntents).await
+    }
+
+    /// [`design`], each event row carrying its durable action, and each transaction writing
+    /// how far the actions have run into one row (of a table of the ceiling's own).
+    pub async fn with_inline_intents(pool: &SqlitePool, actors: usize, duration: Duration) -> Rate {
+        write(pool, actors, duration, Writes::InlineIntents).await
+    }
+
+    /// The end of the claim the action of actor `n` in transaction `version` is stored under,
+    /// as the store writes times: distinct per action, as the store's claims are per commit.
+    fn claim_until(version: i64, n: usize) -> String {
+        let (hours, minutes, seconds) = (version / 3600 % 24, version / 60 % 60, version % 60);
+        format!("2026-12-01T{hours:02}:{minutes:02}:{seconds:02}.{n:06}Z")
+    }
+
+    async fn write(pool: &SqlitePool, actors: usize, duration: Duration, writes: Writes) -> Rate {
+        let design = writes.registry();
         let ids: Vec<String> = (0..actors).map(|n| format!("ceiling-{n}")).collect();
         let mut conn = pool.acquire().await.unwrap();
         let (mut position,): (i64,) =
@@ -106,6 +178,20 @@ pub mod sqlite {
                 .fetch_one(&mut *conn)
                 .await
                 .unwrap();
+        if writes == Writes::InlineIntents {
+            for sql in [
+                "CREATE TABLE IF NOT EXISTS ceiling_progress
+                     (owner TEXT PRIMARY KEY, through INTEGER NOT NULL) WITHOUT ROWID",
+                "INSERT OR IGNORE INTO ceiling_progress VALUES ('ceiling', 0)",
+            ] {
+                sqlx::query(sql).execute(&mut *conn).await.unwrap();
+            }
+        }
+        let metadata = if writes == Writes::InlineIntents {
+            INLINE_INTENT
+        } else {
+            "{}"
+        };
         let insert = format!(
             "INSERT INTO recent_events (position, actor_id, version, machine_type, tag,
                  schema_version, codec, payload, metadata, recorded_at) VALUES {}",
@@ -119,17 +205,36 @@ pub mod sqlite {
                  last_request = excluded.last_request, last_activity = excluded.last_activity",
             placeholders(STATEMENT_ROWS, 9)
         );
+        let intents = format!(
+            "INSERT OR FAIL INTO recent_actions (actor_id, version, name, machine_type, codec,
+                 payload, claimed_by, claimed_until, created_at, updated_at) VALUES {}",
+            placeholders(STATEMENT_ROWS, 10)
+        );
+        let record = |table: &str, rows: usize| {
+            format!(
+                "UPDATE {table}
+                 SET attempts = 1, status = 'succeeded', claimed_until = ?, updated_at = ?
+                 FROM (VALUES {}) AS u
+                 WHERE {table}.claimed_until = u.column4 AND {table}.actor_id = u.column1
+                   AND {table}.version = u.column2 AND {table}.name = u.column3
+                   AND {table}.claimed_by = u.column5 AND {table}.status = 'pending'",
+                placeholders(rows, 5)
+            )
+        };
         let start = Instant::now();
         let mut version = 0i64;
         let mut rows = 0u64;
         let mut since_merge = 0u64;
+        // Whether the previous transaction merged (its actions with it).
+        let mut merged_before = false;
         while start.elapsed() < duration {
             version += 1;
             sqlx::query("BEGIN IMMEDIATE")
                 .execute(&mut *conn)
                 .await
                 .unwrap();
-            for chunk in ids.chunks(STATEMENT_ROWS) {
+            for (at, chunk) in ids.chunks(STATEMENT_ROWS).enumerate() {
+                let first = at * STATEMENT_ROWS;
                 let sql = if chunk.len() == STATEMENT_ROWS {
                     insert.clone()
                 } else {
@@ -150,7 +255,7 @@ pub mod sqlite {
                         .bind(1)
                         .bind("json")
                         .bind(std::str::from_utf8(EVENT).unwrap())
-                        .bind("{}")
+                        .bind(metadata)
                         .bind(RECORDED_AT);
                 }
                 query.execute(&mut *conn).await.unwrap();
@@ -178,11 +283,50 @@ pub mod sqlite {
                     }
                     query.execute(&mut *conn).await.unwrap();
                 }
+                if writes.intents() {
+                    let sql = if chunk.len() == STATEMENT_ROWS {
+                        intents.clone()
+                    } else {
+                        intents.replace(
+                            &placeholders(STATEMENT_ROWS, 10),
+                            &placeholders(chunk.len(), 10),
+                        )
+                    };
+                    let mut query = sqlx::query(&sql);
+                    for (n, id) in chunk.iter().enumerate() {
+                        query = query
+                            .bind(id.as_str())
+                            .bind(version)
+                            .bind("note")
+                            .bind("Account")
+                            .bind("json")
+                            .bind("null")
+                            .bind("ceiling")
+                            .bind(claim_until(version, first + n))
+                            .bind(RECORDED_AT)
+                            .bind(RECORDED_AT);
+                    }
+                    query.execute(&mut *conn).await.unwrap();
+                }
             }
             rows += actors as u64;
             since_merge += actors as u64;
-            if design && since_merge >= MERGE_EVERY {
-                for sql in [
+            let merge = design && since_merge >= MERGE_EVERY;
+            let mut merges: Vec<&str> = Vec::new();
+            if merge && writes.intents() {
+                merges.extend([
+                    "INSERT OR FAIL INTO durable_actions (actor_id, version, name, machine_type,
+                         codec, payload, status, attempts, claimed_by, claimed_until, last_cause,
+                         created_at, updated_at)
+                     SELECT actor_id, version, name, machine_type, codec, payload, status,
+                         attempts, claimed_by, claimed_until, last_cause, created_at, updated_at
+                     FROM recent_actions WHERE true ORDER BY actor_id, version, name
+                     ON CONFLICT DO NOTHING",
+                    "DELETE FROM recent_actions",
+                ]);
+            }
+            if merge {
+                merges.extend([
                     "INSERT OR FAIL INTO events (actor_id, version, position, machine_type, tag,
                          schema_version, codec, payload, metadata, recorded_at)
                      SELECT actor_id, version, position, machine_type, tag, schema_version,
@@ -190,10 +334,44 @@ pub mod sqlite {
                      FROM recent_events WHERE true ORDER BY actor_id, version, position
                      ON CONFLICT DO NOTHING",
                     "DELETE FROM recent_events",
-                ] {
-                    sqlx::query(sql).execute(&mut *conn).await.unwrap();
-                }
+                ]);
                 since_merge = 0;
+            }
+            for sql in merges {
+                sqlx::query(sql).execute(&mut *conn).await.unwrap();
+            }
+            // The previous transaction's actions, recorded as the store's records ride on
+            // the next append, after its rows.
+            if writes == Writes::RecordedIntents && version > 1 {
+                let recorded_table = if merged_before || merge {
+                    "durable_actions"
+                } else {
+                    "recent_actions"
+                };
+                for (at, chunk) in ids.chunks(STATEMENT_ROWS).enumerate() {
+                    let first = at * STATEMENT_ROWS;
+                    let sql = record(recorded_table, chunk.len());
+                    let mut query = sqlx::query(&sql).bind(RECORDED_AT).bind(RECORDED_AT);
+                    for (n, id) in chunk.iter().enumerate() {
+                        query = query
+                            .bind(id.as_str())
+                            .bind(version - 1)
+                            .bind("note")
+                            .bind(claim_until(version - 1, first + n))
+                            .bind("ceiling");
+                    }
+                    let done = query.execute(&mut *conn).await.unwrap();
+                    assert_eq!(done.rows_affected(), chunk.len() as u64);
+                }
+            }
+            merged_before = merge;
+            // How far the previous transaction's actions ran.
+            if writes == Writes::InlineIntents {
+                sqlx::query("UPDATE ceiling_progress SET through = ? WHERE owner = 'ceiling'")
+                    .bind(position - actors as i64)
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
             }
             sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
         }
@@ -289,32 +467,99 @@ pub mod postgres {
     use super::*;
     use sqlx::PgPool;
 
+    /// Rows per statement.
+    const ROWS: usize = 1_000;
+
+    /// What each ceiling statement writes besides its events.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Outbox {
+        /// Nothing.
+        None,
+        /// One durable action per event, in the same statement.
+        Intents,
+        /// And then the record of those actions, in a transaction of its own.
+        RecordedIntents,
+        /// Each event carrying its action, then a progress row in a transaction of its own.
+        InlineIntents,
+    }
+
     /// 1,000-row inserts into the store's `events` table from `clients` connections at once,
     /// for `duration`.
     pub async fn inserts(pool: &PgPool, clients: usize, duration: Duration) -> Rate {
-        const ROWS: usize = 1_000;
-        let sql = insert_sql(ROWS);
+        write(pool, clients, duration, Outbox::None).await
+    }
+
+    /// [`inserts`], each event with one durable action inserted by the same statement.
+    pub async fn with_intents(pool: &PgPool, clients: usize, duration: Duration) -> Rate {
+        write(pool, clients, duration, Outbox::Intents).await
+    }
+
+    /// [`with_intents`], each client then recording its statement's actions as succeeded.
+    pub async fn with_recorded_intents(pool: &PgPool, clients: usize, duration: Duration) -> Rate {
+        write(pool, clients, duration, Outbox::RecordedIntents).await
+    }
+
+    /// [`inserts`], each event row carrying its durable action, each client then writing how
+    /// far its actions have run into one row (of a table of the ceiling's own).
+    pub async fn with_inline_intents(pool: &PgPool, clients: usize, duration: Duration) -> Rate {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS ceiling_progress
+                 (owner TEXT PRIMARY KEY, through BIGINT NOT NULL)",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        write(pool, clients, duration, Outbox::InlineIntents).await
+    }
+
+    /// The end of the claim the action of actor `n` in statement `version` is stored under:
+    /// distinct per action, as the store's claims are per commit.
+    fn claim_until(version: i64, n: usize) -> chrono::DateTime<chrono::Utc> {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000 + version, 0).unwrap();
+        at + chrono::Duration::microseconds(n as i64)
+    }
+
+    async fn write(pool: &PgPool, clients: usize, duration: Duration, outbox: Outbox) -> Rate {
+        let sql = match outbox {
+            Outbox::None | Outbox::InlineIntents => insert_sql(ROWS),
+            Outbox::Intents | Outbox::RecordedIntents => with_intents_sql(ROWS),
+        };
+        let metadata = if outbox == Outbox::InlineIntents {
+            INLINE_INTENT
+        } else {
+            "{}"
+        };
         let start = Instant::now();
         let mut tasks = Vec::new();
         for client in 0..clients {
             let pool = pool.clone();
             let sql = sql.clone();
             tasks.push(tokio::spawn(async move {
+                let ids: Vec<String> = (0..ROWS).map(|n| format!("ceiling-{client}-{n}")).collect();
                 let mut rows = 0u64;
                 let mut version = 0i64;
                 while start.elapsed() < duration {
                     version += 1;
                     let mut query = sqlx::query(&sql);
-                    for n in 0..ROWS {
+                    for id in &ids {
                         query = query
-                            .bind(format!("ceiling-{client}-{n}"))
+                            .bind(id.as_str())
                             .bind(version)
                             .bind("Account")
                             .bind("Deposit")
                             .bind(EVENT)
-                            .bind("{}");
+                            .bind(metadata);
+                    }
+                    if matches!(outbox, Outbox::Intents | Outbox::RecordedIntents) {
+                        let claims: Vec<_> = (0..ROWS).map(|n| claim_until(version, n)).collect();
+                        query = query.bind(&ids).bind(version).bind(claims);
                     }
                     query.execute(&pool).await.unwrap();
+                    match outbox {
+                        Outbox::RecordedIntents => record(&pool, &ids, version).await,
+                        Outbox::InlineIntents => progress(&pool, client, version).await,
+                        Outbox::None | Outbox::Intents => {}
+                    }
                     rows += ROWS as u64;
                 }
                 rows
@@ -350,6 +595,79 @@ pub mod postgres {
                  payload, metadata, recorded_at) VALUES {}",
             values.join(",")
         )
+    }
+
+    /// As [`insert_sql`], the same statement inserting one durable action per event from
+    /// arrays, as the store's append does: the actors, the version and the claims' ends follow
+    /// the events' parameters.
+    fn with_intents_sql(rows: usize) -> String {
+        let next = rows * 6;
+        format!(
+            "WITH new_events AS ({})
+             INSERT INTO durable_actions (actor_id, version, name, machine_type, codec, payload,
+                 claimed_by, claimed_until, created_at, updated_at)
+             SELECT u.actor_id, ${}, 'note', 'Account', 'json', 'null', 'ceiling',
+                 u.claimed_until, now(), now()
+             FROM unnest(${}::text[], ${}::timestamptz[]) AS u(actor_id, claimed_until)",
+            insert_sql(rows),
+            next + 2,
+            next + 1,
+            next + 3
+        )
+    }
+
+    /// Marks the actions of `ids` at `version` succeeded, as the store's recorder does: one
+    /// statement over arrays of keys, in a transaction committed without a flush.
+    async fn record(pool: &PgPool, ids: &[String], version: i64) {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let done = sqlx::query(
+            "UPDATE durable_actions AS a
+             SET attempts = 1, status = 'succeeded', claimed_until = now(), updated_at = now()
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
+                 AS u(actor_id, version, name, held_until, owner)
+             WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
+               AND a.claimed_until = u.held_until AND a.claimed_by = u.owner
+               AND a.status = 'pending'",
+        )
+        .persistent(false)
+        .bind(ids)
+        .bind(vec![version; ids.len()])
+        .bind(vec!["note"; ids.len()])
+        .bind(
+            (0..ids.len())
+                .map(|n| claim_until(version, n))
+                .collect::<Vec<_>>(),
+        )
+        .bind(vec!["ceiling"; ids.len()])
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!(done.rows_affected(), ids.len() as u64);
+        tx.commit().await.unwrap();
+    }
+
+    /// Notes that `client`'s actions ran through `version`, in a transaction committed without
+    /// a flush.
+    async fn progress(pool: &PgPool, client: usize, version: i64) {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO ceiling_progress VALUES ($1, $2)
+             ON CONFLICT (owner) DO UPDATE SET through = excluded.through",
+        )
+        .bind(format!("ceiling-{client}"))
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
     }
 
     /// One-row inserts, each its own commit, from one connection, for `duration`.
