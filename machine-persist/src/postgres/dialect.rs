@@ -33,8 +33,7 @@ fn from_pg_micros(micros: i64) -> Result<DateTime<Utc>, BoxError> {
 /// pending under the claim each attempt ran under.
 const HELD: &str = "WHERE a.actor_id = u.actor_id AND a.version = u.version AND a.name = u.name
                AND a.claimed_until = u.held_until AND a.claimed_by = u.owner
-               AND coalesce(a.status, '') = 'pending'
-             RETURNING a.actor_id, a.version, a.name";
+               AND coalesce(a.status, '') = 'pending'";
 
 /// One field of every record row, as an array parameter.
 fn column<'q, T>(rows: &[&RecordRow<'q>], field: impl Fn(&RecordRow<'q>) -> T) -> Vec<T> {
@@ -161,6 +160,18 @@ impl Dialect for Postgres {
 
     fn record_chunks<T>(keys: &[T]) -> Vec<&[T]> {
         vec![keys]
+    }
+
+    fn recorded_keys_sql(table: &OutboxTable, _rows: usize) -> String {
+        let name = table.name;
+        format!(
+            "SELECT a.actor_id, a.version, a.name
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
+                 AS u(actor_id, version, name, held_until, owner)
+             JOIN {name} AS a ON a.actor_id = u.actor_id AND a.version = u.version
+                 AND a.name = u.name AND a.claimed_by = u.owner
+             WHERE a.updated_at = $6"
+        )
     }
 
     /// As [`record_actions_sql`](Self::record_actions_sql), with every row's values in arrays.

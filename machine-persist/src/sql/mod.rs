@@ -215,8 +215,9 @@ pub trait Dialect: SqlDatabase {
     fn claim_actions_sql(table: &outbox::OutboxTable) -> String;
 
     /// Records a group of ended attempts of durable actions in `table` that all set the same
-    /// values, each only while its action is pending under the claim its attempt ran under, and
-    /// returns the key (`actor_id`, `version`, `name`) of each row it changed. Its parameters,
+    /// values, each only while its action is pending under the claim its attempt ran under
+    /// (returning nothing: see [`outbox::record_in`] for how the applied ones are told). Its
+    /// parameters,
     /// in binding order: the attempts, the status, the new end of the claim, the cause (`''`
     /// keeps the last one), now, then the keys and claims of `rows` [rows](outbox::RecordRow)
     /// as [`bind_record_keys`](Self::bind_record_keys) binds them.
@@ -239,6 +240,12 @@ pub trait Dialect: SqlDatabase {
         query: SqlQuery<'q, Self>,
         rows: &[&outbox::RecordRow<'q>],
     ) -> Result<SqlQuery<'q, Self>, StoreError>;
+
+    /// Returns the key (`actor_id`, `version`, `name`) of each of `rows` record rows whose row
+    /// in `table` its owner wrote at the last parameter: what a record statement writing at
+    /// that time applied. The rows are bound as [`bind_record_keys`](Self::bind_record_keys)
+    /// binds them, then the time.
+    fn recorded_keys_sql(table: &outbox::OutboxTable, rows: usize) -> String;
 
     /// How many keys one record statement takes: a group is split into these chunks.
     fn record_chunks<T>(keys: &[T]) -> Vec<&[T]>;

@@ -131,6 +131,15 @@ pub(crate) async fn record_many<DB: Dialect>(
 /// values are recorded together, one statement per outbox table (and per chunk of
 /// [`Dialect::record_chunks`]), each table given only what the tables before it did not apply.
 /// A key recorded twice in one call is applied in order, one round of statements per occurrence.
+///
+/// The statements return nothing: handing each changed row back costs more than writing it (on
+/// SQLite, a hop from the connection's worker thread per row). A statement that changed as many
+/// rows as it was given applied every one of them: each key is in a round once, and each
+/// matches at most one row, the one pending under the claim the attempt ran under (an append
+/// never stores one key twice, and a key written twice behind its back carries another
+/// writer's claim). A statement that changed fewer is followed by a query for the rows it
+/// wrote, told by their owner and the round's own time of writing
+/// ([`Dialect::recorded_keys_sql`]): every round of a call writes at a microsecond of its own.
 pub(crate) async fn record_in<DB: Dialect>(
     tx: &mut Transaction<'_, DB>,
     updates: &[ActionUpdate],
@@ -146,7 +155,8 @@ pub(crate) async fn record_in<DB: Dialect>(
         .map(|(update, outcome)| record_row(update, outcome))
         .collect::<Result<Vec<_>, StoreError>>()?;
     let mut applied = vec![false; updates.len()];
-    for round in distinct_rounds(updates) {
+    for (index, round) in distinct_rounds(updates).into_iter().enumerate() {
+        let now = now + chrono::Duration::microseconds(i64::try_from(index).unwrap_or(i64::MAX));
         // Groups of two or more take one statement each; the rest (retries, whose claims end at
         // distinct times; dead letters) share one statement that binds every row's values.
         let mut singles = Vec::new();
@@ -188,19 +198,8 @@ async fn record_members<DB: Dialect>(
     now: DateTime<Utc>,
     applied: &mut [bool],
 ) -> Result<(), StoreError> {
-    let mut by_actor: HashMap<&str, Vec<usize>> = HashMap::new();
-    for &at in members {
-        by_actor
-            .entry(updates[at].key.actor_id.as_str())
-            .or_default()
-            .push(at);
-    }
     for table in DB::OUTBOX_TABLES {
-        let remaining: Vec<&RecordRow<'_>> = members
-            .iter()
-            .filter(|&&at| !applied[at])
-            .map(|&at| &rows[at])
-            .collect();
+        let remaining: Vec<usize> = members.iter().copied().filter(|&at| !applied[at]).collect();
         if remaining.is_empty() {
             break;
         }
@@ -209,30 +208,45 @@ async fn record_members<DB: Dialect>(
             Shape::Rows => vec![&remaining[..]],
         };
         for chunk in chunks {
+            let chunk_rows: Vec<&RecordRow<'_>> = chunk.iter().map(|&at| &rows[at]).collect();
             let sql;
             let query = match shape {
                 Shape::Group(outcome) => {
-                    sql = DB::record_actions_sql(table, chunk.len());
+                    sql = DB::record_actions_sql(table, chunk_rows.len());
                     let query = DB::bind_int(sqlx::query(&sql), i64::from(outcome.attempts));
                     let query = DB::bind_text(query, outcome.status.as_str())
                         .bind(DB::time_param(outcome.claimed_until));
                     let query = DB::bind_text(query, &outcome.cause).bind(DB::time_param(now));
-                    DB::bind_record_keys(query, chunk)
+                    DB::bind_record_keys(query, &chunk_rows)
                 }
                 Shape::Rows => {
                     sql = DB::record_rows_sql(table);
-                    DB::bind_record_rows(sqlx::query(&sql), chunk)?.bind(DB::time_param(now))
+                    DB::bind_record_rows(sqlx::query(&sql), &chunk_rows)?.bind(DB::time_param(now))
                 }
             };
-            for row in &DB::fetch_all_in(tx, query).await? {
+            let changed = DB::rows_affected(&DB::execute_in(tx, query).await?);
+            if changed == 0 {
+                continue;
+            }
+            if usize::try_from(changed).is_ok_and(|changed| changed == chunk.len()) {
+                for &at in chunk {
+                    applied[at] = true;
+                }
+                continue;
+            }
+            let sql = DB::recorded_keys_sql(table, chunk_rows.len());
+            let query = DB::bind_record_keys(sqlx::query(&sql), &chunk_rows);
+            let written = DB::fetch_all_in(tx, query.bind(DB::time_param(now))).await?;
+            for row in &written {
                 let (actor_id, version, name) = returned_key::<DB>(row)?;
-                let at = by_actor
-                    .get(actor_id)
-                    .and_then(|of_actor| {
-                        of_actor.iter().copied().find(|&at| {
-                            let key = &updates[at].key;
-                            key.version == version && *key.action == *name
-                        })
+                let at = chunk
+                    .iter()
+                    .copied()
+                    .find(|&at| {
+                        let key = &updates[at].key;
+                        key.actor_id.as_str() == actor_id
+                            && key.version == version
+                            && *key.action == *name
                     })
                     .ok_or_else(|| {
                         StoreError::Contract(format!(
@@ -246,7 +260,7 @@ async fn record_members<DB: Dialect>(
     Ok(())
 }
 
-/// The key of a row the record statement changed.
+/// The key of a row a record wrote, as [`Dialect::recorded_keys_sql`] returns it.
 fn returned_key<DB: Dialect>(row: &DB::Row) -> Result<(&str, u64, &str), StoreError> {
     let read = || -> Result<_, BoxError> {
         let version = DB::int(row, 1)?.ok_or("the version is null")?;

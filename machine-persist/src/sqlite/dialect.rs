@@ -124,8 +124,7 @@ impl Dialect for Sqlite {
                 ") AS u
                  WHERE {name}.claimed_until = u.column4 AND {name}.actor_id = u.column1
                    AND {name}.version = u.column2 AND {name}.name = u.column3
-                   AND {name}.claimed_by = u.column5 AND {name}.status = 'pending'
-                 RETURNING actor_id, version, name"
+                   AND {name}.claimed_by = u.column5 AND {name}.status = 'pending'"
             ),
         )
     }
@@ -149,6 +148,34 @@ impl Dialect for Sqlite {
         values::chunks(keys).collect()
     }
 
+    /// The keyed level is probed by primary key for each row; the recent level, which has no
+    /// key index, is scanned once against the rows (an `IN` list, which SQLite indexes), not
+    /// once per row.
+    fn recorded_keys_sql(table: &OutboxTable, rows: usize) -> String {
+        let name = table.name;
+        let (head, tail) = if table.name == RECENT_OUTBOX.name {
+            (
+                format!(
+                    "SELECT actor_id, version, name FROM {name}
+                     WHERE (actor_id, version, name, claimed_by) IN (
+                         SELECT column1, column2, column3, column5 FROM ("
+                ),
+                ")) AND updated_at = ?".to_owned(),
+            )
+        } else {
+            (
+                "SELECT t.actor_id, t.version, t.name FROM (".to_owned(),
+                format!(
+                    ") AS u
+                     JOIN {name} AS t ON t.actor_id = u.column1 AND t.version = u.column2
+                         AND t.name = u.column3 AND t.claimed_by = u.column5
+                     WHERE t.updated_at = ?"
+                ),
+            )
+        };
+        values::rows_sql(&head, RECORD_KEY_COLUMNS, values::padded(rows), &tail)
+    }
+
     /// `UPDATE ... FROM` the elements of one JSON array (`$1`), each a probe of the pending rows
     /// by the end of their claim (the one index of `recent_actions`) or by primary key.
     fn record_rows_sql(table: &OutboxTable) -> String {
@@ -165,8 +192,7 @@ impl Dialect for Sqlite {
                    FROM json_each($1)) AS u
              WHERE {name}.claimed_until = u.held_until AND {name}.status = 'pending'
                AND {name}.actor_id = u.actor_id AND {name}.version = u.version
-               AND {name}.name = u.name AND {name}.claimed_by = u.owner
-             RETURNING actor_id, version, name"
+               AND {name}.name = u.name AND {name}.claimed_by = u.owner"
         )
     }
 
@@ -240,5 +266,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Telling which rows a record wrote probes the keyed level by primary key, and reads the
+    /// recent level once, not once per record.
+    #[tokio::test]
+    async fn telling_what_a_record_wrote_reads_each_level_once() {
+        let recent = plan(Sqlite::recorded_keys_sql(&RECENT_OUTBOX, 4), 21).await;
+        let scans: Vec<&String> = recent
+            .iter()
+            .filter(|step| step.contains("recent_actions"))
+            .collect();
+        assert_eq!(scans.len(), 1, "{recent:?}");
+        assert!(
+            recent.iter().any(|step| step.starts_with("LIST SUBQUERY")),
+            "{recent:?}"
+        );
+        let keyed = plan(Sqlite::recorded_keys_sql(&KEYED_OUTBOX, 4), 21).await;
+        assert!(
+            keyed
+                .iter()
+                .any(|step| step.starts_with("SEARCH t USING PRIMARY KEY")
+                    && step.contains("actor_id=? AND version=? AND name=?")),
+            "{keyed:?}"
+        );
     }
 }
