@@ -264,14 +264,19 @@ where
     );
 }
 
-/// Which of the [`Ceilings`] to measure.
-#[cfg(feature = "postgres")]
-#[derive(Clone, Copy, Debug)]
-enum Level {
-    Plain,
-    Intents,
-    Recorded,
-    Inline,
+/// One SQLite ceiling, on a database of its own in `dir`.
+async fn sqlite_ceiling(
+    dir: &std::path::Path,
+    writes: ceiling::sqlite::Writes,
+    actors: usize,
+    seconds: Duration,
+) -> f64 {
+    let store = SqliteStore::open(dir.join(format!("ceiling-{writes:?}.db")))
+        .await
+        .unwrap();
+    ceiling::sqlite::write(store.write_pool(), actors, seconds, writes)
+        .await
+        .per_second()
 }
 
 /// One Postgres ceiling, from 2 clients (as the store's append connections), on a schema of
@@ -279,20 +284,13 @@ enum Level {
 #[cfg(feature = "postgres")]
 async fn postgres_ceiling(
     options: &machine_persist::PostgresOptions,
-    level: Level,
+    outbox: ceiling::postgres::Outbox,
     seconds: Duration,
 ) -> f64 {
-    use ceiling::postgres::{inserts, with_inline_intents, with_intents, with_recorded_intents};
     let store = machine_persist::PostgresStore::with_options(options.clone())
         .await
         .unwrap();
-    let pool = store.pool();
-    let rate = match level {
-        Level::Plain => inserts(pool, 2, seconds).await,
-        Level::Intents => with_intents(pool, 2, seconds).await,
-        Level::Recorded => with_recorded_intents(pool, 2, seconds).await,
-        Level::Inline => with_inline_intents(pool, 2, seconds).await,
-    };
+    let rate = ceiling::postgres::write(store.pool(), 2, seconds, outbox).await;
     store.drop_schema().await.unwrap();
     store.close().await;
     rate.per_second()
@@ -311,32 +309,13 @@ fn main() {
         let seconds = Duration::from_secs(env_number("BENCH_SECONDS", 5));
         let actors = env_number("BENCH_ACTORS", 1000) as usize;
         if only != "postgres" {
-            let ceiling_store = |name: &str| {
-                let path = dir.path().join(format!("ceiling-{name}.db"));
-                async move { SqliteStore::open(&path).await.unwrap() }
-            };
-            let store = ceiling_store("plain").await;
-            let plain = ceiling::sqlite::design(store.write_pool(), actors, seconds)
-                .await
-                .per_second();
-            let store = ceiling_store("intents").await;
-            let intents = ceiling::sqlite::with_intents(store.write_pool(), actors, seconds)
-                .await
-                .per_second();
-            let store = ceiling_store("recorded").await;
-            let recorded =
-                ceiling::sqlite::with_recorded_intents(store.write_pool(), actors, seconds)
-                    .await
-                    .per_second();
-            let store = ceiling_store("inline").await;
-            let inline = ceiling::sqlite::with_inline_intents(store.write_pool(), actors, seconds)
-                .await
-                .per_second();
+            use ceiling::sqlite::Writes;
+            let path = dir.path();
             let ceilings = Ceilings {
-                plain,
-                intents,
-                recorded,
-                inline,
+                plain: sqlite_ceiling(path, Writes::Design, actors, seconds).await,
+                intents: sqlite_ceiling(path, Writes::Intents, actors, seconds).await,
+                recorded: sqlite_ceiling(path, Writes::RecordedIntents, actors, seconds).await,
+                inline: sqlite_ceiling(path, Writes::InlineIntents, actors, seconds).await,
             };
             bench("SQLite", ceilings, || {
                 let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -356,11 +335,13 @@ fn main() {
                 Ok(first) => {
                     first.drop_schema().await.unwrap();
                     first.close().await;
+                    use ceiling::postgres::Outbox;
                     let ceilings = Ceilings {
-                        plain: postgres_ceiling(&options, Level::Plain, seconds).await,
-                        intents: postgres_ceiling(&options, Level::Intents, seconds).await,
-                        recorded: postgres_ceiling(&options, Level::Recorded, seconds).await,
-                        inline: postgres_ceiling(&options, Level::Inline, seconds).await,
+                        plain: postgres_ceiling(&options, Outbox::None, seconds).await,
+                        intents: postgres_ceiling(&options, Outbox::Intents, seconds).await,
+                        recorded: postgres_ceiling(&options, Outbox::RecordedIntents, seconds)
+                            .await,
+                        inline: postgres_ceiling(&options, Outbox::InlineIntents, seconds).await,
                     };
                     let first = PostgresStore::with_options(options.clone()).await.unwrap();
                     bench("Postgres", ceilings, || {

@@ -93,6 +93,18 @@ fn placeholders(rows: usize, columns: usize) -> String {
     vec![row; rows].join(",")
 }
 
+/// `sql`, written for [`STATEMENT_ROWS`] rows of `columns` placeholders, for `rows` rows.
+fn sized(sql: &str, columns: usize, rows: usize) -> String {
+    if rows == STATEMENT_ROWS {
+        sql.to_owned()
+    } else {
+        sql.replace(
+            &placeholders(STATEMENT_ROWS, columns),
+            &placeholders(rows, columns),
+        )
+    }
+}
+
 const EVENT: &[u8] = br#"{"Deposit":{"amount":1}}"#;
 
 /// The metadata of an event row that carries its durable action (inline intents).
@@ -107,7 +119,7 @@ pub mod sqlite {
 
     /// What a ceiling transaction writes.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    enum Writes {
+    pub enum Writes {
         /// The events, into the append level.
         AppendLevel,
         /// And the registry rows, and the merge.
@@ -141,27 +153,6 @@ pub mod sqlite {
         write(pool, actors, duration, Writes::AppendLevel).await
     }
 
-    /// [`design`], each event with one durable action stored beside it.
-    pub async fn with_intents(pool: &SqlitePool, actors: usize, duration: Duration) -> Rate {
-        write(pool, actors, duration, Writes::Intents).await
-    }
-
-    /// [`with_intents`], each transaction also recording the previous one's actions as
-    /// succeeded.
-    pub async fn with_recorded_intents(
-        pool: &SqlitePool,
-        actors: usize,
-        duration: Duration,
-    ) -> Rate {
-        write(pool, actors, duration, Writes::RecordedIntents).await
-    }
-
-    /// [`design`], each event row carrying its durable action, and each transaction writing
-    /// how far the actions have run into one row (of a table of the ceiling's own).
-    pub async fn with_inline_intents(pool: &SqlitePool, actors: usize, duration: Duration) -> Rate {
-        write(pool, actors, duration, Writes::InlineIntents).await
-    }
-
     /// The end of the claim the action of actor `n` in transaction `version` is stored under,
     /// as the store writes times: distinct per action, as the store's claims are per commit.
     fn claim_until(version: i64, n: usize) -> String {
@@ -169,7 +160,14 @@ pub mod sqlite {
         format!("2026-12-01T{hours:02}:{minutes:02}:{seconds:02}.{n:06}Z")
     }
 
-    async fn write(pool: &SqlitePool, actors: usize, duration: Duration, writes: Writes) -> Rate {
+    /// `actors` actors, one event each per transaction, for at least `duration`, with what
+    /// `writes` says besides.
+    pub async fn write(
+        pool: &SqlitePool,
+        actors: usize,
+        duration: Duration,
+        writes: Writes,
+    ) -> Rate {
         let design = writes.registry();
         let ids: Vec<String> = (0..actors).map(|n| format!("ceiling-{n}")).collect();
         let mut conn = pool.acquire().await.unwrap();
@@ -235,14 +233,7 @@ pub mod sqlite {
                 .unwrap();
             for (at, chunk) in ids.chunks(STATEMENT_ROWS).enumerate() {
                 let first = at * STATEMENT_ROWS;
-                let sql = if chunk.len() == STATEMENT_ROWS {
-                    insert.clone()
-                } else {
-                    insert.replace(
-                        &placeholders(STATEMENT_ROWS, 10),
-                        &placeholders(chunk.len(), 10),
-                    )
-                };
+                let sql = sized(&insert, 10, chunk.len());
                 let mut query = sqlx::query(&sql);
                 for id in chunk {
                     position += 1;
@@ -260,14 +251,7 @@ pub mod sqlite {
                 }
                 query.execute(&mut *conn).await.unwrap();
                 if design {
-                    let sql = if chunk.len() == STATEMENT_ROWS {
-                        upsert.clone()
-                    } else {
-                        upsert.replace(
-                            &placeholders(STATEMENT_ROWS, 9),
-                            &placeholders(chunk.len(), 9),
-                        )
-                    };
+                    let sql = sized(&upsert, 9, chunk.len());
                     let mut query = sqlx::query(&sql);
                     for id in chunk {
                         query = query
@@ -284,14 +268,7 @@ pub mod sqlite {
                     query.execute(&mut *conn).await.unwrap();
                 }
                 if writes.intents() {
-                    let sql = if chunk.len() == STATEMENT_ROWS {
-                        intents.clone()
-                    } else {
-                        intents.replace(
-                            &placeholders(STATEMENT_ROWS, 10),
-                            &placeholders(chunk.len(), 10),
-                        )
-                    };
+                    let sql = sized(&intents, 10, chunk.len());
                     let mut query = sqlx::query(&sql);
                     for (n, id) in chunk.iter().enumerate() {
                         query = query
@@ -472,7 +449,7 @@ pub mod postgres {
 
     /// What each ceiling statement writes besides its events.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    enum Outbox {
+    pub enum Outbox {
         /// Nothing.
         None,
         /// One durable action per event, in the same statement.
@@ -489,29 +466,6 @@ pub mod postgres {
         write(pool, clients, duration, Outbox::None).await
     }
 
-    /// [`inserts`], each event with one durable action inserted by the same statement.
-    pub async fn with_intents(pool: &PgPool, clients: usize, duration: Duration) -> Rate {
-        write(pool, clients, duration, Outbox::Intents).await
-    }
-
-    /// [`with_intents`], each client then recording its statement's actions as succeeded.
-    pub async fn with_recorded_intents(pool: &PgPool, clients: usize, duration: Duration) -> Rate {
-        write(pool, clients, duration, Outbox::RecordedIntents).await
-    }
-
-    /// [`inserts`], each event row carrying its durable action, each client then writing how
-    /// far its actions have run into one row (of a table of the ceiling's own).
-    pub async fn with_inline_intents(pool: &PgPool, clients: usize, duration: Duration) -> Rate {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS ceiling_progress
-                 (owner TEXT PRIMARY KEY, through BIGINT NOT NULL)",
-        )
-        .execute(pool)
-        .await
-        .unwrap();
-        write(pool, clients, duration, Outbox::InlineIntents).await
-    }
-
     /// The end of the claim the action of actor `n` in statement `version` is stored under:
     /// distinct per action, as the store's claims are per commit.
     fn claim_until(version: i64, n: usize) -> chrono::DateTime<chrono::Utc> {
@@ -519,7 +473,18 @@ pub mod postgres {
         at + chrono::Duration::microseconds(n as i64)
     }
 
-    async fn write(pool: &PgPool, clients: usize, duration: Duration, outbox: Outbox) -> Rate {
+    /// 1,000-row inserts into the store's `events` table from `clients` connections at once,
+    /// for `duration`, with what `outbox` says besides.
+    pub async fn write(pool: &PgPool, clients: usize, duration: Duration, outbox: Outbox) -> Rate {
+        if outbox == Outbox::InlineIntents {
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS ceiling_progress
+                     (owner TEXT PRIMARY KEY, through BIGINT NOT NULL)",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+        }
         let sql = match outbox {
             Outbox::None | Outbox::InlineIntents => insert_sql(ROWS),
             Outbox::Intents | Outbox::RecordedIntents => with_intents_sql(ROWS),
