@@ -164,6 +164,41 @@ async fn actions_are_found_in_either_level_and_the_merge_moves_them_all() {
     assert_eq!(levels(&store).await, (0, 2));
 }
 
+/// One round of records whose actions are spread over both levels, with one refused among
+/// them: each statement changes fewer rows than it is given, so which applied is read back,
+/// level by level.
+#[tokio::test]
+async fn a_round_tells_what_it_applied_in_each_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteOptions::file(dir.path().join("round.db")).eager_merge_actors(0);
+    let store = SqliteStore::with_options(options).await.unwrap();
+    let merged = append_action(&store, "x", "d").await;
+    store.merge().await.unwrap();
+    let recent = append_action(&store, "y", "d").await;
+    let stale = ActionClaim {
+        until: append_action(&store, "z", "d").await.until + chrono::Duration::seconds(1),
+        ..recent.clone()
+    };
+    assert_eq!(levels(&store).await, (2, 1));
+    let applied = store
+        .record_many(&[
+            success("x", merged),
+            success("y", recent),
+            success("z", stale),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(applied, [true, true, false]);
+    for (actor, status) in [
+        ("x", ActionStatus::Succeeded),
+        ("y", ActionStatus::Succeeded),
+        ("z", ActionStatus::Pending),
+    ] {
+        let rows = store.actions(&actor.into()).await.unwrap();
+        assert_eq!(rows[0].as_ref().unwrap().status, status, "{actor}");
+    }
+}
+
 #[tokio::test]
 async fn records_ride_on_appends_while_appends_flow_and_apply_alone_otherwise() {
     let dir = tempfile::tempdir().unwrap();
