@@ -2,14 +2,16 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use machine_core::{
-    ActorError, ActorSystem, Commit, CommitError, Durability, Outcome, SpawnOptions, Start,
-    VersionConflict,
+    ActorError, ActorRef, ActorSystem, Commit, CommitError, Durability, Machine, Outcome,
+    SpawnOptions, Start, VersionConflict,
 };
-use machine_test_support::order::{Env, Order, OrderError, OrderEvent};
+use machine_test_support::order::{Env, Order, OrderError, OrderEvent, OrderTag, PAYMENT_WINDOW};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 #[tokio::test]
 async fn a_final_state_stops_the_actor_after_its_actions() {
@@ -417,4 +419,142 @@ async fn queued_events_are_committed_as_one_batch() {
     assert_eq!(order.version().await.unwrap(), 100);
     assert_eq!(*batches.lock().unwrap(), vec![100]);
     system.shutdown().await;
+}
+
+/// Fails `failures` commits after the first `ok_first`, as a passing storage outage does, and
+/// notes when each commit was tried and how many events it held.
+struct Outage {
+    ok_first: usize,
+    failures: usize,
+    tried: Tried,
+}
+
+impl Durability<Order> for Outage {
+    fn commit(
+        &mut self,
+        commit: Commit<'_, Order>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send {
+        self.tried
+            .lock()
+            .unwrap()
+            .push((Instant::now(), commit.events.len()));
+        let result = if self.ok_first > 0 {
+            self.ok_first -= 1;
+            Ok(())
+        } else if self.failures > 0 {
+            self.failures -= 1;
+            Err(CommitError::Storage {
+                actor_id: commit.id.clone(),
+                source: Arc::new(std::io::Error::other("connection reset")),
+            })
+        } else {
+            Ok(())
+        };
+        std::future::ready(result)
+    }
+}
+
+/// Commits tried, each with when and how many events.
+type Tried = Arc<Mutex<Vec<(Instant, usize)>>>;
+
+fn outage(
+    system: &ActorSystem,
+    env: Env,
+    ok_first: usize,
+    failures: usize,
+) -> (ActorRef<Order>, Tried) {
+    let tried = Arc::new(Mutex::new(Vec::new()));
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(Order::new("o-1")),
+            Arc::new(env),
+            Outage {
+                ok_first,
+                failures,
+                tried: Arc::clone(&tried),
+            },
+            SpawnOptions::new(),
+        )
+        .unwrap();
+    (order, tried)
+}
+
+/// A timeout has no caller to tell of a failed commit: it is tried again, after a backoff that
+/// doubles with each failure in a row, until its event is stored.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_whose_commit_fails_is_tried_again_until_it_commits() {
+    let system = ActorSystem::new();
+    let start = Instant::now();
+    let (order, tried) = outage(&system, Env::default(), 0, 3);
+    let cancelled = order.wait_for(|s| s.tag() == OrderTag::Cancelled);
+    let state = tokio::time::timeout(PAYMENT_WINDOW + Duration::from_secs(60), cancelled)
+        .await
+        .expect("the timeout is committed within a minute of firing");
+    assert!(matches!(state, Ok(Order::Cancelled { .. })), "{state:?}");
+    let tried: Vec<(Duration, usize)> = tried
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(at, events)| (*at - start, *events))
+        .collect();
+    let ms = Duration::from_millis;
+    assert_eq!(
+        tried,
+        [
+            (PAYMENT_WINDOW, 1),
+            (PAYMENT_WINDOW + ms(100), 1),
+            (PAYMENT_WINDOW + ms(300), 1),
+            (PAYMENT_WINDOW + ms(700), 1),
+        ]
+    );
+    system.shutdown().await;
+}
+
+/// The event of a timeout tried again belongs to its state: once the actor leaves that state,
+/// it is dropped with the state's other timeouts.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_tried_again_is_dropped_when_its_state_is_left() {
+    let system = ActorSystem::new();
+    let (order, tried) = outage(&system, Env::default(), 0, 1);
+    tokio::time::sleep(PAYMENT_WINDOW + Duration::from_millis(10)).await;
+    assert_eq!(
+        tried.lock().unwrap().len(),
+        1,
+        "the timeout fired and failed"
+    );
+    assert!(order
+        .call(OrderEvent::Pay { amount: 4 })
+        .await
+        .unwrap()
+        .is_accepted());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(order.matches(OrderTag::Paid).await.unwrap());
+    assert_eq!(
+        tried.lock().unwrap().len(),
+        2,
+        "only the payment was committed after it"
+    );
+    system.shutdown().await;
+}
+
+/// The event of a state's task is tried again too.
+#[tokio::test(start_paused = true)]
+async fn a_task_event_whose_commit_fails_is_tried_again() {
+    let system = ActorSystem::new();
+    let env = Env::default();
+    *env.courier_tracking.lock().unwrap() = Some("TRK-1".into());
+    // The payment commits; the courier's shipment fails twice, then commits.
+    let (order, tried) = outage(&system, env, 1, 2);
+    assert!(order
+        .call(OrderEvent::Pay { amount: 4 })
+        .await
+        .unwrap()
+        .is_accepted());
+    let shipped = order.wait_for(|s| s.tag() == OrderTag::Shipped);
+    let state = tokio::time::timeout(Duration::from_secs(60), shipped)
+        .await
+        .expect("the shipment is committed within a minute");
+    assert!(matches!(state, Ok(Order::Shipped { .. })), "{state:?}");
+    assert_eq!(tried.lock().unwrap().len(), 4);
 }

@@ -49,7 +49,8 @@ impl<M: Machine> Scope<M> {
     /// Declares a task started when the state is entered and cancelled (dropped at its next
     /// `.await`) when the state is left. `Ok(event)` is sent to the actor — unless the state was
     /// left in the meantime, in which case the event is discarded; `Err` is reported to the
-    /// observer.
+    /// observer. An event whose commit fails is offered again later, as a
+    /// [timeout's](Self::timeout) is.
     pub fn task<F, Fut>(&mut self, name: &'static str, task: F)
     where
         F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
@@ -94,6 +95,10 @@ impl<M: Machine> Scope<M> {
     /// the countdown is anchored to the time the state was entered, so it survives restarts.
     ///
     /// A countdown with 30 years or more to go never fires: `Duration::MAX` means "never".
+    ///
+    /// Should the commit of its event fail (the store is down), the event is offered again
+    /// after 100 ms, doubling with each failure in a row up to 30 s, while the state lasts; so
+    /// is the event of a [task](Self::task).
     pub fn timeout(&mut self, after: Duration, event: M::Event) {
         self.timeouts.push(Timeout { after, event });
     }

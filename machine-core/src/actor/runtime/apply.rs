@@ -74,6 +74,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             queue,
             events,
             commands,
+            scope_steps,
             actions,
             replies,
             applied,
@@ -90,6 +91,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 continue;
             }
             let command = origin.command().cloned();
+            let from_scope = origin.epoch().is_some();
             let call = replies.hold(origin);
             let provisional = next.is_some();
             if reached_final {
@@ -129,6 +131,9 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                             step: events.len(),
                             id,
                         });
+                    }
+                    if from_scope {
+                        scope_steps.push(events.len());
                     }
                     events.push(event);
                     next = Some(to);

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::apply::{Applied, Seen};
 use super::replies::Replies;
@@ -35,6 +36,9 @@ pub(super) struct Batch<M: Machine> {
     pub(super) events: Vec<M::Event>,
     /// The command ids of the accepted events sent as commands.
     pub(super) commands: Vec<CommandMark>,
+    /// The steps among `events` that came from the current state's tasks and timeouts: they
+    /// have no caller to tell of a failed commit, so they are tried again.
+    pub(super) scope_steps: Vec<usize>,
     /// The actions the accepted steps declared.
     pub(super) actions: Actions<M>,
     /// The answers of the calls, held until the commit returns.
@@ -49,6 +53,7 @@ impl<M: Machine> Default for Batch<M> {
             queue: VecDeque::new(),
             events: Vec::new(),
             commands: Vec::new(),
+            scope_steps: Vec::new(),
             actions: Actions::default(),
             replies: Replies::default(),
             applied: Applied::default(),
@@ -62,6 +67,7 @@ impl<M: Machine> Batch<M> {
     fn reset(&mut self) {
         self.events.clear();
         self.commands.clear();
+        self.scope_steps.clear();
         self.actions.list.clear();
         self.actions.durable.clear();
         self.applied = Applied::default();
@@ -130,7 +136,11 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         Flow::Continue
     }
 
-    /// The commit failed: nothing of the batch happened, and its callers hear why.
+    /// The commit failed: nothing of the batch happened, and its callers hear why. The events
+    /// of the current state's tasks and timeouts have no caller: unless the actor stops, they
+    /// are tried again later ([`ScopeState::retry_later`](super::scope::ScopeState::retry_later)),
+    /// so that a passing storage failure does not leave the actor in a state whose timeout
+    /// already fired.
     fn roll_back(&mut self, batch: &mut Batch<M>, error: CommitError) -> Flow {
         tracing::error!(machine = M::NAME, actor = %self.id, %error, "commit failed; batch rolled back");
         let error = ActorError::Commit(error);
@@ -140,7 +150,19 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             ActorError::Commit(conflict) if conflict.stops_actor() => {
                 Flow::Stop(StopReason::Conflict(conflict))
             }
-            _ => Flow::Continue,
+            _ => {
+                if !batch.scope_steps.is_empty() {
+                    let retried: Vec<M::Event> = std::mem::take(&mut batch.events)
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(step, _)| batch.scope_steps.contains(step))
+                        .map(|(_, event)| event)
+                        .collect();
+                    let delay = self.scope.retry_later(retried, Instant::now());
+                    tracing::warn!(machine = M::NAME, actor = %self.id, ?delay, "the events of the state's tasks and timeouts are tried again");
+                }
+                Flow::Continue
+            }
         }
     }
 
@@ -157,6 +179,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         batch.commands.clear();
         let base = self.version;
         self.version += accepted;
+        self.scope.committed();
         // Always set: a batch that accepted nothing commits nothing and is not made visible.
         if let Some(next) = next {
             self.state = next;

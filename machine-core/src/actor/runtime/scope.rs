@@ -19,6 +19,8 @@ pub(super) struct ScopeState<M: Machine> {
     tasks: Vec<AbortHandle>,
     /// Pending timeouts, soonest first.
     timeouts: Vec<(Instant, M::Event)>,
+    /// Commits in a row that failed with events of this scope in them.
+    failed_commits: u32,
 }
 
 impl<M: Machine> Default for ScopeState<M> {
@@ -27,9 +29,17 @@ impl<M: Machine> Default for ScopeState<M> {
             epoch: 0,
             tasks: Vec::new(),
             timeouts: Vec::new(),
+            failed_commits: 0,
         }
     }
 }
+
+/// How long after a failed commit the events of the scope are tried again the first time; each
+/// failure in a row doubles it, up to [`RETRY_MAX`].
+pub(super) const RETRY_FIRST: Duration = Duration::from_millis(100);
+
+/// The longest wait before the events of a failed commit are tried again.
+pub(super) const RETRY_MAX: Duration = Duration::from_secs(30);
 
 impl<M: Machine> ScopeState<M> {
     /// Cancels the tasks and timeouts of the scope.
@@ -38,6 +48,27 @@ impl<M: Machine> ScopeState<M> {
             task.abort();
         }
         self.timeouts.clear();
+        self.failed_commits = 0;
+    }
+
+    /// Schedules `events` of this scope, whose commit failed, to be offered again after a
+    /// backoff (from [`RETRY_FIRST`], doubling with each failure in a row, up to [`RETRY_MAX`]);
+    /// returns the wait. Leaving the state cancels them with its other timeouts.
+    pub(super) fn retry_later(&mut self, events: Vec<M::Event>, now: Instant) -> Duration {
+        let delay = RETRY_FIRST
+            .saturating_mul(2u32.saturating_pow(self.failed_commits))
+            .min(RETRY_MAX);
+        self.failed_commits = self.failed_commits.saturating_add(1);
+        let due = now + delay;
+        self.timeouts
+            .extend(events.into_iter().map(|event| (due, event)));
+        self.timeouts.sort_by_key(|(deadline, _)| *deadline);
+        delay
+    }
+
+    /// A commit succeeded: the next failure waits [`RETRY_FIRST`] again.
+    pub(super) fn committed(&mut self) {
+        self.failed_commits = 0;
     }
 
     /// Whether a task of the scope is still running.
