@@ -14,11 +14,13 @@ use machine_test_support::order::{Env, Order, OrderEvent};
 
 const IDLE: Duration = Duration::from_secs(10);
 
-/// Passivates after [`IDLE`] and records why the actor stopped and what it committed.
+/// Passivates after [`IDLE`] and records why the actor stopped and what it committed; fails
+/// the first `failures` commits.
 #[derive(Clone, Default)]
 struct Passivating {
     stops: Arc<Mutex<Vec<String>>>,
     committed: Arc<Mutex<usize>>,
+    failures: Arc<Mutex<usize>>,
 }
 
 impl Durability<Order> for Passivating {
@@ -26,6 +28,14 @@ impl Durability<Order> for Passivating {
         &mut self,
         commit: Commit<'_, Order>,
     ) -> impl Future<Output = Result<(), CommitError>> + Send {
+        let mut failures = self.failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return std::future::ready(Err(CommitError::Storage {
+                actor_id: commit.id.clone(),
+                source: Arc::new(std::io::Error::other("connection reset")),
+            }));
+        }
         *self.committed.lock().unwrap() += commit.events.len();
         std::future::ready(Ok(()))
     }
@@ -45,7 +55,15 @@ impl Durability<Order> for Passivating {
 }
 
 fn start(system: &ActorSystem, state: Order, layer: &Passivating) -> ActorRef<Order> {
-    let env = Env::default();
+    start_with(system, state, layer, Env::default())
+}
+
+fn start_with(
+    system: &ActorSystem,
+    state: Order,
+    layer: &Passivating,
+    env: Env,
+) -> ActorRef<Order> {
     system
         .start(
             "o-1".into(),
@@ -149,5 +167,34 @@ async fn without_a_limit_an_actor_never_passivates() {
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
     assert!(!order.is_stopped());
+    system.shutdown().await;
+}
+
+/// A state task's event whose commit failed waits in the actor to be tried again: the actor
+/// does not passivate before it is stored, even when the wait outlasts the idle limit.
+#[tokio::test(start_paused = true)]
+async fn an_event_waiting_to_be_tried_again_keeps_the_actor_in_memory() {
+    let system = ActorSystem::new();
+    // Eight failures in a row: the last wait (12.8 s) is longer than the idle limit.
+    let layer = Passivating {
+        failures: Arc::new(Mutex::new(8)),
+        ..Passivating::default()
+    };
+    let env = Env::default();
+    *env.courier_tracking.lock().unwrap() = Some("T-1".into());
+    let paid = Order::Paid {
+        id: "o-1".into(),
+        amount: 5,
+        notes: 0,
+    };
+    // The courier of `Paid` ships at once; shipping is final.
+    let order = start_with(&system, paid, &layer, env);
+    until_stopped(&order).await;
+    assert_eq!(*layer.stops.lock().unwrap(), vec!["Final".to_owned()]);
+    assert_eq!(
+        *layer.committed.lock().unwrap(),
+        1,
+        "the shipment was stored"
+    );
     system.shutdown().await;
 }

@@ -36,6 +36,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     fn is_idle(&self, now: Instant) -> bool {
         self.rewound.is_none()
             && !self.scope.has_running_task()
+            && !self.scope.is_retrying()
             && self.background.iter().all(|task| task.is_finished())
             && self
                 .watchers

@@ -66,6 +66,12 @@ impl<M: Machine> ScopeState<M> {
         delay
     }
 
+    /// Whether events of this scope wait to be tried again after a failed commit: the actor
+    /// stays in memory until they are stored (a task's event would be lost with it).
+    pub(super) fn is_retrying(&self) -> bool {
+        self.failed_commits > 0
+    }
+
     /// A commit succeeded: the next failure waits [`RETRY_FIRST`] again.
     pub(super) fn committed(&mut self) {
         self.failed_commits = 0;
