@@ -129,10 +129,10 @@ pub trait Durability<M: Machine>: Send + 'static {
     ///
     /// Idle means no message and no timer fired for that long, no state task or background task
     /// still running, no event of the state waiting to be tried again after a failed commit, no
-    /// subscriber or waiter, and not rewound. A pending state timeout does not
-    /// keep the actor in memory: a layer that passivates is expected to wake the actor when the
-    /// timeout falls due. The mailbox is closed first, then the messages already in it are
-    /// served, so a message is either processed before the actor stops or refused with
+    /// subscriber or waiter, and not rewound. A pending state timeout does not keep the actor in
+    /// memory: a layer that passivates is expected to wake the actor when the timeout falls
+    /// due. The mailbox is closed first, then the messages already in it are served, so a
+    /// message is either processed before the actor stops or refused with
     /// [`ActorError::Stopped`](crate::ActorError::Stopped) without being processed.
     fn passivate_after(&self) -> Option<Duration> {
         None

@@ -217,10 +217,9 @@ pub trait Dialect: SqlDatabase {
     /// Records a group of ended attempts of durable actions in `table` that all set the same
     /// values, each only while its action is pending under the claim its attempt ran under
     /// (returning nothing: see [`outbox::record_in`] for how the applied ones are told). Its
-    /// parameters,
-    /// in binding order: the attempts, the status, the new end of the claim, the cause (`''`
-    /// keeps the last one), now, then the keys and claims of `rows` [rows](outbox::RecordRow)
-    /// as [`bind_record_keys`](Self::bind_record_keys) binds them.
+    /// parameters, in binding order: the attempts, the status, the new end of the claim, the
+    /// cause (`''` keeps the last one), now, then the keys and claims of `rows`
+    /// [rows](outbox::RecordRow) as [`bind_record_keys`](Self::bind_record_keys) binds them.
     fn record_actions_sql(table: &outbox::OutboxTable, rows: usize) -> String;
 
     /// Binds the keys and claims of a [record statement](Self::record_actions_sql).
