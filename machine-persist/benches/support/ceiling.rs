@@ -581,14 +581,20 @@ pub mod postgres {
         )
     }
 
-    /// Marks the actions of `ids` at `version` succeeded, as the store's recorder does: one
-    /// statement over arrays of keys, in a transaction committed without a flush.
-    async fn record(pool: &PgPool, ids: &[String], version: i64) {
+    /// A transaction whose commit does not wait for its flush, as the store's recorder opens.
+    async fn unflushed(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
         let mut tx = pool.begin().await.unwrap();
         sqlx::query("SET LOCAL synchronous_commit = off")
             .execute(&mut *tx)
             .await
             .unwrap();
+        tx
+    }
+
+    /// Marks the actions of `ids` at `version` succeeded, as the store's recorder does: one
+    /// statement over arrays of keys, in a transaction committed without a flush.
+    async fn record(pool: &PgPool, ids: &[String], version: i64) {
+        let mut tx = unflushed(pool).await;
         let done = sqlx::query(
             "UPDATE durable_actions AS a
              SET attempts = 1, status = 'succeeded', claimed_until = now(), updated_at = now()
@@ -618,11 +624,7 @@ pub mod postgres {
     /// Notes that `client`'s actions ran through `version`, in a transaction committed without
     /// a flush.
     async fn progress(pool: &PgPool, client: usize, version: i64) {
-        let mut tx = pool.begin().await.unwrap();
-        sqlx::query("SET LOCAL synchronous_commit = off")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let mut tx = unflushed(pool).await;
         sqlx::query(
             "INSERT INTO ceiling_progress VALUES ($1, $2)
              ON CONFLICT (owner) DO UPDATE SET through = excluded.through",

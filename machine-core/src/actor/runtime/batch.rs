@@ -151,19 +151,26 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 Flow::Stop(StopReason::Conflict(conflict))
             }
             _ => {
-                if !batch.scope_steps.is_empty() {
-                    let retried: Vec<M::Event> = std::mem::take(&mut batch.events)
-                        .into_iter()
-                        .enumerate()
-                        .filter(|(step, _)| batch.scope_steps.contains(step))
-                        .map(|(_, event)| event)
-                        .collect();
-                    let delay = self.scope.retry_later(retried, Instant::now());
-                    tracing::warn!(machine = M::NAME, actor = %self.id, ?delay, "the events of the state's tasks and timeouts are tried again");
-                }
+                self.retry_scope_events(batch);
                 Flow::Continue
             }
         }
+    }
+
+    /// Hands the accepted events of the batch that came from the current scope back to it, to
+    /// be offered again after its backoff.
+    fn retry_scope_events(&mut self, batch: &mut Batch<M>) {
+        if batch.scope_steps.is_empty() {
+            return;
+        }
+        let retried: Vec<M::Event> = std::mem::take(&mut batch.events)
+            .into_iter()
+            .enumerate()
+            .filter(|(step, _)| batch.scope_steps.contains(step))
+            .map(|(_, event)| event)
+            .collect();
+        let delay = self.scope.retry_later(retried, Instant::now());
+        tracing::warn!(machine = M::NAME, actor = %self.id, ?delay, "the events of the state's tasks and timeouts are tried again");
     }
 
     /// The commit succeeded: the batch's last state becomes the actor's, the callers get their
