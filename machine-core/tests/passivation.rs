@@ -198,3 +198,36 @@ async fn an_event_waiting_to_be_tried_again_keeps_the_actor_in_memory() {
     );
     system.shutdown().await;
 }
+
+/// A commit of other events while a task's event waits to be tried again does not store it:
+/// the actor still stays in memory until it is.
+#[tokio::test(start_paused = true)]
+async fn a_commit_of_other_events_does_not_release_an_event_waiting_to_be_tried_again() {
+    let system = ActorSystem::new();
+    // The shipment fails eight times: attempts at 0, 0.1, 0.3, … 12.7 s; the next at 25.5 s.
+    let layer = Passivating {
+        failures: Arc::new(Mutex::new(8)),
+        ..Passivating::default()
+    };
+    let env = Env::default();
+    *env.courier_tracking.lock().unwrap() = Some("T-1".into());
+    let paid = Order::Paid {
+        id: "o-1".into(),
+        amount: 5,
+        notes: 0,
+    };
+    let order = start_with(&system, paid, &layer, env);
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    // The note is stored; the shipment still waits for its next attempt, more than the idle
+    // limit away.
+    assert!(order.call(OrderEvent::Note).await.unwrap().is_accepted());
+    assert_eq!(*layer.committed.lock().unwrap(), 1);
+    until_stopped(&order).await;
+    assert_eq!(*layer.stops.lock().unwrap(), vec!["Final".to_owned()]);
+    assert_eq!(
+        *layer.committed.lock().unwrap(),
+        2,
+        "the note, then the shipment, were stored"
+    );
+    system.shutdown().await;
+}

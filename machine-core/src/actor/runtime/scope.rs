@@ -18,9 +18,19 @@ pub(super) struct ScopeState<M: Machine> {
     pub(super) epoch: u64,
     tasks: Vec<AbortHandle>,
     /// Pending timeouts, soonest first.
-    timeouts: Vec<(Instant, M::Event)>,
+    timeouts: Vec<Pending<M>>,
     /// Commits in a row that failed with events of this scope in them.
     failed_commits: u32,
+}
+
+/// An event of the scope waiting for its time: a declared timeout, or an event of a task or
+/// timeout whose commit failed, offered again after a backoff.
+struct Pending<M: Machine> {
+    deadline: Instant,
+    event: M::Event,
+    /// Whether its commit failed once: the event exists nowhere else, so the actor must not
+    /// leave memory before it is stored.
+    retried: bool,
 }
 
 impl<M: Machine> Default for ScopeState<M> {
@@ -59,17 +69,22 @@ impl<M: Machine> ScopeState<M> {
             .saturating_mul(2u32.saturating_pow(self.failed_commits))
             .min(RETRY_MAX);
         self.failed_commits = self.failed_commits.saturating_add(1);
-        let due = now + delay;
+        let deadline = now + delay;
         self.timeouts
-            .extend(events.into_iter().map(|event| (due, event)));
-        self.timeouts.sort_by_key(|(deadline, _)| *deadline);
+            .extend(events.into_iter().map(|event| Pending {
+                deadline,
+                event,
+                retried: true,
+            }));
+        self.timeouts.sort_by_key(|pending| pending.deadline);
         delay
     }
 
     /// Whether events of this scope wait to be tried again after a failed commit: the actor
-    /// stays in memory until they are stored (a task's event would be lost with it).
+    /// stays in memory until they are stored (a task's event would be lost with it). A commit
+    /// of other events meanwhile does not store them.
     pub(super) fn is_retrying(&self) -> bool {
-        self.failed_commits > 0
+        self.timeouts.iter().any(|pending| pending.retried)
     }
 
     /// A commit succeeded: the next failure waits [`RETRY_FIRST`] again.
@@ -84,7 +99,7 @@ impl<M: Machine> ScopeState<M> {
 
     /// The soonest pending timeout.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        self.timeouts.first().map(|(deadline, _)| *deadline)
+        self.timeouts.first().map(|pending| pending.deadline)
     }
 
     /// Removes and returns the events of the timeouts due at `now`, in deadline order.
@@ -92,9 +107,12 @@ impl<M: Machine> ScopeState<M> {
         let due = self
             .timeouts
             .iter()
-            .take_while(|(deadline, _)| *deadline <= now)
+            .take_while(|pending| pending.deadline <= now)
             .count();
-        self.timeouts.drain(..due).map(|(_, event)| event).collect()
+        self.timeouts
+            .drain(..due)
+            .map(|pending| pending.event)
+            .collect()
     }
 }
 
@@ -114,9 +132,15 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         self.scope.timeouts = declared
             .timeouts
             .into_iter()
-            .filter_map(|timeout| Some((deadline(now, timeout.after, elapsed)?, timeout.event)))
+            .filter_map(|timeout| {
+                Some(Pending {
+                    deadline: deadline(now, timeout.after, elapsed)?,
+                    event: timeout.event,
+                    retried: false,
+                })
+            })
             .collect();
-        self.scope.timeouts.sort_by_key(|(deadline, _)| *deadline);
+        self.scope.timeouts.sort_by_key(|pending| pending.deadline);
         for task in declared.tasks {
             let failures = self.durability.effect_failures();
             let handle = self
