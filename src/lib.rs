@@ -98,7 +98,7 @@
 //! | feature | default | what |
 //! |---|---|---|
 //! | `sqlite` | yes | [`SqliteStore`](persist::SqliteStore), the embedded backend |
-//! | `postgres` | no | [`PostgresStore`](persist::PostgresStore) |
+//! | `postgres` | no | `persist::PostgresStore` |
 //! | `msgpack` | no | [`MessagePackCodec`](persist::codec), a compact binary codec |
 //! | `test-util` | no | [`testkit::Harness`](core::testkit), real actors on tokio's paused clock |
 //! | `inspector` | no | `persist::inspect`, the embeddable web inspector (axum) |

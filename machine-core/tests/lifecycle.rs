@@ -421,11 +421,13 @@ async fn queued_events_are_committed_as_one_batch() {
     system.shutdown().await;
 }
 
-/// Fails `failures` commits after the first `ok_first`, as a passing storage outage does, and
-/// notes when each commit was tried and how many events it held.
+/// Fails `failures` commits after the first `ok_first`, as a passing storage outage does (or,
+/// if `refuse`, as a store that refuses the content for good does), and notes when each commit
+/// was tried and how many events it held.
 struct Outage {
     ok_first: usize,
     failures: usize,
+    refuse: bool,
     tried: Tried,
 }
 
@@ -443,9 +445,17 @@ impl Durability<Order> for Outage {
             Ok(())
         } else if self.failures > 0 {
             self.failures -= 1;
-            Err(CommitError::Storage {
-                actor_id: commit.id.clone(),
-                source: Arc::new(std::io::Error::other("connection reset")),
+            let actor_id = commit.id.clone();
+            Err(if self.refuse {
+                CommitError::Refused {
+                    actor_id,
+                    source: Arc::new(std::io::Error::other("value too large")),
+                }
+            } else {
+                CommitError::Storage {
+                    actor_id,
+                    source: Arc::new(std::io::Error::other("connection reset")),
+                }
             })
         } else {
             Ok(())
@@ -463,6 +473,16 @@ fn outage(
     ok_first: usize,
     failures: usize,
 ) -> (ActorRef<Order>, Tried) {
+    failing(system, env, ok_first, failures, false)
+}
+
+fn failing(
+    system: &ActorSystem,
+    env: Env,
+    ok_first: usize,
+    failures: usize,
+    refuse: bool,
+) -> (ActorRef<Order>, Tried) {
     let tried = Arc::new(Mutex::new(Vec::new()));
     let order = system
         .start(
@@ -472,6 +492,7 @@ fn outage(
             Outage {
                 ok_first,
                 failures,
+                refuse,
                 tried: Arc::clone(&tried),
             },
             SpawnOptions::new(),
@@ -557,4 +578,26 @@ async fn a_task_event_whose_commit_fails_is_tried_again() {
         .expect("the shipment is committed within a minute");
     assert!(matches!(state, Ok(Order::Shipped { .. })), "{state:?}");
     assert_eq!(tried.lock().unwrap().len(), 4);
+}
+
+/// Content the store refuses for good would be refused again: a timeout whose commit was
+/// refused is dropped, not tried again, and the actor goes on.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_whose_commit_is_refused_is_not_tried_again() {
+    let system = ActorSystem::new();
+    let (order, tried) = failing(&system, Env::default(), 0, 1, true);
+    tokio::time::sleep(PAYMENT_WINDOW + Duration::from_secs(120)).await;
+    assert_eq!(
+        tried.lock().unwrap().len(),
+        1,
+        "the timeout fired, was refused, and was not offered again"
+    );
+    assert!(order.matches(OrderTag::Pending).await.unwrap());
+    assert!(order
+        .call(OrderEvent::Pay { amount: 4 })
+        .await
+        .unwrap()
+        .is_accepted());
+    assert_eq!(tried.lock().unwrap().len(), 2);
+    system.shutdown().await;
 }

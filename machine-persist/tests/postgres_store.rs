@@ -15,7 +15,7 @@ use machine_persist::store::{
 };
 use machine_persist::writer::{JournalWriter, WriterConfig};
 use machine_persist::{PersistError, PostgresOptions, PostgresStore};
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 mod fixture;
 #[macro_use]
@@ -261,5 +261,41 @@ async fn key_columns_compare_as_bytes() {
     for (table, column, collation) in &keys {
         assert_eq!(collation.as_deref(), Some("C"), "{table}.{column}");
     }
+    teardown(store).await;
+}
+
+/// A migration that changes what a prepared statement returns (here the collation of a
+/// returned column, as `20261220000001_outbox_keys_in_byte_order` does) makes Postgres refuse
+/// that statement on every connection that prepared it, until the connection is closed. The
+/// refusal is transient, and the pool replaces the connections opened before it, so the retry
+/// succeeds without a restart.
+#[tokio::test]
+async fn a_statement_made_stale_by_a_migration_is_prepared_again() {
+    let Some(store) = open(|options| options.max_connections(1).min_connections(1)).await else {
+        return;
+    };
+    let actor = machine_core::ActorId::from("a-1");
+    store.append(request("a-1", 0, 2)).await.unwrap();
+    let known = store.get(&actor).await.unwrap().expect("registered");
+    // Another process migrates the schema.
+    let mut migration = sqlx::PgConnection::connect(&machine_test_support::postgres::url())
+        .await
+        .unwrap();
+    let alter = format!(
+        "ALTER TABLE {}.actors ALTER COLUMN state_tag TYPE text COLLATE \"POSIX\"",
+        store.schema()
+    );
+    sqlx::query(&alter).execute(&mut migration).await.unwrap();
+    migration.close().await.unwrap();
+    let stale = store.get(&actor).await.unwrap_err();
+    assert!(stale.is_transient(), "{stale}");
+    for _ in 0..2 {
+        assert_eq!(
+            store.get(&actor).await.unwrap(),
+            Some(known.clone()),
+            "the retry ran on a new connection"
+        );
+    }
+    store.append(request("a-1", 2, 1)).await.unwrap();
     teardown(store).await;
 }

@@ -91,7 +91,9 @@ pub struct Current<'a, M: Machine> {
 ///
 /// The runtime calls [`commit`](Durability::commit) once per batch and waits for it: nothing of
 /// the batch (replies, state, effects) is visible before it returns `Ok`. On `Err` the batch is
-/// rolled back; on [`CommitError::Conflict`] the actor stops.
+/// rolled back; on [`CommitError::Conflict`] and [`CommitError::Superseded`] the actor stops. A
+/// layer reports content the store can never accept as [`CommitError::Refused`], so that the
+/// runtime does not offer the same events again.
 ///
 /// [`deadline`](Durability::deadline) and [`wake`](Durability::wake) give the layer a timer
 /// inside the actor's own loop (for debounced snapshots) without a task of its own;

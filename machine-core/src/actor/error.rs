@@ -46,6 +46,18 @@ pub enum CommitError {
         /// The underlying error; downcast it to the backend's error type for details.
         source: Arc<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// The store refused the batch's content (a value it cannot store: an event or durable
+    /// action that does not encode, or that the database rejects): committing the same events
+    /// again would fail the same way. The batch is rolled back, its callers hear this error, and
+    /// the events of the current state's tasks and timeouts in it are dropped rather than
+    /// retried; the actor goes on.
+    #[error("the store refused the batch of actor `{actor_id}`: {source}")]
+    Refused {
+        /// The actor whose batch was refused.
+        actor_id: ActorId,
+        /// Why; downcast it to the persistence layer's error for details.
+        source: Arc<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// This copy of the actor is no longer its writer: the store refused the batch because the
     /// writer's claim on the actor (a lease) is stale. Like a conflict, the actor stops rather
     /// than try again; its new writer holds the history.
@@ -67,6 +79,12 @@ impl CommitError {
         )
     }
 
+    /// Whether the store refused the batch's content ([`CommitError::Refused`]): the same events
+    /// would be refused again.
+    pub fn is_refused(&self) -> bool {
+        matches!(self, CommitError::Refused { .. })
+    }
+
     /// Whether this is a [`CommitError::Conflict`].
     pub fn is_conflict(&self) -> bool {
         matches!(self, CommitError::Conflict(_))
@@ -76,7 +94,9 @@ impl CommitError {
     pub fn conflict(&self) -> Option<&VersionConflict> {
         match self {
             CommitError::Conflict(conflict) => Some(conflict),
-            CommitError::Storage { .. } | CommitError::Superseded { .. } => None,
+            CommitError::Storage { .. }
+            | CommitError::Refused { .. }
+            | CommitError::Superseded { .. } => None,
         }
     }
 }

@@ -98,7 +98,10 @@ impl<M: Machine> Scope<M> {
     ///
     /// Should the commit of its event fail (the store is down), the event is offered again
     /// after 100 ms, doubling with each failure in a row up to 30 s, while the state lasts; so
-    /// is the event of a [task](Self::task).
+    /// is the event of a [task](Self::task). An event the store refuses for good
+    /// ([`CommitError::Refused`](crate::CommitError::Refused): it does not encode, or the
+    /// database rejects its value) is dropped instead, with an error in the log and the
+    /// observer.
     pub fn timeout(&mut self, after: Duration, event: M::Event) {
         self.timeouts.push(Timeout { after, event });
     }

@@ -12,14 +12,14 @@
 //! schema version is current is decoded straight into the Rust type by the codec (the fast path).
 //! An older one is first turned into a [`serde_json::Value`] with [`Codec::to_json`], migrated
 //! step by step, then deserialised from the value. That works for every *self-describing* format
-//! (JSON, MessagePack with named fields as [`MessagePackCodec`] writes it); a codec whose
+//! (JSON, MessagePack with named fields as `MessagePackCodec` writes it); a codec whose
 //! payloads cannot be read without the type (bincode, postcard) keeps the default
 //! [`Codec::to_json`], which reports [`DecodeProblem::NotUpcastable`].
 //!
 //! | codec | name | payload | upcasting |
 //! |---|---|---|---|
 //! | [`JsonCodec`] | `json` | compact JSON text | yes |
-//! | [`MessagePackCodec`] (feature `msgpack`) | `msgpack` | MessagePack, structs as maps | yes |
+//! | `MessagePackCodec` (feature `msgpack`) | `msgpack` | MessagePack, structs as maps | yes |
 
 mod error;
 mod json;

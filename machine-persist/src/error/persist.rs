@@ -376,7 +376,9 @@ impl From<CommitError> for PersistError {
     fn from(error: CommitError) -> Self {
         match error {
             CommitError::Conflict(conflict) => Self::Conflict(conflict),
-            CommitError::Storage { source, .. } | CommitError::Superseded { source, .. } => {
+            CommitError::Storage { source, .. }
+            | CommitError::Refused { source, .. }
+            | CommitError::Superseded { source, .. } => {
                 match source.downcast_ref::<PersistError>() {
                     Some(persist) => persist.clone(),
                     None => Self::Store(Arc::new(StoreError::Backend {
@@ -390,12 +392,21 @@ impl From<CommitError> for PersistError {
 }
 
 impl PersistError {
-    /// The runtime's view of a failed commit: conflicts and lost leases stop the actor,
-    /// everything else rolls the batch back.
+    /// The runtime's view of a failed commit: conflicts and lost leases stop the actor, content
+    /// the store can never accept is refused (the runtime does not offer it again), everything
+    /// else rolls the batch back.
     pub(crate) fn into_commit_error(self, actor_id: &ActorId) -> CommitError {
         match self {
             Self::Conflict(conflict) => CommitError::Conflict(conflict),
             Self::Fenced { .. } | Self::NotOwner { .. } => CommitError::Superseded {
+                actor_id: actor_id.clone(),
+                source: Arc::new(self),
+            },
+            Self::Refused { .. }
+            | Self::DurableAction { .. }
+            | Self::InvalidId(_)
+            | Self::InvalidCommandId(_)
+            | Self::Encode(_) => CommitError::Refused {
                 actor_id: actor_id.clone(),
                 source: Arc::new(self),
             },
@@ -404,5 +415,54 @@ impl PersistError {
                 source: Arc::new(other),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{CodecError, EncodeError, PayloadKind};
+
+    fn actor() -> ActorId {
+        ActorId::from("o-1")
+    }
+
+    #[test]
+    fn content_the_store_cannot_accept_is_refused_for_good() {
+        let encode = PersistError::Encode(EncodeError {
+            kind: PayloadKind::Event,
+            codec: "json",
+            source: CodecError::new(std::io::Error::other("key must be a string")),
+        });
+        let refused = PersistError::Refused {
+            actor_id: actor(),
+            source: Arc::new(StoreError::Backend {
+                transient: false,
+                source: "invalid byte sequence".into(),
+            }),
+        };
+        for error in [encode, refused] {
+            let commit = error.clone().into_commit_error(&actor());
+            assert!(commit.is_refused(), "{error}");
+            assert!(!commit.stops_actor());
+            // The layer's own error comes back out of it as it was.
+            assert_eq!(PersistError::from(commit).to_string(), error.to_string());
+        }
+    }
+
+    #[test]
+    fn a_failing_store_is_tried_again_and_a_lost_lease_stops_the_actor() {
+        let outage = PersistError::Store(Arc::new(StoreError::Backend {
+            transient: true,
+            source: "connection reset".into(),
+        }));
+        let commit = outage.into_commit_error(&actor());
+        assert!(!commit.is_refused() && !commit.stops_actor(), "{commit}");
+        let fenced = PersistError::NotOwner {
+            actor_id: actor(),
+            shard: 3,
+        }
+        .into_commit_error(&actor());
+        assert!(fenced.stops_actor() && !fenced.is_refused(), "{fenced}");
     }
 }

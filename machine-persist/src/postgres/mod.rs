@@ -27,6 +27,7 @@ mod dialect;
 mod notify;
 mod options;
 mod reads;
+pub(crate) mod stale_plans;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -112,6 +113,11 @@ impl PostgresStore {
             .min_connections(options.min_connections)
             .acquire_timeout(options.acquire_timeout)
             .test_before_acquire(options.test_before_acquire)
+            .before_acquire(|_, connection| {
+                Box::pin(std::future::ready(Ok(stale_plans::is_fresh(
+                    connection.age,
+                ))))
+            })
             .connect_with(options.pool_connect_options())
             .await?;
         MIGRATOR.run(&pool).await?;

@@ -21,7 +21,8 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 /// Whether retrying may succeed: connection and I/O failures, pool timeouts, and the database
-/// errors that mean "try again" (see [`is_transient_database`]).
+/// errors that mean "try again" (see [`is_transient_database`]; a prepared statement made stale
+/// by a schema change is one, once its connections are replaced).
 fn is_transient(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
@@ -42,6 +43,11 @@ fn is_transient_database(db: &dyn sqlx::error::DatabaseError) -> bool {
     }
     #[cfg(feature = "postgres")]
     if let Some(error) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if crate::postgres::stale_plans::is_stale_plan(error) {
+            // The connections that prepared it are replaced, so a retry prepares it afresh.
+            crate::postgres::stale_plans::noticed();
+            return true;
+        }
         let code = error.code();
         // Connection exceptions, insufficient resources, operator intervention (incl. statement
         // timeout), serialization failure, deadlock, lock not available.

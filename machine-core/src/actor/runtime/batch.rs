@@ -137,8 +137,8 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 
     /// The commit failed: nothing of the batch happened, and its callers hear why. The events
-    /// of the current state's tasks and timeouts have no caller: unless the actor stops, they
-    /// are tried again later ([`ScopeState::retry_later`](super::scope::ScopeState::retry_later)),
+    /// of the current state's tasks and timeouts have no caller: unless the actor stops or the
+    /// store refused them for good ([`CommitError::Refused`]), they are tried again later ([`ScopeState::retry_later`](super::scope::ScopeState::retry_later)),
     /// so that a passing storage failure does not leave the actor in a state whose timeout
     /// already fired.
     fn roll_back(&mut self, batch: &mut Batch<M>, error: CommitError) -> Flow {
@@ -149,6 +149,12 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         match error {
             ActorError::Commit(conflict) if conflict.stops_actor() => {
                 Flow::Stop(StopReason::Conflict(conflict))
+            }
+            ActorError::Commit(refused) if refused.is_refused() => {
+                if !batch.scope_steps.is_empty() {
+                    tracing::error!(machine = M::NAME, actor = %self.id, "the store refuses the events of the state's tasks and timeouts; they are dropped");
+                }
+                Flow::Continue
             }
             _ => {
                 self.retry_scope_events(batch);
