@@ -299,3 +299,31 @@ async fn a_statement_made_stale_by_a_migration_is_prepared_again() {
     store.append(request("a-1", 2, 1)).await.unwrap();
     teardown(store).await;
 }
+
+/// The nodes of a new deployment open one new schema at the same moment: every one of them opens
+/// it (creating it races in Postgres itself, and the migrations take a lock).
+#[tokio::test]
+async fn processes_opening_a_new_schema_at_once_all_open_it() {
+    let url = machine_test_support::postgres::url();
+    let schema = machine_test_support::postgres::fresh_schema("race");
+    let options = match PostgresOptions::url(&url).and_then(|options| options.schema(&schema)) {
+        Ok(options) => options,
+        Err(error) => panic!("{error}"),
+    };
+    let mut reachable = match sqlx::PgConnection::connect(&url).await {
+        Ok(connection) => connection,
+        Err(error) => {
+            machine_test_support::postgres::unavailable("postgres_store", &error);
+            return;
+        }
+    };
+    for _ in 0..3 {
+        let opens = (0..6).map(|_| PostgresStore::with_options(options.clone()));
+        let stores = futures::future::join_all(opens).await;
+        for store in stores {
+            store.unwrap().close().await;
+        }
+        let drop = format!("DROP SCHEMA {schema} CASCADE");
+        sqlx::query(&drop).execute(&mut reachable).await.unwrap();
+    }
+}

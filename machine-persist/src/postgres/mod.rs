@@ -78,8 +78,15 @@ async fn prepare_schema(
     if options.create_schema {
         // The name is validated to `[a-z_][a-z0-9_]*`, so it needs no quoting.
         let create = format!("CREATE SCHEMA IF NOT EXISTS {}", options.schema);
-        setup.execute(create.as_str()).await?;
-        return Ok(());
+        match setup.execute(create.as_str()).await {
+            Ok(_) => return Ok(()),
+            // Processes creating the schema at once (the nodes of a new deployment): `IF NOT
+            // EXISTS` looks before it inserts, so all but one fail on the catalog's unique
+            // index (or as a duplicate); the schema is there, which the check below confirms.
+            Err(sqlx::Error::Database(error))
+                if matches!(error.code().as_deref(), Some("23505" | "42P06")) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_namespace WHERE nspname = $1")
         .bind(&options.schema)
