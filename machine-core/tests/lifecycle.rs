@@ -601,3 +601,32 @@ async fn a_timeout_whose_commit_is_refused_is_not_tried_again() {
     assert_eq!(tried.lock().unwrap().len(), 2);
     system.shutdown().await;
 }
+
+/// A restored actor whose timeout fell due while no process ran it fires that timeout before
+/// the message that woke it: the payment window ran out first, so the late payment finds the
+/// order cancelled.
+#[tokio::test]
+async fn an_overdue_timeout_goes_before_a_queued_message() {
+    let system = ActorSystem::new();
+    let start = Start {
+        state: Order::new("o-1"),
+        version: 0,
+        entered_at: std::time::SystemTime::now() - PAYMENT_WINDOW * 2,
+    };
+    let order = system
+        .start(
+            "o-1".into(),
+            start,
+            Arc::new(Env::default()),
+            machine_core::Ephemeral,
+            SpawnOptions::new(),
+        )
+        .unwrap();
+    // Queued before the actor's task first runs.
+    let paid = order.call(OrderEvent::Pay { amount: 4 }).await;
+    assert!(
+        matches!(paid, Err(ActorError::Stopped(_))),
+        "the order expired (a final state) before the payment: {paid:?}"
+    );
+    system.shutdown().await;
+}

@@ -220,14 +220,18 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             timer.set(self.next_timer(idle_since));
             // Without a deadline there is only the mailbox to wait for, and no `select!` to set
             // up on every message.
-            let wake = if timer.is_armed() {
+            let wake = if !timer.is_armed() {
+                Wake::received(mailbox.recv().await)
+            } else if timer.take_passed(Instant::now()) {
+                // Overdue (a restored actor's timeout that fell due while no process ran it):
+                // before any queued message.
+                Wake::Timer
+            } else {
                 tokio::select! {
                     biased;
                     () = std::future::poll_fn(|cx| timer.poll_fired(cx)) => Wake::Timer,
                     message = mailbox.recv() => Wake::received(message),
                 }
-            } else {
-                Wake::received(mailbox.recv().await)
             };
             // The event path is awaited in place: no allocation per message. Timers and control
             // messages are rarer, and boxed so that the loop's future (an idle actor's

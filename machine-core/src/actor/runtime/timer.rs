@@ -35,6 +35,17 @@ impl Timer {
         self.armed.is_some()
     }
 
+    /// Whether the armed deadline has passed at `now`; if it has, disarms the timer, as firing
+    /// does. The loop asks before it waits: tokio fires a deadline that has just passed only at
+    /// its next tick, so a message already queued would otherwise overtake it.
+    pub(super) fn take_passed(&mut self, now: Instant) -> bool {
+        let passed = self.armed.is_some_and(|deadline| deadline <= now);
+        if passed {
+            self.armed = None;
+        }
+        passed
+    }
+
     /// Ready once the armed deadline has passed, which disarms the timer; pending while none is
     /// armed.
     pub(super) fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
