@@ -167,6 +167,44 @@ async fn without_durable_timers_a_passivated_actor_sleeps_on() {
     system.shutdown().await;
 }
 
+/// A call that activates an actor whose timeout fell due while it was passivated meets the state
+/// that timeout led to: the overdue ring goes first, then the snooze.
+#[tokio::test]
+async fn an_activating_call_comes_after_the_overdue_timeout() {
+    let system = PersistentSystem::new(MemoryStore::new());
+    let reminders = system.repository(
+        PersistConfig::<Reminder>::new()
+            .passivate_after(Duration::from_millis(100))
+            .durable_timers(false),
+        (),
+    );
+    let reminder = reminders.spawn("p-4", Reminder::new()).await.unwrap();
+    assert!(reminder
+        .call(ReminderEvent::Snooze { ms: 300 })
+        .await
+        .unwrap()
+        .is_accepted());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        reminders.active(),
+        0,
+        "passivated before its timer fell due"
+    );
+    let snoozed = reminder
+        .call(ReminderEvent::Snooze { ms: 60_000 })
+        .await
+        .unwrap();
+    assert_eq!(
+        snoozed,
+        machine_core::Outcome::Next(Reminder::Waiting {
+            ms: 60_000,
+            rung: 1
+        }),
+        "it rang first, then was snoozed again"
+    );
+    system.shutdown().await;
+}
+
 const CHILD_DB: &str = "MACHINE_TIMER_CHILD_DB";
 /// How long after it is armed the child's timer falls due.
 const DUE_AFTER: Duration = Duration::from_millis(1_500);
