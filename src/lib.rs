@@ -99,6 +99,7 @@
 //! |---|---|---|
 //! | `sqlite` | yes | [`SqliteStore`](persist::SqliteStore), the embedded backend |
 //! | `postgres` | no | `persist::PostgresStore` |
+//! | `cluster` | no | `persist::cluster`: several nodes on one Postgres database, one writer per actor |
 //! | `msgpack` | no | [`MessagePackCodec`](persist::codec), a compact binary codec |
 //! | `test-util` | no | [`testkit::Harness`](core::testkit), real actors on tokio's paused clock |
 //! | `inspector` | no | `persist::inspect`, the embeddable web inspector (axum) |

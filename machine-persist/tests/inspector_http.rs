@@ -354,6 +354,19 @@ async fn the_router_nests_under_a_prefix() {
         "{}",
         page.body
     );
+    // The header links to the list at the mount path itself, which the nested router serves.
+    assert!(
+        page.body
+            .contains(r#"<a href="/inspect">machine inspector</a>"#),
+        "{}",
+        page.body
+    );
+    let list = get(addr, "/inspect").await;
+    assert!(
+        list.body.contains(r#"<base href="/inspect/">"#),
+        "{}",
+        list.body
+    );
     let actors = get(addr, "/inspect/api/actors?q=t-").await;
     assert_eq!(actors.json()["actors"][0]["actor_id"], "t-1");
     assert_eq!(actors.json()["actors"][0]["state_tag"], "Assigned");

@@ -15,20 +15,37 @@ const ACTOR: &str = include_str!("assets/actor.html");
 const SCRIPT: &str = include_str!("assets/app.js");
 const STYLE: &str = include_str!("assets/style.css");
 
-/// The path the router is mounted at, with a trailing slash: the original path minus the part
-/// the (possibly nested) router saw.
-fn base(original: &Uri, inner: &Uri) -> String {
+/// The path the router is mounted at, without a trailing slash (empty at the root): the
+/// original path minus the part the (possibly nested) router saw.
+fn prefix<'a>(original: &'a Uri, inner: &Uri) -> &'a str {
     let (original, inner) = (original.path(), inner.path());
-    let prefix = if inner == "/" {
+    if inner == "/" {
         original.trim_end_matches('/')
     } else {
         original.strip_suffix(inner).unwrap_or("")
-    };
-    format!("{prefix}/")
+    }
+}
+
+/// What relative links resolve against: the mount path with a trailing slash.
+fn base(original: &Uri, inner: &Uri) -> String {
+    format!("{}/", prefix(original, inner))
+}
+
+/// The list page: the mount path itself. Under `nest("/inspect", ..)` that is `/inspect`;
+/// axum does not route `/inspect/` into the nested router, so a relative `./` would not do.
+fn home(original: &Uri, inner: &Uri) -> String {
+    match prefix(original, inner) {
+        "" => "/".to_owned(),
+        prefix => prefix.to_owned(),
+    }
 }
 
 fn page(template: &str, original: &Uri, inner: &Uri) -> Html<String> {
-    Html(template.replace("{{base}}", &xml(&base(original, inner))))
+    Html(
+        template
+            .replace("{{base}}", &xml(&base(original, inner)))
+            .replace("{{home}}", &xml(&home(original, inner))),
+    )
 }
 
 pub(crate) async fn list_page(OriginalUri(original): OriginalUri, inner: Uri) -> Html<String> {
@@ -62,5 +79,14 @@ mod tests {
         assert_eq!(base(&uri("/inspect/actor"), &uri("/actor")), "/inspect/");
         assert_eq!(base(&uri("/inspect"), &uri("/")), "/inspect/");
         assert_eq!(base(&uri("/inspect/"), &uri("/")), "/inspect/");
+    }
+
+    #[test]
+    fn the_home_link_is_the_mount_point_itself() {
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        assert_eq!(home(&uri("/actor"), &uri("/actor")), "/");
+        assert_eq!(home(&uri("/"), &uri("/")), "/");
+        assert_eq!(home(&uri("/inspect/actor"), &uri("/actor")), "/inspect");
+        assert_eq!(home(&uri("/inspect"), &uri("/")), "/inspect");
     }
 }
