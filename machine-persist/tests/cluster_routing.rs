@@ -149,6 +149,56 @@ async fn remote_calls_give_the_outcomes_of_local_calls() {
     support::pg::teardown(store).await;
 }
 
+/// An actor is created from any node: the spawn runs on the owner of its shard, and sending it
+/// again (or for a stored actor) restores the actor as stored instead of resetting it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_actor_is_spawned_on_its_owner_from_any_node() {
+    let Some(store) =
+        support::pg::open("an_actor_is_spawned_on_its_owner_from_any_node", |o| o).await
+    else {
+        return;
+    };
+    let (a, b) = two_nodes(&store).await;
+    let on_a = a.routed(PersistConfig::<Account>::new(), Ledger::default());
+    let on_b = b.routed(PersistConfig::<Account>::new(), Ledger::default());
+    let [remote, local] = [owned_by(&a, 1), owned_by(&b, 1)].map(|mut ids| ids.remove(0));
+    // From node b: one actor of a's shard, one of its own.
+    for id in [&remote, &local] {
+        let account = on_b
+            .spawn(id.as_str(), Account::Open { balance: 7, ops: 0 })
+            .await
+            .unwrap();
+        assert!(account
+            .call(AccountEvent::Deposit { amount: 3 })
+            .await
+            .unwrap()
+            .is_accepted());
+    }
+    assert_eq!(
+        on_a.repository().active(),
+        1,
+        "a runs the actor of its shard"
+    );
+    assert_eq!(on_b.repository().active(), 1, "b runs only its own");
+    // Spawned again, from either node: left as it runs, not reset.
+    for (routed, id) in [(&on_b, &remote), (&on_a, &remote), (&on_a, &local)] {
+        let again = routed.spawn(id.as_str(), Account::new()).await.unwrap();
+        let balance = again.call(AccountEvent::Withdraw { amount: 1 }).await;
+        assert!(
+            matches!(
+                balance,
+                Ok(Outcome::Next(Account::Open { balance: 9 | 8, .. }))
+            ),
+            "{balance:?}"
+        );
+    }
+    assert_eq!(on_a.repository().active(), 1);
+    assert_eq!(on_b.repository().active(), 1);
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+    support::pg::teardown(store).await;
+}
+
 /// A machine whose error is `Infallible` (it never rejects) is routed too: its outcomes travel
 /// without an error type, the same as on the owner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

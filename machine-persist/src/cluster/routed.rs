@@ -15,13 +15,13 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use machine_core::{Machine, Outcome};
+use machine_core::{Machine, Outcome, SpawnError};
 use tokio::time::Instant;
 
 use super::ownership::Ownership;
 use super::rejection::{Rejections, WireRejection};
 use super::transport::Handler;
-use super::wire::{decode_outcome, encode_outcome, WireError};
+use super::wire::{decode_outcome, encode_outcome, Request, WireError};
 use super::Cluster;
 use crate::{ActorId, PersistError, Persistable, Repository};
 
@@ -82,6 +82,26 @@ impl<M: Persistable<Event: Clone>> Routed<M> {
             id: id.into(),
         }
     }
+
+    /// Spawns actor `id` in `state` on its owner, wherever that runs, and returns a handle to
+    /// it. An actor already running, or stored, is left as it is (activated if stored), so
+    /// sending the spawn again (this call does, within the failover bound, when the owner
+    /// moves or does not answer) never resets an actor. The state travels as JSON, in
+    /// one message of at most about 8 kB.
+    pub async fn spawn(
+        &self,
+        id: impl Into<ActorId>,
+        state: M,
+    ) -> Result<ClusterRef<M>, PersistError>
+    where
+        M: Clone,
+    {
+        let actor = self.get(id);
+        actor
+            .until_answered(|| actor.try_spawn(state.clone()))
+            .await?;
+        Ok(actor)
+    }
 }
 
 /// A handle to one actor of the cluster: its calls reach the actor's owner.
@@ -115,15 +135,26 @@ impl<M: Persistable<Event: Clone>> ClusterRef<M> {
 
     /// Sends `event` to the actor's owner and waits for the outcome (after it is durable).
     pub async fn call(&self, event: M::Event) -> Result<Outcome<M, M::Error>, PersistError> {
-        let cluster = &self.routed.cluster;
-        let config = cluster.config();
+        // One id for every attempt of this call: a repeat is answered, not applied again.
+        let command = format!("routed-{:032x}", fastrand::u128(..));
+        self.until_answered(|| self.try_call(&command, &event))
+            .await
+    }
+
+    /// Runs `attempt` until it is answered: again after a pause while the actor is between
+    /// owners or its owner does not answer, up to the failover bound (lease TTL plus two
+    /// heartbeats plus the answer timeout). Every attempt must be safe to repeat.
+    async fn until_answered<T, F, Fut>(&self, mut attempt: F) -> Result<T, PersistError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, PersistError>>,
+    {
+        let config = self.routed.cluster.config();
         let bound = config.lease_ttl + config.heartbeat_interval() * 2 + config.answer_timeout;
         let give_up = Instant::now() + bound;
         let pause = config.heartbeat_interval() / 4;
-        // One id for every attempt of this call: a repeat is answered, not applied again.
-        let command = format!("routed-{:032x}", fastrand::u128(..));
         loop {
-            let result = self.try_call(&command, &event).await;
+            let result = attempt().await;
             match result {
                 Err(error)
                     if (moving(&error) || matches!(error, PersistError::Unreachable { .. }))
@@ -147,44 +178,97 @@ impl<M: Persistable<Event: Clone>> ClusterRef<M> {
         self.call(event).await.map(drop)
     }
 
-    /// One attempt: local if this node holds the shard, else to the current owner.
+    /// One attempt of a call: local if this node holds the shard, else to the current owner.
     async fn try_call(
         &self,
         command: &str,
         event: &M::Event,
     ) -> Result<Outcome<M, M::Error>, PersistError> {
+        let (owner, shard) = match self.route()? {
+            Route::Local => {
+                return self
+                    .routed
+                    .repository
+                    .call_command(self.id.clone(), command, event.clone())
+                    .await
+            }
+            Route::Remote { shard } => (self.owner(shard).await?, shard),
+        };
+        let request = Request::Call {
+            command: command.to_owned(),
+            event: self.encode(event)?,
+        };
+        let value = self.ask(&owner, shard, request).await?;
+        decode_outcome(value, self.routed.rejections).map_err(|error| PersistError::Remote {
+            actor_id: self.id.clone(),
+            node: owner,
+            message: format!("an unreadable answer: {error}"),
+        })
+    }
+
+    /// One attempt of a spawn, where a call would go.
+    async fn try_spawn(&self, state: M) -> Result<(), PersistError> {
+        let shard = match self.route()? {
+            Route::Local => return ensure_running(&self.routed.repository, &self.id, state).await,
+            Route::Remote { shard } => shard,
+        };
+        let owner = self.owner(shard).await?;
+        let request = Request::Spawn {
+            state: self.encode(&state)?,
+        };
+        self.ask(&owner, shard, request).await.map(drop)
+    }
+
+    /// Whether this node holds the actor's shard (it follows the storage key, the identity the
+    /// lease guards).
+    fn route(&self) -> Result<Route, PersistError> {
         let cluster = &self.routed.cluster;
-        // The shard follows the storage key, the identity the lease guards.
         let key = self.routed.repository.key_of(self.id.clone())?;
-        if cluster.owns(key.as_str()) {
-            return self
-                .routed
-                .repository
-                .call_command(self.id.clone(), command, event.clone())
-                .await;
-        }
-        let shard = cluster.shard_of(key.as_str());
+        Ok(if cluster.owns(key.as_str()) {
+            Route::Local
+        } else {
+            Route::Remote {
+                shard: cluster.shard_of(key.as_str()),
+            }
+        })
+    }
+
+    /// The node holding `shard`'s current lease, if it is another.
+    async fn owner(&self, shard: u32) -> Result<String, PersistError> {
+        let cluster = &self.routed.cluster;
         let owner = cluster.owner_of(shard).await?;
-        let Some(owner) = owner.filter(|owner| owner != cluster.node_id()) else {
-            // No current lease, or this node's own that it does not trust yet.
-            return Err(PersistError::NotOwner {
+        // No current lease, or this node's own that it does not trust yet.
+        owner
+            .filter(|owner| owner != cluster.node_id())
+            .ok_or_else(|| PersistError::NotOwner {
                 actor_id: self.id.clone(),
                 shard,
-            });
-        };
-        let event = serde_json::to_value(event).map_err(|error| PersistError::Remote {
+            })
+    }
+
+    fn encode(&self, value: &impl serde::Serialize) -> Result<serde_json::Value, PersistError> {
+        serde_json::to_value(value).map_err(|error| PersistError::Remote {
             actor_id: self.id.clone(),
-            node: cluster.node_id().to_owned(),
+            node: self.routed.cluster.node_id().to_owned(),
             message: error.to_string(),
-        })?;
+        })
+    }
+
+    /// Sends `request` to `owner` and waits for its answer.
+    async fn ask(
+        &self,
+        owner: &str,
+        shard: u32,
+        request: Request,
+    ) -> Result<serde_json::Value, PersistError> {
+        let cluster = &self.routed.cluster;
         let answer = cluster
             .transport()
             .call(
-                &owner,
+                owner,
                 self.routed.repository.machine_type(),
                 &self.id,
-                command,
-                event,
+                request,
                 cluster.config().answer_timeout,
             )
             .await;
@@ -192,17 +276,32 @@ impl<M: Persistable<Event: Clone>> ClusterRef<M> {
             // Refused or unanswered: read the owner afresh next time.
             cluster.forget_owner(shard);
         }
-        match answer? {
-            Ok(value) => decode_outcome(value, self.routed.rejections).map_err(|error| {
-                PersistError::Remote {
-                    actor_id: self.id.clone(),
-                    node: owner,
-                    message: format!("an unreadable answer: {error}"),
-                }
-            }),
-            Err(error) => Err(error.into_error(&self.id, &owner)),
-        }
+        answer?.map_err(|error| error.into_error(&self.id, owner))
     }
+}
+
+/// Makes actor `id` run here: the running one, else the stored one activated, else a new one
+/// in `state` (a spawn sent again, or racing another for the same id, changes nothing).
+async fn ensure_running<M: Persistable>(
+    repository: &Repository<M>,
+    id: &ActorId,
+    state: M,
+) -> Result<(), PersistError> {
+    if repository.activate(id.clone()).await?.is_some() {
+        return Ok(());
+    }
+    match repository.spawn(id.clone(), state).await {
+        Err(PersistError::Spawn(SpawnError::Duplicate(_))) | Ok(_) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Where an attempt goes.
+enum Route {
+    /// This node holds the actor's shard.
+    Local,
+    /// Another node does, or none.
+    Remote { shard: u32 },
 }
 
 /// The owner's side: serves calls for the actors of the shards it holds.
@@ -216,8 +315,7 @@ impl<M: Persistable> Handler for Serve<M> {
     fn handle(
         &self,
         actor: ActorId,
-        command: String,
-        event: serde_json::Value,
+        request: Request,
     ) -> BoxFuture<'static, Result<serde_json::Value, WireError>> {
         let repository = self.repository.clone();
         let ownership = Arc::clone(&self.ownership);
@@ -231,17 +329,31 @@ impl<M: Persistable> Handler for Serve<M> {
             if ownership.current(shard).is_none() {
                 return Err(WireError::NotOwner { shard });
             }
-            let event: <M as Machine>::Event =
-                serde_json::from_value(event).map_err(|error| WireError::Other {
-                    message: format!("an unreadable event: {error}"),
-                })?;
-            let outcome = repository
-                .call_command(actor, command, event)
-                .await
-                .map_err(|error| WireError::from_error(&error))?;
-            encode_outcome(outcome, rejections).map_err(|error| WireError::Other {
-                message: format!("the outcome could not be encoded: {error}"),
-            })
+            match request {
+                Request::Call { command, event } => {
+                    let event: <M as Machine>::Event =
+                        serde_json::from_value(event).map_err(|error| WireError::Other {
+                            message: format!("an unreadable event: {error}"),
+                        })?;
+                    let outcome = repository
+                        .call_command(actor, command, event)
+                        .await
+                        .map_err(|error| WireError::from_error(&error))?;
+                    encode_outcome(outcome, rejections).map_err(|error| WireError::Other {
+                        message: format!("the outcome could not be encoded: {error}"),
+                    })
+                }
+                Request::Spawn { state } => {
+                    let state: M =
+                        serde_json::from_value(state).map_err(|error| WireError::Other {
+                            message: format!("an unreadable state: {error}"),
+                        })?;
+                    ensure_running(&repository, &actor, state)
+                        .await
+                        .map_err(|error| WireError::from_error(&error))?;
+                    Ok(serde_json::Value::Null)
+                }
+            }
         })
     }
 }

@@ -28,7 +28,7 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::wire::{Message, WireError, MAX_MESSAGE_BYTES};
+use super::wire::{Message, Request, WireError, MAX_MESSAGE_BYTES};
 use crate::model::fnv1a;
 use crate::sql::deadline::Deadline;
 use crate::{ActorId, PersistError, PostgresStore, StoreError};
@@ -46,15 +46,14 @@ pub(crate) fn channel_of(schema: &str, node_id: &str) -> String {
     )
 }
 
-/// Serves the calls for one machine type on the owner.
+/// Serves the requests for one machine type on the owner.
 pub(crate) trait Handler: Send + Sync + 'static {
-    /// Applies `event` (JSON) to `actor` as command `command`; the answer is the outcome as
-    /// JSON.
+    /// Serves `request` for `actor`: a call applies its event (JSON) as its command and answers
+    /// the outcome as JSON; a spawn answers `null` once the actor runs.
     fn handle(
         &self,
         actor: ActorId,
-        command: String,
-        event: serde_json::Value,
+        request: Request,
     ) -> BoxFuture<'static, Result<serde_json::Value, WireError>>;
 }
 
@@ -144,25 +143,23 @@ impl Transport {
         lock(&self.shared.handlers).insert(machine.to_owned(), handler);
     }
 
-    /// Sends a call to node `owner` and waits for its answer for at most `timeout`.
+    /// Sends `request` for `actor` to node `owner` and waits for its answer for at most
+    /// `timeout`.
     pub(crate) async fn call(
         &self,
         owner: &str,
         machine: &str,
         actor: &ActorId,
-        command: &str,
-        event: serde_json::Value,
+        request: Request,
         timeout: Duration,
     ) -> Result<Answer, PersistError> {
         let call = self.shared.next_call.fetch_add(1, Ordering::Relaxed);
-        let message = Message::Call {
+        let message = request.into_message(
             call,
-            reply_to: self.shared.channel.clone(),
-            machine: machine.to_owned(),
-            actor: actor.as_str().to_owned(),
-            command: command.to_owned(),
-            event,
-        };
+            self.shared.channel.clone(),
+            machine.to_owned(),
+            actor.as_str().to_owned(),
+        );
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.pending).insert(call, tx);
         let sent = self
@@ -211,21 +208,44 @@ impl Shared {
                 actor,
                 command,
                 event,
-            } => {
-                let handler = lock(&self.handlers).get(&machine).cloned();
-                let shared = Arc::clone(self);
-                tokio::spawn(async move {
-                    let answer = match handler {
-                        Some(handler) => handler.handle(ActorId::from(actor), command, event).await,
-                        None => Err(WireError::UnknownMachine),
-                    };
-                    let message = Message::Answer { call, answer };
-                    if let Err(error) = shared.notify(&reply_to, &message).await {
-                        tracing::warn!(%error, "an answer could not be sent");
-                    }
-                });
-            }
+            } => self.serve_request(
+                call,
+                reply_to,
+                &machine,
+                actor,
+                Request::Call { command, event },
+            ),
+            Message::Spawn {
+                call,
+                reply_to,
+                machine,
+                actor,
+                state,
+            } => self.serve_request(call, reply_to, &machine, actor, Request::Spawn { state }),
         }
+    }
+
+    /// Hands `request` to the handler of `machine` and sends its answer to `reply_to`.
+    fn serve_request(
+        self: &Arc<Self>,
+        call: u64,
+        reply_to: String,
+        machine: &str,
+        actor: String,
+        request: Request,
+    ) {
+        let handler = lock(&self.handlers).get(machine).cloned();
+        let shared = Arc::clone(self);
+        tokio::spawn(async move {
+            let answer = match handler {
+                Some(handler) => handler.handle(ActorId::from(actor), request).await,
+                None => Err(WireError::UnknownMachine),
+            };
+            let message = Message::Answer { call, answer };
+            if let Err(error) = shared.notify(&reply_to, &message).await {
+                tracing::warn!(%error, "an answer could not be sent");
+            }
+        });
     }
 
     async fn notify(&self, channel: &str, message: &Message) -> Result<(), PersistError> {

@@ -30,11 +30,61 @@ pub(crate) enum Message {
         command: String,
         event: serde_json::Value,
     },
+    /// Spawn `actor` of `machine` in `state`, unless it is stored (then it is restored as
+    /// stored, so a caller may send it again); answer on `reply_to` with `call`.
+    Spawn {
+        call: u64,
+        reply_to: String,
+        machine: String,
+        actor: String,
+        state: serde_json::Value,
+    },
     /// The answer to call `call`.
     Answer {
         call: u64,
         answer: Result<serde_json::Value, WireError>,
     },
+}
+
+/// What a caller asks of an actor's owner.
+#[derive(Debug)]
+pub(crate) enum Request {
+    /// Apply `event` as command `command`: answered with the outcome.
+    Call {
+        command: String,
+        event: serde_json::Value,
+    },
+    /// Spawn the actor in `state` unless it is stored: answered with `null`.
+    Spawn { state: serde_json::Value },
+}
+
+impl Request {
+    /// The message carrying this request for `actor` of `machine`, answered on `reply_to`.
+    pub(crate) fn into_message(
+        self,
+        call: u64,
+        reply_to: String,
+        machine: String,
+        actor: String,
+    ) -> Message {
+        match self {
+            Self::Call { command, event } => Message::Call {
+                call,
+                reply_to,
+                machine,
+                actor,
+                command,
+                event,
+            },
+            Self::Spawn { state } => Message::Spawn {
+                call,
+                reply_to,
+                machine,
+                actor,
+                state,
+            },
+        }
+    }
 }
 
 /// An outcome as it travels, its error as encoded by the machine's [`Rejections`].
