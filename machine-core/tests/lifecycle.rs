@@ -630,3 +630,88 @@ async fn an_overdue_timeout_goes_before_a_queued_message() {
     );
     system.shutdown().await;
 }
+
+/// Holds the first commit until the test lets it through, and refuses for good every batch of
+/// more than one event; notes the size of each batch tried.
+struct RefusesPairs {
+    gate: Arc<Semaphore>,
+    tried: Arc<Mutex<Vec<usize>>>,
+}
+
+impl Durability<Order> for RefusesPairs {
+    fn commit(
+        &mut self,
+        commit: Commit<'_, Order>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send {
+        let events = commit.events.len();
+        let first = {
+            let mut tried = self.tried.lock().unwrap();
+            tried.push(events);
+            tried.len() == 1
+        };
+        let gate = Arc::clone(&self.gate);
+        let actor_id = commit.id.clone();
+        async move {
+            if first {
+                let _permit = gate.acquire().await;
+            }
+            if events > 1 {
+                return Err(CommitError::Refused {
+                    actor_id,
+                    source: Arc::new(std::io::Error::other("a pair is refused")),
+                });
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A refused batch that held a caller's event beside a task's event may have been refused for
+/// the caller's: the task's event is tried again on its own, and stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_event_refused_beside_a_callers_event_is_tried_again_alone() {
+    let system = ActorSystem::new();
+    let env = Arc::new(Env::default());
+    // The courier reads its tracking number under this lock: holding it holds the shipment.
+    let courier = env.courier_tracking.lock().unwrap();
+    let gate = Arc::new(Semaphore::new(0));
+    let tried = Arc::new(Mutex::new(Vec::new()));
+    let paid = Order::Paid {
+        id: "o-1".into(),
+        amount: 4,
+        notes: 0,
+    };
+    let order = system
+        .start(
+            "o-1".into(),
+            Start::new(paid),
+            Arc::clone(&env),
+            RefusesPairs {
+                gate: Arc::clone(&gate),
+                tried: Arc::clone(&tried),
+            },
+            SpawnOptions::new(),
+        )
+        .unwrap();
+    order.send(OrderEvent::Note).await.unwrap();
+    while tried.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // While the first note's batch waits at the gate: a second note, then the shipment.
+    order.send(OrderEvent::Note).await.unwrap();
+    let mut courier = courier;
+    *courier = Some("TRK-1".into());
+    drop(courier);
+    while env.courier_started.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gate.add_permits(1);
+    let shipped = order.wait_for(|s| s.tag() == OrderTag::Shipped);
+    let state = tokio::time::timeout(Duration::from_secs(10), shipped)
+        .await
+        .expect("the shipment is stored within seconds");
+    assert!(matches!(state, Ok(Order::Shipped { .. })), "{state:?}");
+    assert_eq!(*tried.lock().unwrap(), [1, 2, 1]);
+    system.shutdown().await;
+}

@@ -49,8 +49,9 @@ pub enum CommitError {
     /// The store refused the batch's content (a value it cannot store: an event or durable
     /// action that does not encode, or that the database rejects): committing the same events
     /// again would fail the same way. The batch is rolled back, its callers hear this error, and
-    /// the events of the current state's tasks and timeouts in it are dropped rather than
-    /// retried; the actor goes on.
+    /// the actor goes on. The events of the current state's tasks and timeouts in it are dropped
+    /// when they were all the batch held; beside callers' events (which may be what the store
+    /// refused) they are offered again on their own.
     #[error("the store refused the batch of actor `{actor_id}`: {source}")]
     Refused {
         /// The actor whose batch was refused.

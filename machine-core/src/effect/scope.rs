@@ -101,7 +101,8 @@ impl<M: Machine> Scope<M> {
     /// is the event of a [task](Self::task). An event the store refuses for good
     /// ([`CommitError::Refused`](crate::CommitError::Refused): it does not encode, or the
     /// database rejects its value) is dropped instead, with an error in the log and the
-    /// observer.
+    /// observer (when it was committed beside callers' events, it is first offered once on its
+    /// own).
     pub fn timeout(&mut self, after: Duration, event: M::Event) {
         self.timeouts.push(Timeout { after, event });
     }

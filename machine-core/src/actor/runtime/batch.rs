@@ -137,10 +137,11 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
     }
 
     /// The commit failed: nothing of the batch happened, and its callers hear why. The events
-    /// of the current state's tasks and timeouts have no caller: unless the actor stops or the
-    /// store refused them for good ([`CommitError::Refused`]), they are tried again later ([`ScopeState::retry_later`](super::scope::ScopeState::retry_later)),
-    /// so that a passing storage failure does not leave the actor in a state whose timeout
-    /// already fired.
+    /// of the current state's tasks and timeouts have no caller: unless the actor stops, or the
+    /// store refused a batch of nothing but them for good ([`CommitError::Refused`]), they are
+    /// tried again later
+    /// ([`ScopeState::retry_later`](super::scope::ScopeState::retry_later)), so that a passing
+    /// storage failure does not leave the actor in a state whose timeout already fired.
     fn roll_back(&mut self, batch: &mut Batch<M>, error: CommitError) -> Flow {
         tracing::error!(machine = M::NAME, actor = %self.id, %error, "commit failed; batch rolled back");
         let error = ActorError::Commit(error);
@@ -150,10 +151,13 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             ActorError::Commit(conflict) if conflict.stops_actor() => {
                 Flow::Stop(StopReason::Conflict(conflict))
             }
-            ActorError::Commit(refused) if refused.is_refused() => {
-                if !batch.scope_steps.is_empty() {
-                    tracing::error!(machine = M::NAME, actor = %self.id, "the store refuses the events of the state's tasks and timeouts; they are dropped");
-                }
+            // Refused for good, and nothing but the scope's own events were in it: they are
+            // what the store refuses. With callers' events beside them, those may be what it
+            // refuses, so the scope's events are tried again on their own.
+            ActorError::Commit(refused)
+                if refused.is_refused() && batch.scope_steps.len() == batch.events.len() =>
+            {
+                tracing::error!(machine = M::NAME, actor = %self.id, "the store refuses the events of the state's tasks and timeouts; they are dropped");
                 Flow::Continue
             }
             _ => {
