@@ -222,9 +222,11 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             // up on every message.
             let wake = if !timer.is_armed() {
                 Wake::received(mailbox.recv().await)
-            } else if timer.take_passed(Instant::now()) {
-                // Overdue (a restored actor's timeout that fell due while no process ran it):
-                // before any queued message.
+            } else if self.scope.is_due(Instant::now()) {
+                // An overdue timeout (a restored actor's, fallen due while no process ran it)
+                // goes before any queued message. Only the scope's: taking it consumes it, so
+                // this cannot repeat forever, where a layer's deadline might.
+                timer.disarm();
                 Wake::Timer
             } else {
                 tokio::select! {

@@ -42,10 +42,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 .watchers
                 .as_ref()
                 .is_none_or(|watchers| !watchers.is_watched())
-            && self
-                .scope
-                .next_deadline()
-                .is_none_or(|deadline| deadline > now)
+            && !self.scope.is_due(now)
     }
 
     /// Closes the mailbox, serves what it still holds, and stops.

@@ -102,6 +102,11 @@ impl<M: Machine> ScopeState<M> {
         self.timeouts.first().map(|pending| pending.deadline)
     }
 
+    /// Whether a timeout is due at `now`.
+    pub(super) fn is_due(&self, now: Instant) -> bool {
+        self.next_deadline().is_some_and(|deadline| deadline <= now)
+    }
+
     /// Removes and returns the events of the timeouts due at `now`, in deadline order.
     pub(super) fn take_due(&mut self, now: Instant) -> Vec<M::Event> {
         let due = self

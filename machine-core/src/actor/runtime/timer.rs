@@ -35,15 +35,11 @@ impl Timer {
         self.armed.is_some()
     }
 
-    /// Whether the armed deadline has passed at `now`; if it has, disarms the timer, as firing
-    /// does. The loop asks before it waits: tokio fires a deadline that has just passed only at
-    /// its next tick, so a message already queued would otherwise overtake it.
-    pub(super) fn take_passed(&mut self, now: Instant) -> bool {
-        let passed = self.armed.is_some_and(|deadline| deadline <= now);
-        if passed {
-            self.armed = None;
-        }
-        passed
+    /// Disarms the timer, as firing does: the loop takes a deadline that has already passed
+    /// without waiting for it (tokio fires such a deadline only at its next tick, so a message
+    /// already queued would otherwise overtake it).
+    pub(super) fn disarm(&mut self) {
+        self.armed = None;
     }
 
     /// Ready once the armed deadline has passed, which disarms the timer; pending while none is
