@@ -393,8 +393,9 @@ impl From<CommitError> for PersistError {
 
 impl PersistError {
     /// The runtime's view of a failed commit: conflicts and lost leases stop the actor, content
-    /// the store can never accept is refused (the runtime does not offer it again), everything
-    /// else rolls the batch back.
+    /// the store can never accept (values that do not encode or that the database refuses as
+    /// data) is refused, so the runtime does not offer it again; everything else rolls the
+    /// batch back, to be tried again.
     pub(crate) fn into_commit_error(self, actor_id: &ActorId) -> CommitError {
         match self {
             Self::Conflict(conflict) => CommitError::Conflict(conflict),
@@ -402,8 +403,11 @@ impl PersistError {
                 actor_id: actor_id.clone(),
                 source: Arc::new(self),
             },
-            Self::Refused { .. }
-            | Self::DurableAction { .. }
+            Self::Refused { ref source, .. } if source.refuses_content() => CommitError::Refused {
+                actor_id: actor_id.clone(),
+                source: Arc::new(self),
+            },
+            Self::DurableAction { .. }
             | Self::InvalidId(_)
             | Self::InvalidCommandId(_)
             | Self::Encode(_) => CommitError::Refused {
@@ -434,20 +438,26 @@ mod tests {
             codec: "json",
             source: CodecError::new(std::io::Error::other("key must be a string")),
         });
-        let refused = PersistError::Refused {
+        let commit = encode.clone().into_commit_error(&actor());
+        assert!(commit.is_refused(), "{encode}");
+        assert!(!commit.stops_actor());
+        // The layer's own error comes back out of it as it was.
+        assert_eq!(PersistError::from(commit).to_string(), encode.to_string());
+    }
+
+    #[test]
+    fn a_refusal_that_may_pass_is_not_refused_for_good() {
+        // As the Postgres backend reports a non-transient failure of one request: a read-only
+        // server during a failover, a missing table during an upgrade, ...
+        let passing = PersistError::Refused {
             actor_id: actor(),
             source: Arc::new(StoreError::Backend {
                 transient: false,
-                source: "invalid byte sequence".into(),
+                source: "cannot execute INSERT in a read-only transaction".into(),
             }),
         };
-        for error in [encode, refused] {
-            let commit = error.clone().into_commit_error(&actor());
-            assert!(commit.is_refused(), "{error}");
-            assert!(!commit.stops_actor());
-            // The layer's own error comes back out of it as it was.
-            assert_eq!(PersistError::from(commit).to_string(), error.to_string());
-        }
+        let commit = passing.into_commit_error(&actor());
+        assert!(!commit.is_refused() && !commit.stops_actor(), "{commit}");
     }
 
     #[test]

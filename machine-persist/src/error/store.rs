@@ -111,6 +111,16 @@ impl StoreError {
         }
     }
 
+    /// Whether the database refused the values it was given, for good (see
+    /// `sql::error::refuses_content`); `false` for every other error, which may pass.
+    pub(crate) fn refuses_content(&self) -> bool {
+        match self {
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            Self::Backend { source, .. } => crate::sql::error::refuses_content(source.as_ref()),
+            _ => false,
+        }
+    }
+
     /// A [`StoreError::Corrupt`] for `column` of the row of `actor_id` at `version`.
     pub fn corrupt(
         actor_id: &ActorId,

@@ -59,6 +59,35 @@ fn is_transient_database(db: &dyn sqlx::error::DatabaseError) -> bool {
     false
 }
 
+/// Whether the database refused the values of a request, which it would refuse again: for
+/// Postgres a data exception (class 22: a value out of range, a NUL byte in text, invalid
+/// encoding), an integrity violation other than a unique key's (class 23; a unique violation is
+/// a race), or a program limit (class 54: a row or value too large); for SQLite a value too big
+/// or of the wrong type. Anything else (a read-only server during a failover, a revoked
+/// permission, a missing table while an upgrade runs, an I/O error) may pass and is not a
+/// refusal of the content.
+pub(crate) fn refuses_content(error: &(dyn std::error::Error + 'static)) -> bool {
+    let Some(sqlx::Error::Database(db)) = error.downcast_ref::<sqlx::Error>() else {
+        return false;
+    };
+    #[cfg(feature = "postgres")]
+    if let Some(error) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        let code = error.code();
+        return code.starts_with("22")
+            || code.starts_with("54")
+            || (code.starts_with("23") && code != "23505");
+    }
+    #[cfg(feature = "sqlite")]
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            // SQLITE_TOOBIG and SQLITE_MISMATCH.
+            .is_some_and(|code| matches!(code & 0xff, 18 | 20));
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +98,37 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
         assert!(StoreError::from(sqlx::Error::Io(io)).is_transient());
         assert!(!StoreError::from(sqlx::Error::RowNotFound).is_transient());
+    }
+
+    /// The classes Postgres reports, read off a live server.
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn postgres_refuses_content_only_for_values() {
+        use sqlx::Connection;
+        let url = machine_test_support::postgres::url();
+        let mut connection = match sqlx::PgConnection::connect(&url).await {
+            Ok(connection) => connection,
+            Err(error) => return machine_test_support::postgres::unavailable("sql::error", &error),
+        };
+        let mut refused = Vec::new();
+        for sql in [
+            // 22021: a NUL byte is no text.
+            "SELECT convert_from('\\x00'::bytea, 'UTF8')",
+            // 22003: out of range.
+            "SELECT 2147483647::int + 1",
+            // 25006: a read-only transaction, as on a demoted primary.
+            "BEGIN READ ONLY; CREATE TEMP TABLE refused (n int); COMMIT",
+            // 42P01: a table an upgrade has not created yet.
+            "SELECT * FROM no_such_table_here",
+        ] {
+            let error = sqlx::raw_sql(sql)
+                .execute(&mut connection)
+                .await
+                .unwrap_err();
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut connection).await;
+            refused.push(refuses_content(&error));
+        }
+        assert_eq!(refused, [true, true, false, false]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub(crate) mod commands;
 pub(crate) mod convert;
 pub(crate) mod deadline;
 pub(crate) mod decode;
-mod error;
+pub(crate) mod error;
 pub(crate) mod failures;
 pub(crate) mod outbox;
 pub(crate) mod snapshots;
