@@ -60,8 +60,8 @@ pub enum AppendError {
         /// The shard and epoch the request named.
         fence: Fence,
     },
-    /// The database refused this request's data (a value it cannot store); the rest of the batch
-    /// was applied without it.
+    /// The database refused this request with an error that is not transient (most often a
+    /// value it cannot store); the rest of the batch was applied without it.
     #[error("the store refused the append of actor `{actor_id}`: {source}")]
     Refused {
         /// The actor written to.

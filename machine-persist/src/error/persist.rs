@@ -27,7 +27,9 @@ pub enum PersistError {
     /// A new actor was declared, but the actor is already stored.
     #[error("actor `{0}` already exists")]
     AlreadyExists(ActorId),
-    /// The store refused this actor's data (a value it cannot store).
+    /// The store refused this actor's append alone, with an error that is not transient: most
+    /// often a value it cannot store (a live actor then does not offer the same events again),
+    /// else a failure of the server that may pass.
     #[error("the store refused the append of actor `{actor_id}`: {source}")]
     Refused {
         /// The actor.
