@@ -194,6 +194,23 @@ async fn an_actor_is_spawned_on_its_owner_from_any_node() {
     }
     assert_eq!(on_a.repository().active(), 1);
     assert_eq!(on_b.repository().active(), 1);
+    // Spawns of one new id at once, from both nodes, all succeed and make one actor.
+    for round in 0..5 {
+        let id = owned_by(&a, 2 + round).pop().unwrap();
+        let spawns = (0..8).map(|n| {
+            let routed = if n % 2 == 0 { &on_a } else { &on_b };
+            routed.spawn(id.as_str(), Account::new())
+        });
+        for spawned in futures::future::join_all(spawns).await {
+            spawned.unwrap();
+        }
+        let deposit = on_b
+            .get(id.as_str())
+            .call(AccountEvent::Deposit { amount: 2 })
+            .await
+            .unwrap();
+        assert_eq!(deposit, Outcome::Next(Account::Open { balance: 2, ops: 1 }));
+    }
     a.leave().await.unwrap();
     b.leave().await.unwrap();
     support::pg::teardown(store).await;

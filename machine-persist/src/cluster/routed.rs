@@ -92,10 +92,7 @@ impl<M: Persistable<Event: Clone>> Routed<M> {
         &self,
         id: impl Into<ActorId>,
         state: M,
-    ) -> Result<ClusterRef<M>, PersistError>
-    where
-        M: Clone,
-    {
+    ) -> Result<ClusterRef<M>, PersistError> {
         let actor = self.get(id);
         actor
             .until_answered(|| actor.try_spawn(state.clone()))
@@ -287,12 +284,22 @@ async fn ensure_running<M: Persistable>(
     id: &ActorId,
     state: M,
 ) -> Result<(), PersistError> {
-    if repository.activate(id.clone()).await?.is_some() {
-        return Ok(());
-    }
-    match repository.spawn(id.clone(), state).await {
-        Err(PersistError::Spawn(SpawnError::Duplicate(_))) | Ok(_) => Ok(()),
-        Err(error) => Err(error),
+    // Another spawn of the same id (a resent one, or a concurrent caller) may start or create
+    // it between the look and the create: started, it is running (`Duplicate`); created, it is
+    // stored, and the next look finds it.
+    let mut tries = 0;
+    loop {
+        match repository.activate(id.clone()).await {
+            Ok(Some(_)) | Err(PersistError::Spawn(SpawnError::Duplicate(_))) => return Ok(()),
+            Ok(None) => {}
+            Err(error) => return Err(error),
+        }
+        tries += 1;
+        match repository.spawn(id.clone(), state.clone()).await {
+            Ok(_) | Err(PersistError::Spawn(SpawnError::Duplicate(_))) => return Ok(()),
+            Err(PersistError::AlreadyExists(_)) if tries < 3 => {}
+            Err(error) => return Err(error),
+        }
     }
 }
 

@@ -48,15 +48,22 @@ impl<M: Persistable> Loader<'_, M> {
         &self,
         actor_id: &ActorId,
     ) -> Result<Option<Folded<M>>, PersistError> {
-        let Some(meta) = self.store.get(actor_id).await? else {
-            // No registry row: nothing is stored, unless snapshots or events say otherwise.
-            let stored = self.store.load_latest(actor_id, None).await?.is_some()
-                || !self.store.read(actor_id, 1, u64::MAX, 1).await?.is_empty();
-            return if stored {
-                Err(inconsistent(actor_id, Inconsistency::Unregistered))
-            } else {
-                Ok(None)
-            };
+        let meta = match self.store.get(actor_id).await? {
+            Some(meta) => meta,
+            None => {
+                // No registry row: nothing is stored, unless snapshots or events say otherwise.
+                let stored = self.store.load_latest(actor_id, None).await?.is_some()
+                    || !self.store.read(actor_id, 1, u64::MAX, 1).await?.is_empty();
+                if !stored {
+                    return Ok(None);
+                }
+                // The actor may have been created between the two reads: its registry row is
+                // written in the transaction of its first data, so it is there now if so.
+                self.store
+                    .get(actor_id)
+                    .await?
+                    .ok_or_else(|| inconsistent(actor_id, Inconsistency::Unregistered))?
+            }
         };
         if self.discard_if_stale(&meta).await? {
             return Ok(None);
