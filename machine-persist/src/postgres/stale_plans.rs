@@ -47,12 +47,16 @@ pub(crate) fn noticed() {
 /// Whether a pooled connection opened `age` ago was opened after the last stale statement was
 /// noticed (then it may be handed out; otherwise the pool closes it).
 pub(super) fn is_fresh(age: Duration) -> bool {
-    let noticed = NOTICED.load(Ordering::Acquire);
+    opened_after(age, NOTICED.load(Ordering::Acquire), micros_since_origin())
+}
+
+/// Whether a connection opened `age` before `now` was opened after `noticed` (both in
+/// microseconds after [`origin`], `noticed` plus one, 0 for never).
+fn opened_after(age: Duration, noticed: u64, now: u64) -> bool {
     if noticed == 0 {
         return true;
     }
-    let since = Duration::from_micros(micros_since_origin().saturating_sub(noticed - 1));
-    age < since
+    age < Duration::from_micros(now.saturating_sub(noticed - 1))
 }
 
 #[cfg(test)]
@@ -61,10 +65,21 @@ mod tests {
 
     #[test]
     fn connections_opened_before_a_stale_statement_was_noticed_are_not_handed_out() {
+        let ms = Duration::from_millis;
+        // Noticed at 1 s (stored plus one); it is 1.02 s now.
+        let (noticed, now) = (1_000_001, 1_020_000);
+        assert!(opened_after(ms(5), noticed, now), "opened at 1.015 s");
+        assert!(!opened_after(ms(40), noticed, now), "opened at 0.98 s");
+        assert!(
+            !opened_after(ms(20), noticed, now),
+            "opened as it was noticed"
+        );
+        assert!(opened_after(ms(3_600_000), 0, now), "nothing noticed yet");
+    }
+
+    #[test]
+    fn noticing_marks_what_is_open_now() {
         noticed();
         assert!(!is_fresh(Duration::from_secs(3600)));
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(is_fresh(Duration::from_millis(5)), "opened after");
-        assert!(!is_fresh(Duration::from_millis(40)), "opened before");
     }
 }

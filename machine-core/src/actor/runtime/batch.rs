@@ -158,6 +158,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
                 if refused.is_refused() && batch.scope_steps.len() == batch.events.len() =>
             {
                 tracing::error!(machine = M::NAME, actor = %self.id, "the store refuses the events of the state's tasks and timeouts; they are dropped");
+                self.scope.store_answered();
                 Flow::Continue
             }
             _ => {
@@ -196,7 +197,7 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
         batch.commands.clear();
         let base = self.version;
         self.version += accepted;
-        self.scope.committed();
+        self.scope.store_answered();
         // Always set: a batch that accepted nothing commits nothing and is not made visible.
         if let Some(next) = next {
             self.state = next;

@@ -87,8 +87,9 @@ impl<M: Machine> ScopeState<M> {
         self.timeouts.iter().any(|pending| pending.retried)
     }
 
-    /// A commit succeeded: the next failure waits [`RETRY_FIRST`] again.
-    pub(super) fn committed(&mut self) {
+    /// The store answered (a commit succeeded, or the store refused its content for good): the
+    /// next failure waits [`RETRY_FIRST`] again.
+    pub(super) fn store_answered(&mut self) {
         self.failed_commits = 0;
     }
 
