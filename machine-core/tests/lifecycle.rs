@@ -669,6 +669,8 @@ impl Durability<Order> for RefusesPairs {
 /// A refused batch that held a caller's event beside a task's event may have been refused for
 /// the caller's: the task's event is tried again on its own, and stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// The lock holds the courier's task on purpose while the test queues events around it.
+#[allow(clippy::await_holding_lock)]
 async fn a_task_event_refused_beside_a_callers_event_is_tried_again_alone() {
     let system = ActorSystem::new();
     let env = Arc::new(Env::default());
@@ -702,6 +704,7 @@ async fn a_task_event_refused_beside_a_callers_event_is_tried_again_alone() {
     let mut courier = courier;
     *courier = Some("TRK-1".into());
     drop(courier);
+
     while env.courier_started.load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
