@@ -170,12 +170,9 @@ async fn without_a_limit_an_actor_never_passivates() {
     system.shutdown().await;
 }
 
-/// A state task's event whose commit failed waits in the actor to be tried again: the actor
-/// does not passivate before it is stored, even when the wait outlasts the idle limit.
-#[tokio::test(start_paused = true)]
-async fn an_event_waiting_to_be_tried_again_keeps_the_actor_in_memory() {
-    let system = ActorSystem::new();
-    // Eight failures in a row: the last wait (12.8 s) is longer than the idle limit.
+/// A paid order whose courier ships at once (shipping is final), under a layer that fails the
+/// first eight commits.
+fn shipping_after_eight_failures(system: &ActorSystem) -> (ActorRef<Order>, Passivating) {
     let layer = Passivating {
         failures: Arc::new(Mutex::new(8)),
         ..Passivating::default()
@@ -187,8 +184,16 @@ async fn an_event_waiting_to_be_tried_again_keeps_the_actor_in_memory() {
         amount: 5,
         notes: 0,
     };
-    // The courier of `Paid` ships at once; shipping is final.
-    let order = start_with(&system, paid, &layer, env);
+    (start_with(system, paid, &layer, env), layer)
+}
+
+/// A state task's event whose commit failed waits in the actor to be tried again: the actor
+/// does not passivate before it is stored, even when the wait outlasts the idle limit.
+#[tokio::test(start_paused = true)]
+async fn an_event_waiting_to_be_tried_again_keeps_the_actor_in_memory() {
+    let system = ActorSystem::new();
+    // The last wait (12.8 s) is longer than the idle limit.
+    let (order, layer) = shipping_after_eight_failures(&system);
     until_stopped(&order).await;
     assert_eq!(*layer.stops.lock().unwrap(), vec!["Final".to_owned()]);
     assert_eq!(
@@ -204,19 +209,8 @@ async fn an_event_waiting_to_be_tried_again_keeps_the_actor_in_memory() {
 #[tokio::test(start_paused = true)]
 async fn a_commit_of_other_events_does_not_release_an_event_waiting_to_be_tried_again() {
     let system = ActorSystem::new();
-    // The shipment fails eight times: attempts at 0, 0.1, 0.3, … 12.7 s; the next at 25.5 s.
-    let layer = Passivating {
-        failures: Arc::new(Mutex::new(8)),
-        ..Passivating::default()
-    };
-    let env = Env::default();
-    *env.courier_tracking.lock().unwrap() = Some("T-1".into());
-    let paid = Order::Paid {
-        id: "o-1".into(),
-        amount: 5,
-        notes: 0,
-    };
-    let order = start_with(&system, paid, &layer, env);
+    // Attempts at 0, 0.1, 0.3, … 12.7 s; the next at 25.5 s.
+    let (order, layer) = shipping_after_eight_failures(&system);
     tokio::time::sleep(Duration::from_secs(13)).await;
     // The note is stored; the shipment still waits for its next attempt, more than the idle
     // limit away.

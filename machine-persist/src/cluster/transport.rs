@@ -28,7 +28,7 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::wire::{Message, Request, WireError, MAX_MESSAGE_BYTES};
+use super::wire::{Answer, Asked, Message, Request, WireError, MAX_MESSAGE_BYTES};
 use crate::model::fnv1a;
 use crate::sql::deadline::Deadline;
 use crate::{ActorId, PersistError, PostgresStore, StoreError};
@@ -56,8 +56,6 @@ pub(crate) trait Handler: Send + Sync + 'static {
         request: Request,
     ) -> BoxFuture<'static, Result<serde_json::Value, WireError>>;
 }
-
-type Answer = Result<serde_json::Value, WireError>;
 
 /// What the listener task and the callers share.
 struct Shared {
@@ -154,12 +152,13 @@ impl Transport {
         timeout: Duration,
     ) -> Result<Answer, PersistError> {
         let call = self.shared.next_call.fetch_add(1, Ordering::Relaxed);
-        let message = request.into_message(
+        let message = Message::from(Asked {
             call,
-            self.shared.channel.clone(),
-            machine.to_owned(),
-            actor.as_str().to_owned(),
-        );
+            reply_to: self.shared.channel.clone(),
+            machine: machine.to_owned(),
+            actor: actor.as_str().to_owned(),
+            request,
+        });
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.pending).insert(call, tx);
         let sent = self
@@ -194,55 +193,35 @@ impl Shared {
                 return;
             }
         };
-        match message {
-            Message::Answer { call, answer } => {
+        match message.into_asked() {
+            Err((call, answer)) => {
                 if let Some(waiting) = lock(&self.pending).remove(&call) {
                     // The caller may have given up meanwhile.
                     let _ = waiting.send(answer);
                 }
             }
-            Message::Call {
-                call,
-                reply_to,
-                machine,
-                actor,
-                command,
-                event,
-            } => self.serve_request(
-                call,
-                reply_to,
-                &machine,
-                actor,
-                Request::Call { command, event },
-            ),
-            Message::Spawn {
-                call,
-                reply_to,
-                machine,
-                actor,
-                state,
-            } => self.serve_request(call, reply_to, &machine, actor, Request::Spawn { state }),
+            Ok(asked) => self.serve(asked),
         }
     }
 
-    /// Hands `request` to the handler of `machine` and sends its answer to `reply_to`.
-    fn serve_request(
-        self: &Arc<Self>,
-        call: u64,
-        reply_to: String,
-        machine: &str,
-        actor: String,
-        request: Request,
-    ) {
-        let handler = lock(&self.handlers).get(machine).cloned();
+    /// Hands a request to the handler of its machine and sends its answer back.
+    fn serve(self: &Arc<Self>, asked: Asked) {
+        let handler = lock(&self.handlers).get(&asked.machine).cloned();
         let shared = Arc::clone(self);
         tokio::spawn(async move {
             let answer = match handler {
-                Some(handler) => handler.handle(ActorId::from(actor), request).await,
+                Some(handler) => {
+                    handler
+                        .handle(ActorId::from(asked.actor), asked.request)
+                        .await
+                }
                 None => Err(WireError::UnknownMachine),
             };
-            let message = Message::Answer { call, answer };
-            if let Err(error) = shared.notify(&reply_to, &message).await {
+            let message = Message::Answer {
+                call: asked.call,
+                answer,
+            };
+            if let Err(error) = shared.notify(&asked.reply_to, &message).await {
                 tracing::warn!(%error, "an answer could not be sent");
             }
         });

@@ -40,11 +40,11 @@ pub(crate) enum Message {
         state: serde_json::Value,
     },
     /// The answer to call `call`.
-    Answer {
-        call: u64,
-        answer: Result<serde_json::Value, WireError>,
-    },
+    Answer { call: u64, answer: Answer },
 }
+
+/// What an owner answers: the outcome (or `null`, for a spawn) as JSON, or its error.
+pub(crate) type Answer = Result<serde_json::Value, WireError>;
 
 /// What a caller asks of an actor's owner.
 #[derive(Debug)]
@@ -58,17 +58,27 @@ pub(crate) enum Request {
     Spawn { state: serde_json::Value },
 }
 
-impl Request {
-    /// The message carrying this request for `actor` of `machine`, answered on `reply_to`.
-    pub(crate) fn into_message(
-        self,
-        call: u64,
-        reply_to: String,
-        machine: String,
-        actor: String,
-    ) -> Message {
-        match self {
-            Self::Call { command, event } => Message::Call {
+/// A request as it is sent and served: which call it is, where its answer goes, and for whom.
+#[derive(Debug)]
+pub(crate) struct Asked {
+    pub(crate) call: u64,
+    pub(crate) reply_to: String,
+    pub(crate) machine: String,
+    pub(crate) actor: String,
+    pub(crate) request: Request,
+}
+
+impl From<Asked> for Message {
+    fn from(asked: Asked) -> Self {
+        let Asked {
+            call,
+            reply_to,
+            machine,
+            actor,
+            request,
+        } = asked;
+        match request {
+            Request::Call { command, event } => Message::Call {
                 call,
                 reply_to,
                 machine,
@@ -76,7 +86,7 @@ impl Request {
                 command,
                 event,
             },
-            Self::Spawn { state } => Message::Spawn {
+            Request::Spawn { state } => Message::Spawn {
                 call,
                 reply_to,
                 machine,
@@ -84,6 +94,43 @@ impl Request {
                 state,
             },
         }
+    }
+}
+
+impl Message {
+    /// The request this message carries, or, for an answer, its call and the answer.
+    pub(crate) fn into_asked(self) -> Result<Asked, (u64, Answer)> {
+        let (call, reply_to, machine, actor, request) = match self {
+            Message::Call {
+                call,
+                reply_to,
+                machine,
+                actor,
+                command,
+                event,
+            } => (
+                call,
+                reply_to,
+                machine,
+                actor,
+                Request::Call { command, event },
+            ),
+            Message::Spawn {
+                call,
+                reply_to,
+                machine,
+                actor,
+                state,
+            } => (call, reply_to, machine, actor, Request::Spawn { state }),
+            Message::Answer { call, answer } => return Err((call, answer)),
+        };
+        Ok(Asked {
+            call,
+            reply_to,
+            machine,
+            actor,
+            request,
+        })
     }
 }
 
