@@ -211,6 +211,26 @@ async fn an_actor_is_spawned_on_its_owner_from_any_node() {
             .unwrap();
         assert_eq!(deposit, Outcome::Next(Account::Open { balance: 2, ops: 1 }));
     }
+    // A closed account is final: a call from either node hears it stopped at once, rather
+    // than waiting out the failover bound as for an actor between owners.
+    assert!(on_b
+        .get(remote.as_str())
+        .call(AccountEvent::Close)
+        .await
+        .unwrap()
+        .is_accepted());
+    for routed in [&on_a, &on_b] {
+        let started = std::time::Instant::now();
+        let closed = routed
+            .get(remote.as_str())
+            .call(AccountEvent::Deposit { amount: 1 })
+            .await;
+        assert!(
+            matches!(closed, Err(PersistError::Stopped(_))),
+            "{closed:?}"
+        );
+        assert!(started.elapsed() < TTL, "{:?}", started.elapsed());
+    }
     a.leave().await.unwrap();
     b.leave().await.unwrap();
     support::pg::teardown(store).await;

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use machine_core::{Machine, Outcome, SpawnError};
+use machine_core::{Machine, Outcome, SpawnError, StateTag, Tag};
 use tokio::time::Instant;
 
 use super::ownership::Ownership;
@@ -153,6 +153,10 @@ impl<M: Persistable<Event: Clone>> ClusterRef<M> {
         loop {
             let result = attempt().await;
             match result {
+                // Stopped for good in a final state: nobody will serve it again.
+                Err(error @ PersistError::Stopped(_)) if self.is_final().await => {
+                    return Err(error)
+                }
                 Err(error)
                     if (moving(&error) || matches!(error, PersistError::Unreachable { .. }))
                         && Instant::now() < give_up =>
@@ -168,6 +172,13 @@ impl<M: Persistable<Event: Clone>> ClusterRef<M> {
                 other => return other,
             }
         }
+    }
+
+    /// Whether the actor is stored in a final state (a stop then is not a hand-off).
+    async fn is_final(&self) -> bool {
+        let stored = self.routed.repository.metadata(self.id.clone()).await;
+        matches!(stored, Ok(Some(meta))
+            if <M as Machine>::StateTag::from_name(&meta.state_tag).is_some_and(|tag| tag.is_final()))
     }
 
     /// Sends `event` to the actor's owner and waits until it was applied, without its outcome.
