@@ -128,6 +128,43 @@ async fn spawn_restores_on_sqlite() {
     spawn_restores_existing_data_and_the_genesis_survives(store).await;
 }
 
+/// Spawns, activations and restores of one new id at once see one actor: the first to come
+/// creates it, the others get it (running, or stored meanwhile), and none fails on the race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawns_and_activations_of_one_new_id_at_once_make_one_actor() {
+    let (store, _dir) = sqlite().await;
+    let system = PersistentSystem::new(store);
+    let accounts = system.repository(PersistConfig::<Account>::new(), Ledger::default());
+    for round in 0..10 {
+        let id = format!("new-{round}");
+        let mut tasks = Vec::new();
+        for n in 0..6 {
+            let (accounts, id) = (accounts.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                match n % 3 {
+                    0 => accounts.spawn(id.as_str(), Account::new()).await.map(Some),
+                    1 => accounts.activate(id.as_str()).await,
+                    _ => accounts.restore(id.as_str()).await,
+                }
+            }));
+        }
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => {}
+                // A restore that comes once the actor runs says so; nothing else may fail.
+                Err(PersistError::Spawn(_)) => {}
+                Err(error) => panic!("round {round}: {error:?}"),
+            }
+        }
+        assert_eq!(
+            accounts.call(id.as_str(), deposit(3)).await.unwrap(),
+            Outcome::Next(Account::Open { balance: 3, ops: 1 })
+        );
+    }
+    assert_eq!(accounts.active(), 10);
+    system.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_restore_family_and_the_registry() {
     let (store, _dir) = sqlite().await;

@@ -21,7 +21,7 @@ use crate::dispatch::MachineActions;
 use crate::model::new_request_id;
 use crate::restore::{Folded, Listing, Loader};
 use crate::schema::Payloads;
-use crate::store::{RowResult, StoredAction};
+use crate::store::{Fence, RowResult, StoredAction};
 use crate::time_travel::{history, HistoryEntry};
 use crate::timers::{timeout_at, Timers};
 use crate::{
@@ -312,7 +312,10 @@ impl<M: Persistable> Repository<M> {
     /// Spawns actor `id`. If it has stored data it is restored (unless
     /// `restore_on_spawn(false)`, then this fails with [`PersistError::AlreadyExists`]); otherwise
     /// it starts in `initial`, which is stored first as its genesis snapshot (version 0), so the
-    /// actor survives a restart even before its first event.
+    /// actor survives a restart even before its first event. Spawns, restores and activations of
+    /// one id run one at a time: one that comes while another starts the actor gets that actor.
+    /// On a cluster node that does not hold the actor's shard this is
+    /// [`PersistError::NotOwner`].
     pub async fn spawn(
         &self,
         id: impl Into<ActorId>,
@@ -320,11 +323,33 @@ impl<M: Persistable> Repository<M> {
     ) -> Result<PersistentRef<M>, PersistError> {
         let key = self.key_of(id)?;
         self.ensure_not_running(&key)?;
-        if self.shared.config.restore_on_spawn {
-            if let Some(restored) = self.restore_key(key.clone()).await? {
-                return Ok(restored);
-            }
-        }
+        let shared = &self.shared;
+        let fence = shared.runtime.fence(&key)?;
+        // In the activation gate of the id, as every restore: a spawn, an activation or a
+        // restore of one id at once see each other's actor instead of racing to start one.
+        let spawned = shared
+            .incarnations
+            .activate(&key, || async {
+                if shared.config.restore_on_spawn {
+                    if let Some(folded) = shared.loader().restore(&key).await? {
+                        return shared.start(key.clone(), folded).map(Some);
+                    }
+                }
+                self.create(&key, initial, fence).await.map(Some)
+            })
+            .await?;
+        // The gate hands back the running actor, or what the start above made: never nothing.
+        let incarnation = spawned.ok_or_else(|| PersistError::NotFound(key.clone()))?;
+        Ok(PersistentRef::new(incarnation, Arc::clone(shared)))
+    }
+
+    /// Stores `initial` as the genesis snapshot (version 0) of a new actor and starts it.
+    async fn create(
+        &self,
+        key: &ActorId,
+        initial: M,
+        fence: Option<Fence>,
+    ) -> Result<Incarnation<M>, PersistError> {
         let entered_at = SystemTime::now();
         let genesis = self.shared.payloads.snapshot(&initial, 0, entered_at)?;
         let request = AppendRequest {
@@ -340,11 +365,11 @@ impl<M: Persistable> Repository<M> {
             commands: Vec::new(),
             request_id: new_request_id(),
             timeout_at: timeout_at(&initial, entered_at),
-            fence: self.shared.runtime.fence(&key)?,
+            fence,
         };
         self.shared.runtime.writer.append(request).await?;
-        self.start(
-            key,
+        self.shared.start(
+            key.clone(),
             Folded {
                 state: initial,
                 version: 0,
@@ -371,10 +396,8 @@ impl<M: Persistable> Repository<M> {
         key: ActorId,
     ) -> Result<Option<PersistentRef<M>>, PersistError> {
         self.ensure_not_running(&key)?;
-        match self.shared.loader().restore(&key).await? {
-            Some(folded) => self.start(key, folded).map(Some),
-            None => Ok(None),
-        }
+        let restored = self.shared.activate(&key).await?;
+        Ok(restored.map(|incarnation| PersistentRef::new(incarnation, Arc::clone(&self.shared))))
     }
 
     /// The registry rows of this machine type matching `filter`, under the application's ids;
