@@ -289,28 +289,22 @@ impl<M: Persistable<Event: Clone>> ClusterRef<M> {
 }
 
 /// Makes actor `id` run here: the running one, else the stored one activated, else a new one
-/// in `state` (a spawn sent again, or racing another for the same id, changes nothing).
+/// in `state`. A spawn sent again, or racing another for the same id, changes nothing: spawns
+/// of one id go through its activation gate, and one that meets the running actor is answered
+/// `Duplicate`.
 async fn ensure_running<M: Persistable>(
     repository: &Repository<M>,
     id: &ActorId,
     state: M,
 ) -> Result<(), PersistError> {
-    // Another spawn of the same id (a resent one, or a concurrent caller) may start or create
-    // it between the look and the create: started, it is running (`Duplicate`); created, it is
-    // stored, and the next look finds it.
-    let mut tries = 0;
-    loop {
-        match repository.activate(id.clone()).await {
-            Ok(Some(_)) | Err(PersistError::Spawn(SpawnError::Duplicate(_))) => return Ok(()),
-            Ok(None) => {}
-            Err(error) => return Err(error),
-        }
-        tries += 1;
-        match repository.spawn(id.clone(), state.clone()).await {
-            Ok(_) | Err(PersistError::Spawn(SpawnError::Duplicate(_))) => return Ok(()),
-            Err(PersistError::AlreadyExists(_)) if tries < 3 => {}
-            Err(error) => return Err(error),
-        }
+    match repository.spawn(id.clone(), state).await {
+        Ok(_) | Err(PersistError::Spawn(SpawnError::Duplicate(_))) => Ok(()),
+        // Stored, under `restore_on_spawn(false)`: left as it is, activated.
+        Err(PersistError::AlreadyExists(_)) => match repository.activate(id.clone()).await? {
+            Some(_) => Ok(()),
+            None => Err(PersistError::NotFound(id.clone())),
+        },
+        Err(error) => Err(error),
     }
 }
 

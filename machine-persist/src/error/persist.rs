@@ -394,6 +394,19 @@ impl From<CommitError> for PersistError {
 }
 
 impl PersistError {
+    /// Whether this refuses the content of an append for good: a value that does not encode,
+    /// a name or id that breaks the storage rule, or a value the database refuses as data.
+    fn refuses_content(&self) -> bool {
+        match self {
+            Self::Refused { source, .. } => source.refuses_content(),
+            Self::DurableAction { .. }
+            | Self::InvalidId(_)
+            | Self::InvalidCommandId(_)
+            | Self::Encode(_) => true,
+            _ => false,
+        }
+    }
+
     /// The runtime's view of a failed commit: conflicts and lost leases stop the actor, content
     /// the store can never accept (values that do not encode or that the database refuses as
     /// data) is refused, so the runtime does not offer it again; everything else rolls the
@@ -405,16 +418,9 @@ impl PersistError {
                 actor_id: actor_id.clone(),
                 source: Arc::new(self),
             },
-            Self::Refused { ref source, .. } if source.refuses_content() => CommitError::Refused {
+            refused if refused.refuses_content() => CommitError::Refused {
                 actor_id: actor_id.clone(),
-                source: Arc::new(self),
-            },
-            Self::DurableAction { .. }
-            | Self::InvalidId(_)
-            | Self::InvalidCommandId(_)
-            | Self::Encode(_) => CommitError::Refused {
-                actor_id: actor_id.clone(),
-                source: Arc::new(self),
+                source: Arc::new(refused),
             },
             other => CommitError::Storage {
                 actor_id: actor_id.clone(),

@@ -222,10 +222,15 @@ impl<M: Machine, D: Durability<M>> Actor<M, D> {
             // up on every message.
             let wake = if !timer.is_armed() {
                 Wake::received(mailbox.recv().await)
-            } else if self.scope.is_due(Instant::now()) {
+            } else if self
+                .scope
+                .next_deadline()
+                .is_some_and(|deadline| deadline <= Instant::now())
+            {
                 // An overdue timeout (a restored actor's, fallen due while no process ran it)
                 // goes before any queued message. Only the scope's: taking it consumes it, so
-                // this cannot repeat forever, where a layer's deadline might.
+                // this cannot repeat forever, where a layer's deadline might. The clock is read
+                // only while a timeout is pending.
                 timer.disarm();
                 Wake::Timer
             } else {
