@@ -172,9 +172,12 @@ async fn relay(client: TcpStream, server: TcpStream, control: Arc<Control>) {
         false,
     );
     tokio::select! {
+        // A cut goes first: after `cut` then `resume`, both this and a pump holding bytes are
+        // ready, and the held bytes must not reach the server.
+        biased;
+        _ = generation.changed() => {}
         _ = up => {}
         _ = down => {}
-        _ = generation.changed() => {}
     }
 }
 
